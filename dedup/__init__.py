@@ -1,0 +1,34 @@
+"""dedup: find duplicate, near-duplicate and syndicated copies of news stories."""
+
+from .errors import DedupError, IndexFileError, InputError, SettingsError
+from .models import (
+    KINDS,
+    Article,
+    Kind,
+    Match,
+    Member,
+    Passage,
+    Report,
+    Settings,
+    Skipped,
+    Stats,
+    Story,
+)
+
+__all__ = [
+    "KINDS",
+    "Article",
+    "DedupError",
+    "IndexFileError",
+    "InputError",
+    "Kind",
+    "Match",
+    "Member",
+    "Passage",
+    "Report",
+    "Settings",
+    "SettingsError",
+    "Skipped",
+    "Stats",
+    "Story",
+]

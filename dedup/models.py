@@ -1,0 +1,239 @@
+"""Typed records that flow through the pipeline: Article -> Match -> Story -> Report.
+
+All records are frozen dataclasses; `Settings` validates every value at construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import SettingsError
+
+Kind = Literal["exact", "near_duplicate", "contained", "partial", "same_story"]
+#: Kinds of match, strongest first.
+KINDS: tuple[Kind, ...] = ("exact", "near_duplicate", "contained", "partial", "same_story")
+#: Kinds that make a member a `copy` of its story's original (the rest are `related`).
+COPY_KINDS: frozenset[str] = frozenset({"exact", "near_duplicate", "contained", "partial"})
+
+Role = Literal["original", "copy", "related"]
+
+
+def kind_rank(kind: str) -> int:
+    """0 for the strongest kind (`exact`), 4 for the weakest (`same_story`)."""
+    return KINDS.index(kind)  # type: ignore[arg-type]  # unknown kinds raise ValueError
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article.
+
+    id: unique id; for a file, its path relative to the PATH given (with `/`), for a record its
+        `id` field, else `path#line`.
+    text: the article body (required, non-empty).
+    title: headline; for `.txt`/`.md` files the first non-empty line.
+    outlet: publisher; the `outlet` field, else the first folder under the PATH given, else "".
+    published: ISO 8601 date or date-time as given, or None when unknown.
+    url, author: as given, or None.
+    meta: any other fields of the record, kept as they were.
+    """
+
+    id: str
+    text: str
+    title: str = ""
+    outlet: str = ""
+    published: str | None = None
+    url: str | None = None
+    author: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not read (path), and why (reason)."""
+
+    path: str
+    reason: str
+
+
+def _check_unit(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{name} must be in [0, 1], got {value}")
+
+
+def _check_int(name: str, value: int, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise SettingsError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every threshold and parameter of detection. Defaults are the documented defaults.
+
+    Fingerprints (changing these changes the index format; an index refuses other values):
+      shingle_size: words per shingle for copy detection (5).
+      num_perm: MinHash permutations (128).
+      seed: MinHash permutation seed (1).
+    Candidates (MinHash-LSH proposes pairs; every reported match is verified):
+      lsh_copy: Jaccard threshold of the word-shingle LSH (copies), 0.3.
+      lsh_story: Jaccard threshold of the content-word LSH (same-story coverage), 0.2.
+    Verification (on candidate pairs only):
+      near_duplicate: shingle Jaccard at or above which a pair is `near_duplicate` (0.8).
+      contained: containment (either way) at or above which a pair is `contained` (0.8).
+      partial: containment (either way) at or above which a pair is `partial` (0.2) ...
+      partial_words: ... or words in shared passages at or above which it is `partial` (50).
+      same_story: TF-IDF cosine at or above which a pair is `same_story` (0.4).
+      min_passage_words: shortest shared run of words reported as a passage (8).
+    Boilerplate:
+      boilerplate_docs: a shingle in at least this many articles of one outlet ... (3)
+      boilerplate_share: ... and in at least this share of that outlet's articles is boilerplate
+        and ignored for matching (0.05).
+    """
+
+    shingle_size: int = 5
+    num_perm: int = 128
+    seed: int = 1
+    lsh_copy: float = 0.3
+    lsh_story: float = 0.2
+    near_duplicate: float = 0.8
+    contained: float = 0.8
+    partial: float = 0.2
+    partial_words: int = 50
+    same_story: float = 0.4
+    min_passage_words: int = 8
+    boilerplate_docs: int = 3
+    boilerplate_share: float = 0.05
+
+    def __post_init__(self) -> None:
+        _check_int("shingle_size", self.shingle_size, 1, 32)
+        _check_int("num_perm", self.num_perm, 16, 1024)
+        _check_int("seed", self.seed, 0, 2**32 - 1)
+        for name in (
+            "lsh_copy",
+            "lsh_story",
+            "near_duplicate",
+            "contained",
+            "partial",
+            "same_story",
+            "boilerplate_share",
+        ):
+            _check_unit(name, getattr(self, name))
+        _check_int("partial_words", self.partial_words, 1, 1_000_000)
+        _check_int("min_passage_words", self.min_passage_words, 1, 10_000)
+        _check_int("boilerplate_docs", self.boilerplate_docs, 2, 1_000_000_000)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed (validated like the constructor)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint_key(self) -> dict[str, int]:
+        """The settings a stored fingerprint depends on (an index must match them)."""
+        return {"shingle_size": self.shingle_size, "num_perm": self.num_perm, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A maximal run of words shared by two articles.
+
+    a_start, a_end / b_start, b_end: character offsets into each article's original `text`
+    (end exclusive); words: number of words in the run; text: the run as it reads in article a.
+    """
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    words: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """A verified pair of articles (ids a < b) with its kind and scores.
+
+    jaccard: exact Jaccard of the two shingle sets (boilerplate excluded).
+    containment_ab: share of a's shingles found in b; containment_ba the other way.
+    cosine: TF-IDF cosine of the two texts.
+    passages: shared passages, in order of their position in a.
+    """
+
+    a: str
+    b: str
+    kind: Kind
+    jaccard: float
+    containment_ab: float
+    containment_ba: float
+    cosine: float
+    passages: tuple[Passage, ...] = ()
+
+    @property
+    def shared_words(self) -> int:
+        return sum(p.words for p in self.passages)
+
+
+@dataclass(frozen=True)
+class Member:
+    """An article of a story: id, title, outlet, published, and its role
+    (`original`; `copy` when its match with the original is exact, near_duplicate, contained or
+    partial; `related` when it is same_story)."""
+
+    id: str
+    title: str
+    outlet: str
+    published: str | None
+    role: Role
+
+
+@dataclass(frozen=True)
+class Story:
+    """A group of articles on one story.
+
+    id: `s1`, `s2`, ... in report order (largest story first).
+    original: id of the member judged the original; original_reason says why.
+    outlets: the distinct outlets of the members, sorted.
+    members: original first, then the others by id.
+    matches: every verified match between two members.
+    """
+
+    id: str
+    original: str
+    original_reason: str
+    outlets: tuple[str, ...]
+    members: tuple[Member, ...]
+    matches: tuple[Match, ...]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counts of a run; seconds is wall time (None when timing is switched off)."""
+
+    articles: int
+    skipped: int
+    candidate_pairs: int
+    matches: int
+    stories: int
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of a run.
+
+    settings: the settings in force; stats: counts; skipped: inputs not read;
+    stories: the stories found (articles in no story are not listed);
+    articles: the member articles of the stories by id (for views that show their text).
+    """
+
+    settings: Settings
+    stats: Stats
+    skipped: tuple[Skipped, ...]
+    stories: tuple[Story, ...]
+    articles: Mapping[str, Article] = field(default_factory=dict)
