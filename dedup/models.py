@@ -23,7 +23,7 @@ Role = Literal["original", "copy", "related"]
 
 def kind_rank(kind: str) -> int:
     """0 for the strongest kind (`exact`), 4 for the weakest (`same_story`)."""
-    return KINDS.index(kind)  # type: ignore[arg-type]  # unknown kinds raise ValueError
+    return (*KINDS,).index(kind)  # unknown kinds raise ValueError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,141 @@
+"""Stories: groups of verified matches, without chaining unrelated articles through a bridge.
+
+Matches are taken strongest first. Two groups merge only when every article of one is related to
+every article of the other (complete linkage): when A~B and B~C but A and C are unrelated, C does
+not join the story of A and B. Pairs inside a proposed merge that LSH did not propose are
+verified directly, so a story never rests on an unverified pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from .models import COPY_KINDS, Article, Match, Member, Role, Story, kind_rank
+from .text import wire_credit
+
+#: A merge is checked pair by pair only up to this many pairs; larger merges are refused.
+MAX_MERGE_PAIRS = 10_000
+
+
+def _strength(m: Match) -> tuple[int, float, float, str, str]:
+    return (kind_rank(m.kind), -max(m.containment_ab, m.containment_ba), -m.cosine, m.a, m.b)
+
+
+def group(
+    matches: Sequence[Match],
+    verify: Callable[[str, str], Match | None],
+) -> tuple[list[list[str]], list[Match]]:
+    """Groups of article ids (each of two or more), complete linkage over `matches`, and every
+    match known at the end: `verify(a, b)` (a < b) is asked about pairs not in `matches`, and the
+    matches it finds are kept."""
+    known: dict[tuple[str, str], Match | None] = {(m.a, m.b): m for m in matches}
+    cluster_of: dict[str, int] = {}
+    clusters: dict[int, list[str]] = {}
+
+    def related(x: str, y: str) -> bool:
+        key = (x, y) if x < y else (y, x)
+        if key not in known:
+            known[key] = verify(*key)
+        return known[key] is not None
+
+    for m in sorted(matches, key=_strength):
+        for x in (m.a, m.b):
+            if x not in cluster_of:
+                cluster_of[x] = len(clusters)
+                clusters[len(clusters)] = [x]
+        ca, cb = cluster_of[m.a], cluster_of[m.b]
+        if ca == cb:
+            continue
+        left, right = clusters[ca], clusters[cb]
+        if len(left) * len(right) > MAX_MERGE_PAIRS:
+            continue
+        if all(related(x, y) for x in left for y in right):
+            left.extend(right)
+            for y in right:
+                cluster_of[y] = ca
+            del clusters[cb]
+    found = [m for m in known.values() if m is not None]
+    return [sorted(c) for c in clusters.values() if len(c) > 1], found
+
+
+def _date(published: str | None) -> datetime | None:
+    if not published:
+        return None
+    try:
+        d = datetime.fromisoformat(published.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return d.replace(tzinfo=None) if d.tzinfo is None else d.astimezone().replace(tzinfo=None)
+
+
+def choose_original(members: Sequence[Article], words: Mapping[str, int]) -> tuple[str, str]:
+    """The original of a story and why: the earliest published (when every member has a date),
+    else the one with a wire credit in its text, else the most complete text (most words)."""
+    dates = {a.id: _date(a.published) for a in members}
+    if all(d is not None for d in dates.values()):
+        ordered = sorted(members, key=lambda a: (dates[a.id], a.id))
+        if dates[ordered[0].id] != dates[ordered[1].id]:
+            return ordered[0].id, "earliest published"
+    credited = [(a, wire_credit(a.text)) for a in members]
+    with_credit = [(a, c) for a, c in credited if c]
+    if with_credit:
+        best, credit = max(with_credit, key=lambda ac: (words[ac[0].id], _neg(ac[0].id)))
+        return best.id, f"wire credit {credit!r}"
+    best_article = max(members, key=lambda a: (words[a.id], _neg(a.id)))
+    return best_article.id, "most complete text"
+
+
+def _neg(s: str) -> tuple[int, ...]:
+    return tuple(-ord(c) for c in s)
+
+
+def build_stories(
+    groups: Sequence[Sequence[str]],
+    matches: Sequence[Match],
+    articles: Mapping[str, Article],
+    words: Mapping[str, int],
+) -> list[Story]:
+    """Stories for the groups: original, roles, outlets; largest first, then by original id."""
+    by_pair = {(m.a, m.b): m for m in matches}
+    drafts = []
+    for ids in groups:
+        members = [articles[i] for i in ids]
+        original, reason = choose_original(members, words)
+        story_matches = tuple(
+            sorted(
+                (by_pair[(x, y)] for x in ids for y in ids if x < y and (x, y) in by_pair),
+                key=lambda m: (m.a, m.b),
+            )
+        )
+        out_members = []
+        for art in sorted(members, key=lambda a: (a.id != original, a.id)):
+            role: Role
+            if art.id == original:
+                role = "original"
+            else:
+                key = (original, art.id) if original < art.id else (art.id, original)
+                m = by_pair.get(key)
+                role = "copy" if m is not None and m.kind in COPY_KINDS else "related"
+            out_members.append(
+                Member(
+                    id=art.id,
+                    title=art.title,
+                    outlet=art.outlet,
+                    published=art.published,
+                    role=role,
+                )
+            )
+        drafts.append((original, reason, tuple(out_members), story_matches))
+    drafts.sort(key=lambda d: (-len(d[2]), d[0]))
+    return [
+        Story(
+            id=f"s{n}",
+            original=original,
+            original_reason=reason,
+            outlets=tuple(sorted({m.outlet for m in members if m.outlet})),
+            members=members,
+            matches=story_matches,
+        )
+        for n, (original, reason, members, story_matches) in enumerate(drafts, start=1)
+    ]

@@ -1,0 +1,143 @@
+"""Normalisation that keeps offsets: the words an article is matched on, and where they are.
+
+Matching sees Unicode-NFKC, case-folded word tokens; each token keeps the character span it came
+from in the article's original text, so any passage can be shown from the original by offsets.
+Boilerplate lines ("ALSO READ ...", "Categories", "Original Article", "Source: ...",
+newsletter and cookie notices, ...) are dropped before tokenising.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+_WORD = re.compile(r"\w+")
+_LINE = re.compile(r"[^\n]*")
+
+#: Lines (up to `_MAX_BOILERPLATE_WORDS` words) that are page furniture rather than article text.
+BOILERPLATE_LINE = re.compile(
+    r"""^\W*(?:
+        also\ read\b.*
+      | read\ (?:more|also|next)\b.*
+      | related(?:\ (?:articles?|stories|coverage|content))?\W*
+      | more\ (?:on\ this\ story|stories)\b.*
+      | categories\W*
+      | -?\W*top\ news\b.*
+      | tags?\s*:.*
+      | original\ article\W*
+      | source\s*:.*
+      | author\s*:.*
+      | (?:no|\d+)\ comments?\W*
+      | post\ a\ comment\W*
+      | leave\ a\ (?:comment|reply)\W*
+      | (?:share|tweet|email|print)(?:\ (?:this|on\ \w+))?(?:\ (?:article|story|page))?\W*
+      | advertisement\W*
+      | (?:click|tap)\ here\b.*
+      | follow\ us\b.*
+      | .*\b(?:sign\ up|subscribe)\b.*\b(?:newsletter|updates|inbox|alerts)\b.*
+      | .*\bnewsletter\b.*\b(?:sign\ up|subscribe|inbox)\b.*
+      | .*\bcookies?\b.*\b(?:accept|consent|policy|settings|use)\b.*
+      | (?:copyright|\(c\)|©).*
+      | all\ rights\ reserved\W*
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_MAX_BOILERPLATE_WORDS = 25
+
+#: Common English words that carry no topic (scikit-learn's list).
+STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS)
+
+#: A credit naming the wire or outlet a text comes from, e.g. "(AP)", "(Reuters) -",
+#: "…reports Asian Lite News", "(ANI)", "PA Media".
+WIRE_CREDIT = re.compile(
+    r"""\((?:AP|Reuters|AFP|ANI|PTI|IANS|PA|UPI|dpa|Xinhua|Yonhap|Bloomberg)\)
+      | \b(?:Reuters|Associated\ Press|Agence\ France-Presse|Press\ Association|PA\ Media)\b
+        \s*(?:-|–|—|reported|said)
+      | \breports\ [A-Z][\w&.]*(?:\ [A-Z][\w&.]*){0,4}\ News\b
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The matching view of one text.
+
+    words: normalised tokens (NFKC, case-folded), boilerplate lines left out.
+    starts, ends: character span of each token in the original text.
+    """
+
+    words: tuple[str, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """True for a short line that is page furniture ("ALSO READ ...", "Categories", ...)."""
+    stripped = line.strip()
+    if not stripped:
+        return False
+    if len(_WORD.findall(stripped)) > _MAX_BOILERPLATE_WORDS:
+        return False
+    return BOILERPLATE_LINE.match(stripped) is not None
+
+
+def _fold(word: str) -> str:
+    if word.isascii():
+        return word.lower()
+    return unicodedata.normalize("NFKC", word).casefold()
+
+
+def _content_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the text that are not boilerplate lines."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for line in text.split("\n"):
+        end = pos + len(line)
+        if not is_boilerplate_line(line):
+            if spans and spans[-1][1] == pos - 1:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((pos, end))
+        pos = end + 1
+    return spans
+
+
+def tokenize(text: str) -> Tokens:
+    """Tokens of `text` with their character offsets, boilerplate lines left out."""
+    words: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for lo, hi in _content_spans(text):
+        for m in _WORD.finditer(text, lo, hi):
+            words.append(_fold(m.group()))
+            starts.append(m.start())
+            ends.append(m.end())
+    return Tokens(tuple(words), tuple(starts), tuple(ends))
+
+
+def words_of(text: str) -> list[str]:
+    """The normalised tokens of `text` without offsets (the fast path for fingerprints)."""
+    if "\n" in text:
+        parts = [text[lo:hi] for lo, hi in _content_spans(text)]
+        text = "\n".join(parts)
+    if text.isascii():
+        return _WORD.findall(text.lower())
+    return [_fold(w) for w in _WORD.findall(text)]
+
+
+def content_words(words: list[str] | tuple[str, ...]) -> list[str]:
+    """Words that carry topic: not stop words, not single characters, not pure numbers of 1-2
+    digits (list numbering, days)."""
+    return [
+        w for w in words if len(w) > 1 and w not in STOP_WORDS and not (w.isdigit() and len(w) < 3)
+    ]
+
+
+def wire_credit(text: str) -> str | None:
+    """The first wire or outlet credit in the text ("(AP)", "reports Asian Lite News", ...)."""
+    m = WIRE_CREDIT.search(text)
+    return " ".join(m.group().split()) if m else None

@@ -1,0 +1,251 @@
+"""Verification of candidate pairs: exact scores, shared passages, and the kind of match.
+
+LSH only proposes candidates; every reported match is verified here on the exact shingle sets,
+the TF-IDF vectors and the texts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfTransformer
+
+from .fingerprint import U64, Fingerprint, Fingerprinter
+from .models import Kind, Match, Passage, Settings
+from .text import Tokens, tokenize
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of a pair before classification."""
+
+    jaccard: float
+    containment_ab: float
+    containment_ba: float
+    cosine: float
+    exact: bool
+
+
+def set_scores(a: Fingerprint, b: Fingerprint, ignore: U64) -> tuple[float, float, float]:
+    """Exact Jaccard and containment both ways of the shingle sets, without `ignore`d
+    (boilerplate) shingles."""
+    sa = _without(a.shingles, ignore)
+    sb = _without(b.shingles, ignore)
+    if not len(sa) or not len(sb):
+        return 0.0, 0.0, 0.0
+    inter = len(np.intersect1d(sa, sb, assume_unique=True))
+    union = len(sa) + len(sb) - inter
+    return inter / union, inter / len(sa), inter / len(sb)
+
+
+def _without(values: U64, ignore: U64) -> U64:
+    if not len(ignore) or not len(values):
+        return values
+    return values[~np.isin(values, ignore, assume_unique=True)]
+
+
+def idf(df: Sequence[int] | np.ndarray, n_docs: int) -> np.ndarray:
+    """scikit-learn's smoothed inverse document frequency: ln((1 + n) / (1 + df)) + 1."""
+    d = np.asarray(df, dtype=np.float64)
+    return np.log((1.0 + n_docs) / (1.0 + d)) + 1.0
+
+
+class TermWeights:
+    """TF-IDF (scikit-learn: sublinear tf, smoothed idf, l2 norm) over a fixed vocabulary and
+    document frequencies. The vocabulary is sorted so results do not depend on input order."""
+
+    def __init__(self, doc_freq: Mapping[str, int], n_docs: int) -> None:
+        self.vocab = {t: i for i, t in enumerate(sorted(doc_freq))}
+        self.transformer = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
+        self.transformer.idf_ = idf([doc_freq[t] for t in sorted(doc_freq)], n_docs)
+
+    def matrix(self, terms: Sequence[Mapping[str, int]]) -> sparse.csr_matrix:
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[int] = []
+        vocab = self.vocab
+        for r, counts in enumerate(terms):
+            for t, c in sorted(counts.items()):
+                col = vocab.get(t)
+                if col is not None:
+                    rows.append(r)
+                    cols.append(col)
+                    vals.append(c)
+        counts_matrix = sparse.csr_matrix(
+            (np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(len(terms), len(vocab))
+        )
+        counts_matrix.sort_indices()
+        return self.transformer.transform(counts_matrix)
+
+
+def pair_cosines(
+    matrix: sparse.csr_matrix, left: Sequence[int], right: Sequence[int]
+) -> np.ndarray:
+    """Cosine of rows left[i] and right[i] of an l2-normalised matrix."""
+    if not len(left):
+        return np.zeros(0)
+    products = matrix[list(left)].multiply(matrix[list(right)])
+    return np.asarray(products.sum(axis=1)).ravel()
+
+
+def document_frequencies(fingerprints: Sequence[Fingerprint]) -> dict[str, int]:
+    df: dict[str, int] = {}
+    for fp in fingerprints:
+        for t in fp.terms:
+            df[t] = df.get(t, 0) + 1
+    return df
+
+
+def boilerplate_shingles(fingerprints: Sequence[Fingerprint], settings: Settings) -> U64:
+    """Shingles found in at least `boilerplate_docs` articles of one outlet and in at least
+    `boilerplate_share` of that outlet's articles: footers, bylines, stock phrases. Copies are
+    found across outlets, so an outlet's own repeated text is not evidence of copying."""
+    by_outlet: dict[str, list[U64]] = {}
+    for fp in fingerprints:
+        by_outlet.setdefault(fp.outlet, []).append(fp.shingles)
+    found: list[U64] = []
+    for sets in by_outlet.values():
+        need = max(settings.boilerplate_docs, math.ceil(settings.boilerplate_share * len(sets)))
+        if len(sets) < need:
+            continue
+        values, counts = np.unique(np.concatenate(sets), return_counts=True)
+        found.append(values[counts >= need])
+    if not found:
+        return np.zeros(0, dtype=np.uint64)
+    return np.unique(np.concatenate(found))
+
+
+def shared_passages(
+    ta: Tokens,
+    tb: Tokens,
+    text_a: str,
+    ha: U64,
+    hb: U64,
+    ignore: U64,
+    min_words: int,
+    k: int,
+) -> tuple[Passage, ...]:
+    """Maximal runs of words shared by a and b (at least `min_words` words), seeded by equal
+    shingles that are not boilerplate and extended word by word; runs do not overlap on either
+    side (longest first). ha, hb: the shingle hash sequences of the two token lists."""
+    wa, wb = ta.words, tb.words
+    if not wa or not wb:
+        return ()
+    k = min(k, len(wa), len(wb))
+    seeds: dict[int, list[int]] = {}
+    for i, h in enumerate(ha.tolist()):
+        seeds.setdefault(h, []).append(i)
+    skip = set(ignore.tolist()) if len(ignore) else set()
+    runs: list[tuple[int, int, int]] = []
+    for j, h in enumerate(hb.tolist()):
+        if h in skip:
+            continue
+        for i in seeds.get(h, ()):
+            if i > 0 and j > 0 and wa[i - 1] == wb[j - 1]:
+                continue  # not the start of a maximal run
+            if wa[i : i + k] != wb[j : j + k]:
+                continue  # hash collision
+            n = k
+            while i + n < len(wa) and j + n < len(wb) and wa[i + n] == wb[j + n]:
+                n += 1
+            if n >= min_words:
+                runs.append((n, i, j))
+    runs.sort(key=lambda r: (-r[0], r[1], r[2]))
+    used_a = np.zeros(len(wa), dtype=bool)
+    used_b = np.zeros(len(wb), dtype=bool)
+    chosen: list[tuple[int, int, int]] = []
+    for n, i, j in runs:
+        if used_a[i : i + n].any() or used_b[j : j + n].any():
+            continue
+        used_a[i : i + n] = True
+        used_b[j : j + n] = True
+        chosen.append((n, i, j))
+    chosen.sort(key=lambda r: r[1])
+    return tuple(
+        Passage(
+            a_start=ta.starts[i],
+            a_end=ta.ends[i + n - 1],
+            b_start=tb.starts[j],
+            b_end=tb.ends[j + n - 1],
+            words=n,
+            text=text_a[ta.starts[i] : ta.ends[i + n - 1]],
+        )
+        for n, i, j in chosen
+    )
+
+
+def classify(scores: Scores, shared_words: int, settings: Settings) -> Kind | None:
+    """The strongest kind the scores support, or None when the pair is not a match."""
+    if scores.exact:
+        return "exact"
+    if scores.jaccard >= settings.near_duplicate:
+        return "near_duplicate"
+    containment = max(scores.containment_ab, scores.containment_ba)
+    if containment >= settings.contained:
+        return "contained"
+    if containment >= settings.partial or shared_words >= settings.partial_words:
+        return "partial"
+    if scores.cosine >= settings.same_story:
+        return "same_story"
+    return None
+
+
+class Verifier:
+    """Verifies pairs of one corpus: holds the texts' token views (computed on first use), the
+    boilerplate shingles and the TF-IDF rows. Pairs are given as (a, b) with a.id < b.id."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        fingerprinter: Fingerprinter,
+        texts: Mapping[str, str],
+        boilerplate: U64,
+    ) -> None:
+        self.settings = settings
+        self.fingerprinter = fingerprinter
+        self.texts = texts
+        self.boilerplate = boilerplate
+        self._tokens: dict[str, tuple[Tokens, U64]] = {}
+
+    def tokens(self, article_id: str) -> tuple[Tokens, U64]:
+        got = self._tokens.get(article_id)
+        if got is None:
+            toks = tokenize(self.texts[article_id])
+            got = (toks, self.fingerprinter.shingle_sequence(toks.words))
+            self._tokens[article_id] = got
+        return got
+
+    def verify(self, a: Fingerprint, b: Fingerprint, cosine: float) -> Match | None:
+        jac, cab, cba = set_scores(a, b, self.boilerplate)
+        scores = Scores(jac, cab, cba, cosine, exact=a.digest != 0 and a.digest == b.digest)
+        passages: tuple[Passage, ...] = ()
+        if jac > 0.0:
+            (ta, ha), (tb, hb) = self.tokens(a.id), self.tokens(b.id)
+            s = self.settings
+            passages = shared_passages(
+                ta,
+                tb,
+                self.texts[a.id],
+                ha,
+                hb,
+                self.boilerplate,
+                s.min_passage_words,
+                s.shingle_size,
+            )
+        kind = classify(scores, sum(p.words for p in passages), self.settings)
+        if kind is None:
+            return None
+        return Match(
+            a=a.id,
+            b=b.id,
+            kind=kind,
+            jaccard=jac,
+            containment_ab=cab,
+            containment_ba=cba,
+            cosine=cosine,
+            passages=passages,
+        )
