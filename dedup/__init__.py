@@ -1,5 +1,6 @@
 """dedup: find duplicate, near-duplicate and syndicated copies of news stories."""
 
+from .detect import Analysis, analyse, detect
 from .errors import DedupError, IndexFileError, InputError, SettingsError
 from .models import (
     KINDS,
@@ -17,6 +18,7 @@ from .models import (
 
 __all__ = [
     "KINDS",
+    "Analysis",
     "Article",
     "DedupError",
     "IndexFileError",
@@ -31,4 +33,6 @@ __all__ = [
     "Skipped",
     "Stats",
     "Story",
+    "analyse",
+    "detect",
 ]

@@ -3,13 +3,16 @@
 MinHash-LSH (datasketch) proposes candidate pairs at two resolutions: word shingles (copies) and
 content words (same-story coverage in other words). LSH is approximate; every reported match is
 verified on exact scores (see `dedup.verify`).
+
+`analyse` does the work that does not depend on the verification thresholds (fingerprints,
+signatures, candidates, measurements of each pair, all cached); `Analysis.report(settings)` then
+applies thresholds, so a sweep over thresholds costs little more than one run.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from datasketch import LeanMinHash, MinHashLSH
@@ -19,42 +22,35 @@ from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
 from .models import Article, Match, Report, Settings, Skipped, Stats
 from .stories import build_stories, group
 from .verify import (
+    Evidence,
     TermWeights,
     Verifier,
     boilerplate_shingles,
     document_frequencies,
+    judge,
     pair_cosines,
 )
 
 #: progress(stage, done, total): called as long work advances.
 Progress = Callable[[str, int, int], None]
 
+#: Settings that change fingerprints or boilerplate: changing them needs a new `analyse`.
+ANALYSIS_SETTINGS = ("shingle_size", "num_perm", "seed", "boilerplate_docs", "boilerplate_share")
+
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
-@dataclass(frozen=True)
-class Candidates:
-    """Candidate pairs (row indices i < j) from the two LSH resolutions."""
-
-    pairs: list[tuple[int, int]]
-    copy_pairs: int
-    story_pairs: int
-
-
 def lsh_pairs(
-    sigs: U32, threshold: float, settings: Settings, usable: Sequence[bool]
+    sigs: U32, threshold: float, num_perm: int, seed: int, usable: Sequence[bool]
 ) -> set[tuple[int, int]]:
-    """Pairs of rows that share an LSH bucket (datasketch MinHashLSH banding for `threshold`)."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=settings.num_perm)
+    """Pairs of rows that share a bucket of datasketch's MinHashLSH tuned for `threshold`."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     for i, row in enumerate(sigs):
         if usable[i]:
-            lsh.insert(
-                i,
-                LeanMinHash(seed=settings.seed, hashvalues=row, scheme="affine32"),
-                check_duplication=False,
-            )
+            minhash = LeanMinHash(seed=seed, hashvalues=row, scheme="affine32")
+            lsh.insert(i, minhash, check_duplication=False)
     pairs: set[tuple[int, int]] = set()
     for table in lsh.hashtables:
         for key in table.keys():  # noqa: SIM118  (datasketch storage, not a dict)
@@ -65,18 +61,126 @@ def lsh_pairs(
     return pairs
 
 
-def find_candidates(fps: Sequence[Fingerprint], boilerplate: U64, settings: Settings) -> Candidates:
-    copy_sets = [
-        fp.shingles[~np.isin(fp.shingles, boilerplate, assume_unique=True)]
-        if len(boilerplate)
-        else fp.shingles
-        for fp in fps
-    ]
-    copy_sigs = signatures(copy_sets, settings.num_perm, settings.seed)
-    story_sigs = signatures([fp.topics for fp in fps], settings.num_perm, settings.seed)
-    copy = lsh_pairs(copy_sigs, settings.lsh_copy, settings, [len(s) > 0 for s in copy_sets])
-    story = lsh_pairs(story_sigs, settings.lsh_story, settings, [len(fp.topics) > 0 for fp in fps])
-    return Candidates(sorted(copy | story), len(copy), len(story))
+class Analysis:
+    """A corpus analysed at fixed fingerprint settings: fingerprints, boilerplate, MinHash
+    signatures at both resolutions, TF-IDF rows; candidates and pair measurements are computed
+    on first use and cached."""
+
+    def __init__(
+        self, articles: Iterable[Article], settings: Settings, progress: Progress | None = None
+    ) -> None:
+        self.settings = settings
+        self.progress = progress or _no_progress
+        by_id: dict[str, Article] = {}
+        for art in articles:
+            if art.id in by_id:
+                raise DedupError(f"duplicate article id {art.id!r}: ids must be unique")
+            by_id[art.id] = art
+        self.articles = by_id
+        self.ordered = [by_id[i] for i in sorted(by_id)]
+        self.row = {a.id: i for i, a in enumerate(self.ordered)}
+
+        fingerprinter = Fingerprinter(settings)
+        fps: list[Fingerprint] = []
+        total = len(self.ordered)
+        for n, art in enumerate(self.ordered, start=1):
+            fps.append(fingerprinter.fingerprint(art))
+            if n % 1000 == 0 or n == total:
+                self.progress("fingerprint", n, total)
+        self.fingerprints = fps
+        self.boilerplate: U64 = boilerplate_shingles(fps, settings)
+        copy_sets = [self._without_boilerplate(fp.shingles) for fp in fps]
+        self.copy_usable = [len(s) > 0 for s in copy_sets]
+        self.story_usable = [len(fp.topics) > 0 for fp in fps]
+        self.copy_signatures = signatures(copy_sets, settings.num_perm, settings.seed)
+        self.story_signatures = signatures(
+            [fp.topics for fp in fps], settings.num_perm, settings.seed
+        )
+        self.weights = TermWeights(document_frequencies(fps), len(fps))
+        self.tfidf = self.weights.matrix([fp.terms for fp in fps])
+        self.verifier = Verifier(
+            fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
+        )
+        self._candidates: dict[tuple[float, float], list[tuple[int, int]]] = {}
+        self._evidence: dict[tuple[int, int], Evidence] = {}
+
+    def _without_boilerplate(self, shingles: U64) -> U64:
+        if not len(self.boilerplate):
+            return shingles
+        return shingles[~np.isin(shingles, self.boilerplate, assume_unique=True)]
+
+    def candidates(self, lsh_copy: float, lsh_story: float) -> list[tuple[int, int]]:
+        """Candidate pairs of rows (i < j) proposed by either LSH resolution, sorted."""
+        key = (lsh_copy, lsh_story)
+        if key not in self._candidates:
+            s = self.settings
+            copy = lsh_pairs(self.copy_signatures, lsh_copy, s.num_perm, s.seed, self.copy_usable)
+            story = lsh_pairs(
+                self.story_signatures, lsh_story, s.num_perm, s.seed, self.story_usable
+            )
+            self._candidates[key] = sorted(copy | story)
+        return self._candidates[key]
+
+    def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
+        """Measurements of pairs of rows (i < j), cached."""
+        todo = [p for p in dict.fromkeys(pairs) if p not in self._evidence]
+        if todo:
+            cosines = pair_cosines(self.tfidf, [i for i, _ in todo], [j for _, j in todo])
+            fps = self.fingerprints
+            for n, ((i, j), cos) in enumerate(zip(todo, cosines.tolist(), strict=True), start=1):
+                self._evidence[(i, j)] = self.verifier.measure(fps[i], fps[j], cos)
+                if n % 1000 == 0 or n == len(todo):
+                    self.progress("verify", n, len(todo))
+        return [self._evidence[p] for p in pairs]
+
+    def report(
+        self,
+        settings: Settings | None = None,
+        *,
+        skipped: Sequence[Skipped] = (),
+        started: float | None = None,
+    ) -> Report:
+        """The report at `settings` (default: the analysis settings); only the verification and
+        LSH thresholds may differ from the analysis settings. `started` (a perf_counter value)
+        turns on timing."""
+        settings = settings or self.settings
+        changed = [
+            n for n in ANALYSIS_SETTINGS if getattr(settings, n) != getattr(self.settings, n)
+        ]
+        if changed:
+            raise DedupError(f"{', '.join(changed)} differ from the analysis: analyse again")
+        pairs = self.candidates(settings.lsh_copy, settings.lsh_story)
+        matches = [m for e in self.measure(pairs) if (m := judge(e, settings)) is not None]
+
+        def verify_pair(a: str, b: str) -> Match | None:
+            return judge(self.measure([(self.row[a], self.row[b])])[0], settings)
+
+        groups, matches = group(matches, verify_pair)
+        words = {fp.id: fp.words for fp in self.fingerprints}
+        stories = build_stories(groups, matches, self.articles, words)
+        members = sorted({m.id for s in stories for m in s.members})
+        stats = Stats(
+            articles=len(self.ordered),
+            skipped=len(skipped),
+            candidate_pairs=len(pairs),
+            matches=sum(len(s.matches) for s in stories),
+            stories=len(stories),
+            seconds=None if started is None else round(time.perf_counter() - started, 3),
+        )
+        return Report(
+            settings=settings,
+            stats=stats,
+            skipped=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
+            stories=tuple(stories),
+            articles={i: self.articles[i] for i in members},
+        )
+
+
+def analyse(
+    articles: Iterable[Article], settings: Settings | None = None, progress: Progress | None = None
+) -> Analysis:
+    """Fingerprint and index `articles` once; see `Analysis.report`."""
+    return Analysis(articles, settings or Settings(), progress)
 
 
 def detect(
@@ -91,61 +195,5 @@ def detect(
     original. `skipped` (inputs that could not be read) is carried into the report. The result
     does not depend on the order of `articles`."""
     started = time.perf_counter()
-    settings = settings or Settings()
-    progress = progress or _no_progress
-    by_id: dict[str, Article] = {}
-    for art in articles:
-        if art.id in by_id:
-            raise DedupError(f"duplicate article id {art.id!r}: ids must be unique")
-        by_id[art.id] = art
-    ordered = [by_id[i] for i in sorted(by_id)]
-
-    fingerprinter = Fingerprinter(settings)
-    fps: list[Fingerprint] = []
-    for n, art in enumerate(ordered, start=1):
-        fps.append(fingerprinter.fingerprint(art))
-        if n % 1000 == 0 or n == len(ordered):
-            progress("fingerprint", n, len(ordered))
-    boilerplate = boilerplate_shingles(fps, settings)
-    candidates = find_candidates(fps, boilerplate, settings)
-
-    weights = TermWeights(document_frequencies(fps), len(fps))
-    matrix = weights.matrix([fp.terms for fp in fps])
-    left = [i for i, _ in candidates.pairs]
-    right = [j for _, j in candidates.pairs]
-    cosines = pair_cosines(matrix, left, right)
-
-    verifier = Verifier(settings, fingerprinter, {a.id: a.text for a in ordered}, boilerplate)
-    matches: list[Match] = []
-    total = len(candidates.pairs)
-    for n, ((i, j), cos) in enumerate(zip(candidates.pairs, cosines.tolist(), strict=True), 1):
-        m = verifier.verify(fps[i], fps[j], cos)
-        if m is not None:
-            matches.append(m)
-        if n % 1000 == 0 or n == total:
-            progress("verify", n, total)
-
-    row = {fp.id: i for i, fp in enumerate(fps)}
-
-    def verify_pair(a: str, b: str) -> Match | None:
-        i, j = row[a], row[b]
-        return verifier.verify(fps[i], fps[j], float(pair_cosines(matrix, [i], [j])[0]))
-
-    groups, matches = group(matches, verify_pair)
-    stories = build_stories(groups, matches, by_id, {fp.id: fp.words for fp in fps})
-    members = sorted({m.id for s in stories for m in s.members})
-    stats = Stats(
-        articles=len(ordered),
-        skipped=len(skipped),
-        candidate_pairs=total,
-        matches=sum(len(s.matches) for s in stories),
-        stories=len(stories),
-        seconds=round(time.perf_counter() - started, 3) if timing else None,
-    )
-    return Report(
-        settings=settings,
-        stats=stats,
-        skipped=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
-        stories=tuple(stories),
-        articles={i: by_id[i] for i in members},
-    )
+    analysis = analyse(articles, settings, progress)
+    return analysis.report(skipped=skipped, started=started if timing else None)

@@ -85,7 +85,8 @@ class Settings:
       partial: containment (either way) at or above which a pair is `partial` (0.2) ...
       partial_words: ... or words in shared passages at or above which it is `partial` (50).
       same_story: TF-IDF cosine at or above which a pair is `same_story` (0.4).
-      min_passage_words: shortest shared run of words reported as a passage (8).
+      min_passage_words: shortest shared run of words reported as a passage (8; at least
+        shingle_size, since runs are seeded by shared shingles).
     Boilerplate:
       boilerplate_docs: a shingle in at least this many articles of one outlet ... (3)
       boilerplate_share: ... and in at least this share of that outlet's articles is boilerplate
@@ -123,6 +124,11 @@ class Settings:
         _check_int("partial_words", self.partial_words, 1, 1_000_000)
         _check_int("min_passage_words", self.min_passage_words, 1, 10_000)
         _check_int("boilerplate_docs", self.boilerplate_docs, 2, 1_000_000_000)
+        if self.min_passage_words < self.shingle_size:
+            raise SettingsError(
+                f"min_passage_words must be at least shingle_size ({self.shingle_size}), "
+                f"got {self.min_passage_words}"
+            )
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some values changed (validated like the constructor)."""

@@ -194,18 +194,47 @@ def classify(scores: Scores, shared_words: int, settings: Settings) -> Kind | No
     return None
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """Everything verification measured on a pair, before any threshold: scores, and the shared
+    runs of at least `shingle_size` words (thresholds pick from them)."""
+
+    a: str
+    b: str
+    scores: Scores
+    runs: tuple[Passage, ...]
+
+
+def judge(evidence: Evidence, settings: Settings) -> Match | None:
+    """Apply the thresholds of `settings` to what was measured: the Match, or None."""
+    passages = tuple(p for p in evidence.runs if p.words >= settings.min_passage_words)
+    scores = evidence.scores
+    kind = classify(scores, sum(p.words for p in passages), settings)
+    if kind is None:
+        return None
+    return Match(
+        a=evidence.a,
+        b=evidence.b,
+        kind=kind,
+        jaccard=scores.jaccard,
+        containment_ab=scores.containment_ab,
+        containment_ba=scores.containment_ba,
+        cosine=scores.cosine,
+        passages=passages,
+    )
+
+
 class Verifier:
-    """Verifies pairs of one corpus: holds the texts' token views (computed on first use), the
-    boilerplate shingles and the TF-IDF rows. Pairs are given as (a, b) with a.id < b.id."""
+    """Measures pairs of one corpus: holds the texts' token views (computed on first use) and the
+    boilerplate shingles. Pairs are given as (a, b) with a.id < b.id."""
 
     def __init__(
         self,
-        settings: Settings,
         fingerprinter: Fingerprinter,
         texts: Mapping[str, str],
         boilerplate: U64,
     ) -> None:
-        self.settings = settings
+        self.settings = fingerprinter.settings
         self.fingerprinter = fingerprinter
         self.texts = texts
         self.boilerplate = boilerplate
@@ -219,33 +248,12 @@ class Verifier:
             self._tokens[article_id] = got
         return got
 
-    def verify(self, a: Fingerprint, b: Fingerprint, cosine: float) -> Match | None:
+    def measure(self, a: Fingerprint, b: Fingerprint, cosine: float) -> Evidence:
         jac, cab, cba = set_scores(a, b, self.boilerplate)
         scores = Scores(jac, cab, cba, cosine, exact=a.digest != 0 and a.digest == b.digest)
-        passages: tuple[Passage, ...] = ()
+        runs: tuple[Passage, ...] = ()
         if jac > 0.0:
             (ta, ha), (tb, hb) = self.tokens(a.id), self.tokens(b.id)
-            s = self.settings
-            passages = shared_passages(
-                ta,
-                tb,
-                self.texts[a.id],
-                ha,
-                hb,
-                self.boilerplate,
-                s.min_passage_words,
-                s.shingle_size,
-            )
-        kind = classify(scores, sum(p.words for p in passages), self.settings)
-        if kind is None:
-            return None
-        return Match(
-            a=a.id,
-            b=b.id,
-            kind=kind,
-            jaccard=jac,
-            containment_ab=cab,
-            containment_ba=cba,
-            cosine=cosine,
-            passages=passages,
-        )
+            k = self.settings.shingle_size
+            runs = shared_passages(ta, tb, self.texts[a.id], ha, hb, self.boilerplate, k, k)
+        return Evidence(a.id, b.id, scores, runs)
