@@ -18,6 +18,8 @@ SETTING_HELP: dict[str, str] = {
     "seed": "MinHash permutation seed.",
     "lsh_copy": "Jaccard threshold of the word-shingle LSH that proposes copies.",
     "lsh_story": "Jaccard threshold of the content-word LSH that proposes same-story pairs.",
+    "anchor_every": "One shingle in N is an anchor for passage candidates (0: off).",
+    "min_anchors": "Shared anchors that make two articles a candidate pair.",
     "near_duplicate": "Shingle Jaccard from which a pair is a near_duplicate.",
     "contained": "Containment (either way) from which a pair is contained.",
     "partial": "Containment (either way) from which a pair is partial ...",

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
-from datasketch import LeanMinHash, MinHashLSH
 
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
@@ -46,6 +45,8 @@ def lsh_pairs(
     sigs: U32, threshold: float, num_perm: int, seed: int, usable: Sequence[bool]
 ) -> set[tuple[int, int]]:
     """Pairs of rows that share a bucket of datasketch's MinHashLSH tuned for `threshold`."""
+    from datasketch import LeanMinHash, MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     for i, row in enumerate(sigs):
         if usable[i]:
@@ -59,6 +60,47 @@ def lsh_pairs(
                 for y in range(x + 1, len(bucket)):
                     pairs.add((bucket[x], bucket[y]))
     return pairs
+
+
+#: Anchors shared by more articles than this are stock phrases, not evidence of reuse.
+MAX_ANCHOR_POSTINGS = 64
+
+
+def anchor_pairs(sets: Sequence[U64], every: int, min_shared: int) -> set[tuple[int, int]]:
+    """Pairs of rows sharing at least `min_shared` anchors: the shingles whose hash is divisible
+    by `every` (mod-p sampling, as in Broder's shingling). A shared passage of L words holds
+    about (L - shingle_size + 1) / every anchors, so a quoted paragraph is found whatever the
+    rest of the two articles is."""
+    if every <= 0:
+        return set()
+    rows: list[np.ndarray] = []
+    values: list[U64] = []
+    for i, s in enumerate(sets):
+        picked = s[s % np.uint64(every) == 0]
+        values.append(picked)
+        rows.append(np.full(len(picked), i, dtype=np.int64))
+    if not values:
+        return set()
+    hashes = np.concatenate(values)
+    owners = np.concatenate(rows)
+    order = np.argsort(hashes, kind="stable")
+    hashes, owners = hashes[order], owners[order]
+    bounds = np.flatnonzero(np.diff(hashes)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [len(hashes)]))
+    sizes = ends - starts
+    counts: dict[tuple[int, int], int] = {}
+    for lo, hi in zip(
+        starts[(sizes >= 2) & (sizes <= MAX_ANCHOR_POSTINGS)].tolist(),
+        ends[(sizes >= 2) & (sizes <= MAX_ANCHOR_POSTINGS)].tolist(),
+        strict=True,
+    ):
+        posting = owners[lo:hi].tolist()
+        for x in range(len(posting)):
+            for y in range(x + 1, len(posting)):
+                key = (posting[x], posting[y])
+                counts[key] = counts.get(key, 0) + 1
+    return {pair for pair, n in counts.items() if n >= min_shared}
 
 
 class Analysis:
@@ -90,6 +132,7 @@ class Analysis:
         self.fingerprints = fps
         self.boilerplate: U64 = boilerplate_shingles(fps, settings)
         copy_sets = [self._without_boilerplate(fp.shingles) for fp in fps]
+        self.copy_sets = copy_sets
         self.copy_usable = [len(s) > 0 for s in copy_sets]
         self.story_usable = [len(fp.topics) > 0 for fp in fps]
         self.copy_signatures = signatures(copy_sets, settings.num_perm, settings.seed)
@@ -101,7 +144,7 @@ class Analysis:
         self.verifier = Verifier(
             fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
         )
-        self._candidates: dict[tuple[float, float], list[tuple[int, int]]] = {}
+        self._candidates: dict[tuple[float, float, int, int], list[tuple[int, int]]] = {}
         self._evidence: dict[tuple[int, int], Evidence] = {}
 
     def _without_boilerplate(self, shingles: U64) -> U64:
@@ -109,16 +152,18 @@ class Analysis:
             return shingles
         return shingles[~np.isin(shingles, self.boilerplate, assume_unique=True)]
 
-    def candidates(self, lsh_copy: float, lsh_story: float) -> list[tuple[int, int]]:
-        """Candidate pairs of rows (i < j) proposed by either LSH resolution, sorted."""
-        key = (lsh_copy, lsh_story)
+    def candidates(self, settings: Settings) -> list[tuple[int, int]]:
+        """Candidate pairs of rows (i < j) proposed by either LSH resolution or by shared
+        anchors, sorted."""
+        s = settings
+        key = (s.lsh_copy, s.lsh_story, s.anchor_every, s.min_anchors)
         if key not in self._candidates:
-            s = self.settings
-            copy = lsh_pairs(self.copy_signatures, lsh_copy, s.num_perm, s.seed, self.copy_usable)
+            copy = lsh_pairs(self.copy_signatures, s.lsh_copy, s.num_perm, s.seed, self.copy_usable)
             story = lsh_pairs(
-                self.story_signatures, lsh_story, s.num_perm, s.seed, self.story_usable
+                self.story_signatures, s.lsh_story, s.num_perm, s.seed, self.story_usable
             )
-            self._candidates[key] = sorted(copy | story)
+            anchors = anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors)
+            self._candidates[key] = sorted(copy | story | anchors)
         return self._candidates[key]
 
     def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
@@ -149,7 +194,7 @@ class Analysis:
         ]
         if changed:
             raise DedupError(f"{', '.join(changed)} differ from the analysis: analyse again")
-        pairs = self.candidates(settings.lsh_copy, settings.lsh_story)
+        pairs = self.candidates(settings)
         matches = [m for e in self.measure(pairs) if (m := judge(e, settings)) is not None]
 
         def verify_pair(a: str, b: str) -> Match | None:

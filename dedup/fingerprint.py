@@ -23,7 +23,6 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import xxhash
-from datasketch import MinHash
 
 from .models import Article, Settings
 from .text import content_words, words_of
@@ -126,6 +125,8 @@ def to_hash32(hashes: U64) -> U32:
 @lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[U32, U32]:
     """datasketch's `affine32` permutation parameters (a, b) for (num_perm, seed)."""
+    from datasketch import MinHash
+
     perms = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
     return perms[0].astype(np.uint32), perms[1].astype(np.uint32)
 

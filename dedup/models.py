@@ -79,6 +79,10 @@ class Settings:
     Candidates (MinHash-LSH proposes pairs; every reported match is verified):
       lsh_copy: Jaccard threshold of the word-shingle LSH (copies), 0.3.
       lsh_story: Jaccard threshold of the content-word LSH (same-story coverage), 0.2.
+      anchor_every: one shingle in this many (by hash value) is an anchor; articles sharing
+        `min_anchors` anchors are candidates too, so a quoted paragraph in a long article is
+        found even though the whole-article Jaccard is low (8; 0 turns anchors off).
+      min_anchors: shared anchors that make a candidate (2).
     Verification (on candidate pairs only):
       near_duplicate: shingle Jaccard at or above which a pair is `near_duplicate` (0.8).
       contained: containment (either way) at or above which a pair is `contained` (0.8).
@@ -98,6 +102,8 @@ class Settings:
     seed: int = 1
     lsh_copy: float = 0.3
     lsh_story: float = 0.2
+    anchor_every: int = 8
+    min_anchors: int = 2
     near_duplicate: float = 0.8
     contained: float = 0.8
     partial: float = 0.2
@@ -121,6 +127,8 @@ class Settings:
             "boilerplate_share",
         ):
             _check_unit(name, getattr(self, name))
+        _check_int("anchor_every", self.anchor_every, 0, 1_000_000)
+        _check_int("min_anchors", self.min_anchors, 1, 1_000_000)
         _check_int("partial_words", self.partial_words, 1, 1_000_000)
         _check_int("min_passage_words", self.min_passage_words, 1, 10_000)
         _check_int("boilerplate_docs", self.boilerplate_docs, 2, 1_000_000_000)

@@ -14,6 +14,10 @@ from datetime import datetime
 from .models import COPY_KINDS, Article, Match, Member, Role, Story, kind_rank
 from .text import wire_credit
 
+#: A wire credit counts only near the start (the dateline or standfirst): a copy that adds its
+#: own intro carries the wire's credit further down.
+CREDIT_WITHIN = 400
+
 #: A merge is checked pair by pair only up to this many pairs; larger merges are refused.
 MAX_MERGE_PAIRS = 10_000
 
@@ -71,13 +75,14 @@ def _date(published: str | None) -> datetime | None:
 
 def choose_original(members: Sequence[Article], words: Mapping[str, int]) -> tuple[str, str]:
     """The original of a story and why: the earliest published (when every member has a date),
-    else the one with a wire credit in its text, else the most complete text (most words)."""
+    else the one with a wire credit at the start of its text (the most complete if several),
+    else the most complete text (most words)."""
     dates = {a.id: _date(a.published) for a in members}
     if all(d is not None for d in dates.values()):
         ordered = sorted(members, key=lambda a: (dates[a.id], a.id))
         if dates[ordered[0].id] != dates[ordered[1].id]:
             return ordered[0].id, "earliest published"
-    credited = [(a, wire_credit(a.text)) for a in members]
+    credited = [(a, wire_credit(a.text[:CREDIT_WITHIN])) for a in members]
     with_credit = [(a, c) for a, c in credited if c]
     if with_credit:
         best, credit = max(with_credit, key=lambda ac: (words[ac[0].id], _neg(ac[0].id)))

@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from functools import cache
 
 _WORD = re.compile(r"\w+")
 _LINE = re.compile(r"[^\n]*")
@@ -47,8 +46,14 @@ BOILERPLATE_LINE = re.compile(
 )
 _MAX_BOILERPLATE_WORDS = 25
 
-#: Common English words that carry no topic (scikit-learn's list).
-STOP_WORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS)
+
+@cache
+def stop_words() -> frozenset[str]:
+    """Common English words that carry no topic (scikit-learn's list, loaded on first use)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
 
 #: A credit naming the wire or outlet a text comes from, e.g. "(AP)", "(Reuters) -",
 #: "…reports Asian Lite News", "(ANI)", "PA Media".
@@ -132,9 +137,8 @@ def words_of(text: str) -> list[str]:
 def content_words(words: list[str] | tuple[str, ...]) -> list[str]:
     """Words that carry topic: not stop words, not single characters, not pure numbers of 1-2
     digits (list numbering, days)."""
-    return [
-        w for w in words if len(w) > 1 and w not in STOP_WORDS and not (w.isdigit() and len(w) < 3)
-    ]
+    stop = stop_words()
+    return [w for w in words if len(w) > 1 and w not in stop and not (w.isdigit() and len(w) < 3)]
 
 
 def wire_credit(text: str) -> str | None:

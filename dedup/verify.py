@@ -9,14 +9,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfTransformer
 
 from .fingerprint import U64, Fingerprint, Fingerprinter
 from .models import Kind, Match, Passage, Settings
 from .text import Tokens, tokenize
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,15 @@ class TermWeights:
     document frequencies. The vocabulary is sorted so results do not depend on input order."""
 
     def __init__(self, doc_freq: Mapping[str, int], n_docs: int) -> None:
+        from sklearn.feature_extraction.text import TfidfTransformer
+
         self.vocab = {t: i for i, t in enumerate(sorted(doc_freq))}
         self.transformer = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
         self.transformer.idf_ = idf([doc_freq[t] for t in sorted(doc_freq)], n_docs)
 
     def matrix(self, terms: Sequence[Mapping[str, int]]) -> sparse.csr_matrix:
+        from scipy import sparse
+
         rows: list[int] = []
         cols: list[int] = []
         vals: list[int] = []
@@ -79,6 +85,8 @@ class TermWeights:
             (np.asarray(vals, dtype=np.float64), (rows, cols)), shape=(len(terms), len(vocab))
         )
         counts_matrix.sort_indices()
+        if not len(terms) or not vocab:
+            return counts_matrix  # nothing to weigh (scikit-learn refuses empty input)
         return self.transformer.transform(counts_matrix)
 
 
