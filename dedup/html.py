@@ -161,6 +161,8 @@ _CSS = """
     --bg: #14171c; --panel: #1c2027; --ink: #e6e9ef; --muted: #9aa3b2; --line: #2d333d;
     --accent: #7fa6ff; --accent-soft: #243352;
     --mark: #4f4210; --mark-alt: #66541a; --mark-ink: #fff6d5; --mark-active: #8a6a00;
+    --exact: #ff8a80; --near_duplicate: #ff9e6e; --contained: #ffb257; --partial: #e6c65a;
+    --same_story: #86b3ff; --original: #5fd39a; --copy: #ffb257; --related: #86b3ff;
   }
 }
 * { box-sizing: border-box; }
@@ -180,7 +182,8 @@ a { color: var(--accent); }
 .brand span { font-weight: 400; color: var(--muted); }
 .stats { display: flex; gap: 22px; margin: 0; flex-wrap: wrap; }
 .stats div { display: flex; flex-direction: column-reverse; }
-.stats dt { font-size: 11px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); }
+.stats dt { font-size: 11px; text-transform: uppercase; letter-spacing: 0.06em;
+  color: var(--muted); }
 .stats dd { margin: 0; font-size: 20px; font-weight: 650; line-height: 1.2; }
 
 .layout { display: grid; grid-template-columns: minmax(260px, 340px) minmax(0, 1fr); }
@@ -210,13 +213,13 @@ a { color: var(--accent); }
 .shown { margin: 8px 0 0; font-size: 12px; color: var(--muted); }
 
 .story-list { list-style: none; margin: 0; padding: 6px; }
-.story-list li { content-visibility: auto; contain-intrinsic-size: auto 64px; }
 .story-list a {
   display: block; padding: 8px 10px; border-radius: var(--radius); color: inherit;
   text-decoration: none; border-left: 3px solid transparent;
 }
 .story-list a:hover { background: var(--bg); }
-.story-list li[aria-current="true"] a { background: var(--accent-soft); border-left-color: var(--accent); }
+.story-list li[aria-current="true"] a { background: var(--accent-soft);
+  border-left-color: var(--accent); }
 .si-title { display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical;
   overflow: hidden; font-weight: 600; font-size: 14px; line-height: 1.35; }
 .si-meta { display: flex; align-items: center; gap: 6px; flex-wrap: wrap;
@@ -225,16 +228,19 @@ a { color: var(--accent); }
 .badge {
   display: inline-block; font-size: 11px; font-weight: 600; line-height: 1.6;
   padding: 0 7px; border-radius: 999px; white-space: nowrap;
-  color: var(--c, var(--muted)); background: color-mix(in srgb, var(--c, var(--muted)) 13%, transparent);
+  color: var(--c, var(--muted));
+  background: color-mix(in srgb, var(--c, var(--muted)) 13%, transparent);
 }
 .k-exact { --c: var(--exact); } .k-near_duplicate { --c: var(--near_duplicate); }
 .k-contained { --c: var(--contained); } .k-partial { --c: var(--partial); }
 .k-same_story { --c: var(--same_story); }
-.r-original { --c: var(--original); } .r-copy { --c: var(--copy); } .r-related { --c: var(--related); }
+.r-original { --c: var(--original); } .r-copy { --c: var(--copy); }
+.r-related { --c: var(--related); }
 
 main { padding: 24px 32px 64px; min-width: 0; outline: none; }
 .story { max-width: 1280px; }
-.eyebrow { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: 0.06em; }
+.eyebrow { font-size: 12px; color: var(--muted); text-transform: uppercase;
+  letter-spacing: 0.06em; }
 h1, h2, h3 { letter-spacing: -0.01em; }
 .story h1 { font-size: 26px; line-height: 1.25; margin: 4px 0 14px; }
 .story h2 { font-size: 13px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted);
@@ -264,17 +270,19 @@ h1, h2, h3 { letter-spacing: -0.01em; }
 .tl-when small { font-size: 11px; }
 .tl-axis { font-size: 11px; color: var(--muted); min-height: 0; margin-top: 2px; }
 .tl-scale { display: flex; justify-content: space-between; }
-.sp-bar { display: flex; height: 10px; border-radius: 5px; overflow: hidden; background: var(--line); }
+.sp-bar { display: flex; height: 10px; border-radius: 5px; overflow: hidden;
+  background: var(--line); }
 .sp-bar span { display: block; height: 100%; background: var(--c); }
 .sp-n { font-size: 12px; color: var(--muted); text-align: right; white-space: nowrap; }
 .legend { display: flex; gap: 12px; font-size: 12px; color: var(--muted); margin-top: 8px; }
-.legend i { display: inline-block; width: 9px; height: 9px; border-radius: 2px; background: var(--c);
-  margin-right: 4px; }
+.legend i { display: inline-block; width: 9px; height: 9px; border-radius: 2px;
+  background: var(--c); margin-right: 4px; }
 
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th { text-align: left; font-weight: 600; color: var(--muted); font-size: 11px; text-transform: uppercase;
-  letter-spacing: 0.05em; padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th { text-align: left; font-weight: 600; color: var(--muted); font-size: 11px;
+  text-transform: uppercase; letter-spacing: 0.05em; padding: 6px 8px;
+  border-bottom: 1px solid var(--line); white-space: nowrap; }
 td { padding: 7px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 tr:last-child td { border-bottom: 0; }
 td.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
@@ -289,7 +297,8 @@ tr[aria-selected="true"] td { background: var(--accent-soft); }
 .btn[aria-pressed="true"] { background: var(--accent); border-color: var(--accent); color: #fff; }
 
 .compare { scroll-margin-top: 12px; }
-.compare-head { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap; margin-bottom: 12px; }
+.compare-head { display: flex; align-items: baseline; gap: 12px; flex-wrap: wrap;
+  margin-bottom: 12px; }
 .compare-head .facts { font-size: 13px; color: var(--muted); }
 .panes { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
 .pane { border: 1px solid var(--line); border-radius: var(--radius); background: var(--panel);
@@ -299,7 +308,8 @@ tr[aria-selected="true"] td { background: var(--accent-soft); }
 .side { display: inline-block; font-size: 11px; font-weight: 700; color: var(--muted);
   margin-right: 6px; }
 .reuse { display: flex; align-items: center; gap: 8px; margin-top: 8px; font-size: 12px; }
-.reuse-bar { flex: 0 0 90px; height: 6px; border-radius: 3px; background: var(--line); overflow: hidden; }
+.reuse-bar { flex: 0 0 90px; height: 6px; border-radius: 3px; background: var(--line);
+  overflow: hidden; }
 .reuse-bar span { display: block; height: 100%; background: var(--mark-active); }
 .pane-text { position: relative; padding: 14px 16px; max-height: 68vh; overflow: auto;
   white-space: pre-wrap; overflow-wrap: anywhere; font-size: 15px; line-height: 1.65; }
@@ -311,7 +321,7 @@ mark[data-passage].alt { background: var(--mark-alt); }
 mark[data-passage].active { background: var(--mark-active); }
 mark[data-passage]:focus-visible { outline: 2px solid var(--accent); outline-offset: 1px; }
 .passages { margin: 14px 0 0; padding: 0; list-style: none; display: grid; gap: 6px; }
-.passages li { display: grid; grid-template-columns: 34px 70px 1fr; gap: 8px; font-size: 13px;
+.passages li { display: grid; grid-template-columns: 34px 84px 1fr; gap: 8px; font-size: 13px;
   padding: 6px 8px; border-radius: 6px; cursor: pointer; align-items: baseline; }
 .passages li:hover, .passages li.active { background: var(--accent-soft); }
 .passages .k { font-weight: 700; color: var(--muted); }
@@ -405,7 +415,8 @@ _JS = r"""
     let f = facts.get(story.id);
     if (f) return f;
     const members = new Map(story.members.map((m) => [m.id, m]));
-    const kinds = [...new Set(story.matches.map((m) => m.kind))].sort((x, y) => kindRank(x) - kindRank(y));
+    const kinds = [...new Set(story.matches.map((m) => m.kind))]
+      .sort((x, y) => kindRank(x) - kindRank(y));
     const withOriginal = new Map();
     story.matches.forEach((match, index) => {
       if (match.a === story.original) withOriginal.set(match.b, index);
@@ -413,8 +424,8 @@ _JS = r"""
     });
     const original = members.get(story.original) || { id: story.original, title: "", outlet: "" };
     const times = story.members.map((m) => m.t).filter((t) => t !== null && t !== undefined);
-    const latest = times.length ? Math.max(...times) : null;
-    const latestMember = story.members.find((m) => m.t === latest);
+    const latest = times.length ? times.reduce((x, y) => Math.max(x, y)) : null;
+    const latestMember = latest === null ? null : story.members.find((m) => m.t === latest);
     const haystack = story.members
       .map((m) => [m.title, m.outlet, m.id].join("\n"))
       .join("\n")
@@ -441,7 +452,8 @@ _JS = r"""
     ];
     const dl = $("#stats");
     for (const [label, value] of items) {
-      dl.append(el("div", { "data-stat": label }, el("dt", null, label), el("dd", null, String(value))));
+      dl.append(el("div", { "data-stat": label },
+        el("dt", null, label), el("dd", null, String(value))));
     }
   }
 
@@ -452,8 +464,8 @@ _JS = r"""
     const frag = document.createDocumentFragment();
     for (const story of STORIES) {
       const f = storyFacts(story);
-      const meta = el("span", { class: "si-meta" },
-        plural(story.members.length, "article"), " \u00b7 ", plural(story.outlets.length, "outlet"));
+      const meta = el("span", { class: "si-meta" }, plural(story.members.length, "article"),
+        " \u00b7 ", plural(story.outlets.length, "outlet"));
       if (f.latestMember) meta.append(" \u00b7 ", shortDate(f.latestMember.published).slice(0, 10));
       const badges = el("span", { class: "si-meta" }, ...f.kinds.map(kindBadge));
       const li = el("li", { "data-story": story.id },
@@ -470,21 +482,30 @@ _JS = r"""
     const counts = Object.fromEntries(KINDS.map((k) => [k, 0]));
     for (const s of STORIES) for (const k of storyFacts(s).kinds) counts[k] = (counts[k] || 0) + 1;
     for (const kind of KINDS) {
-      const input = el("input", { type: "checkbox", class: "kind-filter", value: kind, checked: true });
-      box.append(el("label", { class: "chip k-" + kind + (counts[kind] ? "" : " none"), "data-kind": kind }, input,
+      const input = el("input", { type: "checkbox", class: "kind-filter", value: kind,
+        checked: true });
+      const cls = "chip k-" + kind + (counts[kind] ? "" : " none");
+      box.append(el("label", { class: cls, "data-kind": kind }, input,
         KIND_LABEL[kind], el("span", { class: "n" }, String(counts[kind]))));
     }
     box.addEventListener("change", applyFilter);
-    $("#filter").addEventListener("input", applyFilter);
+    // Typing refilters after a short pause, so thousands of stories do not slow each keystroke.
+    let timer = 0;
+    $("#filter").addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(applyFilter, STORIES.length > 500 ? 150 : 0);
+    });
   }
 
   function applyFilter() {
     const terms = $("#filter").value.toLowerCase().split(/\s+/).filter(Boolean);
-    const kinds = new Set([...document.querySelectorAll(".kind-filter:checked")].map((i) => i.value));
+    const checked = document.querySelectorAll(".kind-filter:checked");
+    const kinds = new Set([...checked].map((input) => input.value));
     let shown = 0;
     for (const story of STORIES) {
       const f = storyFacts(story);
-      const ok = terms.every((t) => f.haystack.includes(t)) && f.kinds.some((k) => kinds.has(k));
+      const ok = terms.every((t) => f.haystack.includes(t))
+        && (!f.kinds.length || f.kinds.some((k) => kinds.has(k)));
       items.get(story.id).hidden = !ok;
       if (ok) shown++;
     }
@@ -499,12 +520,16 @@ _JS = r"""
   function memberLine(member) {
     const meta = el("div", { class: "meta" });
     if (member.outlet) meta.append(el("span", { class: "outlet" }, member.outlet));
-    meta.append(el("span", { class: "when" }, member.published ? shortDate(member.published) : "no date"));
+    meta.append(el("span", { class: "when" },
+      member.published ? shortDate(member.published) : "no date"));
     meta.append(el("span", { class: "id" }, member.id));
     const article = ARTICLES[member.id];
     if (article && article.author) meta.append(el("span", null, "by " + article.author));
     const url = safeUrl(article && article.url);
-    if (url) meta.append(el("a", { href: url, rel: "noopener noreferrer nofollow", target: "_blank" }, "source"));
+    if (url) {
+      meta.append(el("a", { href: url, rel: "noopener noreferrer nofollow", target: "_blank" },
+        "source"));
+    }
     return meta;
   }
 
@@ -522,10 +547,13 @@ _JS = r"""
         el("h2", null, "Original"),
         el("p", { class: "title" }, f.original.title || "(untitled)"),
         memberLine(f.original),
-        el("p", { class: "reason" }, "Chosen as the original: ", el("strong", null, story.original_reason))),
+        el("p", { class: "reason" }, "Chosen as the original: ",
+          el("strong", null, story.original_reason))),
       el("div", { class: "grid2" },
-        el("section", { class: "card timeline" }, el("h2", null, "When each outlet published"), timeline(story)),
-        el("section", { class: "card spread" }, el("h2", null, "Spread across outlets"), spread(story))),
+        el("section", { class: "card timeline" },
+          el("h2", null, "When each outlet published"), timeline(story)),
+        el("section", { class: "card spread" },
+          el("h2", null, "Spread across outlets"), spread(story))),
       el("section", { class: "card members" }, el("h2", null, "Members"), membersTable(story)),
       el("section", { class: "card matches" }, el("h2", null, "Matches"), matchesTable(story)),
       el("section", { class: "card compare", id: "compare" }),
@@ -551,7 +579,8 @@ _JS = r"""
     }
     if (span) {
       box.append(el("div", { class: "tl-axis" }, el("span"),
-        el("span", { class: "tl-scale" }, el("span", null, "first"), el("span", null, duration(span) + " later")),
+        el("span", { class: "tl-scale" },
+          el("span", null, "first"), el("span", null, duration(span) + " later")),
         el("span")));
     }
     if (undated.length) {
@@ -586,7 +615,8 @@ _JS = r"""
         el("span", { class: "sp-n" }, plural(row.total, "article"))));
     }
     box.append(el("div", { class: "legend" },
-      ...["original", "copy", "related"].map((r) => el("span", null, el("i", { class: "r-" + r }), r))));
+      ...["original", "copy", "related"].map((role) =>
+        el("span", null, el("i", { class: "r-" + role }), role))));
     return box;
   }
 
@@ -662,7 +692,11 @@ _JS = r"""
   function highlighted(text, ranges) {
     // ranges: [{start, end, k}] in code points; returns a fragment of text nodes and marks.
     const map = unitOffsets(text);
-    const unit = (cp) => (map ? map[Math.max(0, Math.min(cp, map.length - 1))] : Math.max(0, Math.min(cp, text.length)));
+    const last = map ? map.length - 1 : text.length;
+    const unit = (cp) => {
+      const at = Math.max(0, Math.min(cp, last));
+      return map ? map[at] : at;
+    };
     const sorted = ranges.slice().sort((x, y) => x.start - y.start || x.k - y.k);
     const frag = document.createDocumentFragment();
     let pos = 0;
@@ -689,7 +723,7 @@ _JS = r"""
     return length ? Math.min(1, covered / length) : 0;
   }
 
-  function pane(side, story, id, ranges, shared) {
+  function pane(side, story, id, ranges) {
     const f = storyFacts(story);
     const member = f.members.get(id) || { id, title: "", outlet: "", published: null, role: "" };
     const article = ARTICLES[id];
@@ -704,9 +738,9 @@ _JS = r"""
       const bar = el("span", { class: "reuse-bar" }, el("span"));
       bar.firstChild.style.width = share * 100 + "%";
       head.append(el("div", { class: "reuse", "data-share": share.toFixed(4) }, bar,
-        Math.round(share * 100) + "% of this text is in shared passages \u00b7 "
-        + plural(shared, "shared word")));
-      text = el("div", { class: "pane-text", "data-side": side }, highlighted(article.text, ranges));
+        Math.round(share * 100) + "% of this text is in shared passages"));
+      text = el("div", { class: "pane-text", "data-side": side },
+        highlighted(article.text, ranges));
     } else {
       text = el("div", { class: "pane-text missing", "data-side": side },
         "The text of this article is not in the report.");
@@ -740,10 +774,11 @@ _JS = r"""
       el("div", { class: "compare-head" },
         el("h2", null, "Side by side"), kindBadge(match.kind),
         el("span", { class: "facts" },
-          plural(match.passages.length, "shared passage") + " \u00b7 " + plural(shared, "shared word")
-          + " \u00b7 jaccard " + num(match.jaccard) + " \u00b7 cosine " + num(match.cosine))),
+          plural(match.passages.length, "shared passage") + " \u00b7 "
+          + plural(shared, "shared word") + " \u00b7 jaccard " + num(match.jaccard)
+          + " \u00b7 cosine " + num(match.cosine))),
       el("div", { class: "panes", "data-match-index": index },
-        pane("a", story, match.a, rangesA, shared), pane("b", story, match.b, rangesB, shared)),
+        pane("a", story, match.a, rangesA), pane("b", story, match.b, rangesB)),
       match.passages.length ? nav : el("p", { class: "muted small" },
         "No verbatim passages: the two articles report the same story in their own words."));
   }
@@ -751,8 +786,8 @@ _JS = r"""
   function setActive(k) {
     document.querySelectorAll("#compare .active").forEach((n) => n.classList.remove("active"));
     if (k === null) return;
-    document.querySelectorAll('#compare mark[data-passage="' + k + '"], #compare [data-passage-nav="' + k + '"]')
-      .forEach((n) => n.classList.add("active"));
+    const sel = '#compare mark[data-passage="' + k + '"], #compare [data-passage-nav="' + k + '"]';
+    document.querySelectorAll(sel).forEach((n) => n.classList.add("active"));
   }
 
   function scrollWithin(box, target) {
@@ -804,9 +839,8 @@ _JS = r"""
     };
     detail.addEventListener("click", activate);
     detail.addEventListener("keydown", (e) => {
-      if ((e.key === "Enter" || e.key === " ") && e.target.matches("mark, [data-passage-nav]") && activate(e)) {
-        e.preventDefault();
-      }
+      const key = e.key === "Enter" || e.key === " ";
+      if (key && e.target.matches("mark, [data-passage-nav]") && activate(e)) e.preventDefault();
     });
   }
 
@@ -817,7 +851,8 @@ _JS = r"""
       const m = story.matches[index];
       if (best < 0) { best = index; continue; }
       const b = story.matches[best];
-      if (kindRank(m.kind) < kindRank(b.kind) || (m.kind === b.kind && m.passages.length > b.passages.length)) best = index;
+      const stronger = kindRank(m.kind) - kindRank(b.kind) || b.passages.length - m.passages.length;
+      if (stronger < 0) best = index;
     }
     return best >= 0 ? best : story.matches.length ? 0 : -1;
   }
@@ -834,7 +869,8 @@ _JS = r"""
       index = null;
     }
     if (!story) {
-      $("#detail").replaceChildren(el("p", { class: "empty" }, "No stories found: no two articles matched."));
+      $("#detail").replaceChildren(
+        el("p", { class: "empty" }, "No stories found: no two articles matched."));
       return;
     }
     if (current !== story) {
@@ -854,13 +890,16 @@ _JS = r"""
     const parts = [];
     if (DATA.skipped.length) {
       const list = el("ul", { class: "skipped" });
-      for (const s of DATA.skipped) list.append(el("li", null, el("code", null, s.path), ": " + s.reason));
+      for (const s of DATA.skipped) {
+        list.append(el("li", null, el("code", null, s.path), ": " + s.reason));
+      }
       parts.push(el("details", { class: "extra" },
         el("summary", null, plural(DATA.skipped.length, "skipped input")), list));
     }
     const settings = el("tbody");
     for (const [name, value] of Object.entries(DATA.settings)) {
-      settings.append(el("tr", null, el("td", null, el("code", null, name)), el("td", { class: "num" }, String(value))));
+      settings.append(el("tr", null, el("td", null, el("code", null, name)),
+        el("td", { class: "num" }, String(value))));
     }
     parts.push(el("details", { class: "extra" }, el("summary", null, "Settings in force"),
       el("table", null, settings)));

@@ -192,11 +192,15 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural or word + 's')}"
 
 
-def _match_with(story: Story, member_id: str, other_id: str) -> Match | None:
+def _with_original(story: Story) -> dict[str, Match]:
+    """The match of each member with the story's original, by member id (where one exists)."""
+    found: dict[str, Match] = {}
     for match in story.matches:
-        if {match.a, match.b} == {member_id, other_id}:
-            return match
-    return None
+        if match.a == story.original:
+            found.setdefault(match.b, match)
+        elif match.b == story.original:
+            found.setdefault(match.a, match)
+    return found
 
 
 def _containment_of(match: Match, member_id: str) -> float:
@@ -229,10 +233,9 @@ def _summary_line(report: Report) -> str:
 
 def _pairs_with_original(story: Story) -> Iterable[tuple[Member, Match]]:
     """Each member other than the original with its match against the original, if any."""
+    matches = _with_original(story)
     for member in story.members:
-        if member.id == story.original:
-            continue
-        match = _match_with(story, member.id, story.original)
+        match = matches.get(member.id)
         if match is not None:
             yield member, match
 
@@ -244,6 +247,7 @@ def _original(story: Story) -> Member | None:
 # -- table (terminal) -------------------------------------------------------------------------
 
 _TABLE_WIDTH = 100
+_TABLE_MIN_TITLE = 24
 _TABLE_PASSAGE_WIDTH = 160
 _TABLE_PASSAGES_SHOWN = 3
 
@@ -278,10 +282,9 @@ def _table_story(story: Story) -> list[str]:
     lines.append(f"          chosen as original: {_clean(story.original_reason)}")
 
     rows = []
+    with_original = _with_original(story)
     for member in story.members:
-        match = None
-        if member.id != story.original:
-            match = _match_with(story, member.id, story.original)
+        match = with_original.get(member.id)
         rows.append(
             [
                 member.role,
@@ -289,15 +292,22 @@ def _table_story(story: Story) -> list[str]:
                 _fmt_date(member.published),
                 match.kind if match else "",
                 _table_scores(match, member.id),
-                f"{_shorten(member.title, 28) or '(untitled)'}\n{_shorten_middle(member.id, 28)}",
             ]
         )
+    headers = ["role", "outlet", "published", "kind", "cos/cont"]
+    colalign = ("left", "left", "left", "left", "right")
+    # The last column (title over id) gets the width the others leave.
+    used = max(map(len, tabulate(rows, headers, "simple", disable_numparse=True).splitlines()))
+    width = max(_TABLE_MIN_TITLE, _TABLE_WIDTH - used - 2)
+    for row, member in zip(rows, story.members, strict=True):
+        title = _shorten(member.title, width) or "(untitled)"
+        row.append(f"{title}\n{_shorten_middle(member.id, width)}")
     table = tabulate(
         rows,
-        headers=["role", "outlet", "published", "kind", "cos/cont", "title / id"],
+        headers=[*headers, "title / id"],
         tablefmt="simple",
         disable_numparse=True,
-        colalign=("left", "left", "left", "left", "right", "left"),
+        colalign=(*colalign, "left"),
     )
     lines += ["", *table.splitlines()]
     lines.append("cos/cont: TF-IDF cosine with the original / share of the member in the original")
@@ -411,10 +421,9 @@ def _markdown_story(story: Story) -> list[str]:
         "",
     ]
     rows = []
+    with_original = _with_original(story)
     for member in story.members:
-        match = None
-        if member.id != story.original:
-            match = _match_with(story, member.id, story.original)
+        match = with_original.get(member.id)
         rows.append(
             [
                 member.role,

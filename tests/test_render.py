@@ -59,7 +59,9 @@ HOSTILE_TEXT = (
     "and police closed the slip road until the evening tide had turned."
 )
 HOSTILE_COPY = (
-    "Breaking | *Ferry* news. " + HOSTILE_TEXT.split(" Lorry", 1)[1].join(["Lorry", ""]) + " </script>"
+    "Breaking | *Ferry* news. "
+    + HOSTILE_TEXT.split(" Lorry", 1)[1].join(["Lorry", ""])
+    + " </script>"
 )
 
 
@@ -195,7 +197,9 @@ def sample_report() -> Report:
     )
     return Report(
         settings=Settings(),
-        stats=Stats(articles=9, skipped=1, candidate_pairs=6, matches=4, stories=2, seconds=0.123456),
+        stats=Stats(
+            articles=9, skipped=1, candidate_pairs=6, matches=4, stories=2, seconds=0.123456
+        ),
         skipped=(Skipped(path="bad.bin", reason="not text (binary)"),),
         stories=(story1, story2),
         articles=arts,
@@ -349,7 +353,7 @@ def test_csv_guards_every_formula_start(start: str) -> None:
         skipped=(),
         stories=(Story("s2", story.original, "r", ("x",), members, story.matches),),
     )
-    row = list(csv.DictReader(io.StringIO(render_report(changed, "csv"))))[0]
+    row = next(csv.DictReader(io.StringIO(render_report(changed, "csv"))))
     # a carriage return inside a cell becomes a newline (the file's line ending, quoted)
     assert row["b_title"] == "'" + start.replace("\r", "\n") + "1+1"
 
@@ -422,8 +426,16 @@ def test_table_shortens_passages_and_counts_the_rest() -> None:
         settings=report.settings,
         stats=report.stats,
         skipped=(),
-        stories=(Story("s1", story.original, "earliest published", story.outlets,
-                       story.members[:2], (match,)),),
+        stories=(
+            Story(
+                "s1",
+                story.original,
+                "earliest published",
+                story.outlets,
+                story.members[:2],
+                (match,),
+            ),
+        ),
     )
     text = render_report(changed, "table")
     passages = re.findall(r"^  > (.*(?:\n    .*)*)", text, re.MULTILINE)
@@ -473,9 +485,10 @@ def test_html_json_block_cannot_be_broken_out_of_and_parses_back() -> None:
     for bad in ("<", ">", "&", "\u2028", "\u2029"):
         assert bad not in block
     data = json.loads(block)
-    assert data["articles"]["quay-news/update.txt"]["title"] == report.articles[
-        "quay-news/update.txt"
-    ].title
+    assert (
+        data["articles"]["quay-news/update.txt"]["title"]
+        == report.articles["quay-news/update.txt"].title
+    )
     assert data["articles"]["tabloid/copy.txt"]["text"].endswith(" </script>")
 
 
