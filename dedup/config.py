@@ -24,10 +24,14 @@ SETTING_HELP: dict[str, str] = {
     "contained": "Containment (either way) from which a pair is contained.",
     "partial": "Containment (either way) from which a pair is partial ...",
     "partial_words": "... or words in shared passages from which it is partial.",
-    "same_story": "TF-IDF cosine from which a pair is same_story.",
+    "same_story": "TF-IDF cosine from which a pair is same_story ...",
+    "story_terms": "... when they share this many content words (not corpus stop words).",
     "min_passage_words": "Shortest shared run of words reported as a passage.",
     "boilerplate_docs": "A shingle in this many articles of one outlet ...",
-    "boilerplate_share": "... and this share of them is boilerplate, ignored for matching.",
+    "boilerplate_share": "... and this share of them ...",
+    "boilerplate_cap": "... or this many, whichever is fewer, is boilerplate (ignored).",
+    "common_share": "A content word in this share of all articles ...",
+    "common_docs": "... and this many is a corpus stop word, ignored by TF-IDF.",
 }
 
 

@@ -28,13 +28,23 @@ from .verify import (
     document_frequencies,
     judge,
     pair_cosines,
+    without_common_terms,
 )
 
 #: progress(stage, done, total): called as long work advances.
 Progress = Callable[[str, int, int], None]
 
 #: Settings that change fingerprints or boilerplate: changing them needs a new `analyse`.
-ANALYSIS_SETTINGS = ("shingle_size", "num_perm", "seed", "boilerplate_docs", "boilerplate_share")
+ANALYSIS_SETTINGS = (
+    "shingle_size",
+    "num_perm",
+    "seed",
+    "boilerplate_docs",
+    "boilerplate_share",
+    "boilerplate_cap",
+    "common_share",
+    "common_docs",
+)
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -134,12 +144,15 @@ class Analysis:
         copy_sets = [self._without_boilerplate(fp.shingles) for fp in fps]
         self.copy_sets = copy_sets
         self.copy_usable = [len(s) > 0 for s in copy_sets]
-        self.story_usable = [len(fp.topics) > 0 for fp in fps]
-        self.copy_signatures = signatures(copy_sets, settings.num_perm, settings.seed)
-        self.story_signatures = signatures(
-            [fp.topics for fp in fps], settings.num_perm, settings.seed
+        doc_freq = without_common_terms(document_frequencies(fps), len(fps), settings)
+        common = np.unique(
+            fingerprinter.word_hashes(sorted({t for fp in fps for t in fp.terms} - set(doc_freq)))
         )
-        self.weights = TermWeights(document_frequencies(fps), len(fps))
+        topic_sets = [fp.topics[~np.isin(fp.topics, common, assume_unique=True)] for fp in fps]
+        self.story_usable = [len(s) > 0 for s in topic_sets]
+        self.copy_signatures = signatures(copy_sets, settings.num_perm, settings.seed)
+        self.story_signatures = signatures(topic_sets, settings.num_perm, settings.seed)
+        self.weights = TermWeights(doc_freq, len(fps))
         self.tfidf = self.weights.matrix([fp.terms for fp in fps])
         self.verifier = Verifier(
             fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
@@ -170,10 +183,12 @@ class Analysis:
         """Measurements of pairs of rows (i < j), cached."""
         todo = [p for p in dict.fromkeys(pairs) if p not in self._evidence]
         if todo:
-            cosines = pair_cosines(self.tfidf, [i for i, _ in todo], [j for _, j in todo])
+            cosines, shared = pair_cosines(self.tfidf, [i for i, _ in todo], [j for _, j in todo])
             fps = self.fingerprints
-            for n, ((i, j), cos) in enumerate(zip(todo, cosines.tolist(), strict=True), start=1):
-                self._evidence[(i, j)] = self.verifier.measure(fps[i], fps[j], cos)
+            measured = zip(todo, cosines.tolist(), shared.tolist(), strict=True)
+            for n, ((i, j), cos, terms) in enumerate(measured, start=1):
+                evidence = self.verifier.measure(fps[i], fps[j], cos, shared_terms=terms)
+                self._evidence[(i, j)] = evidence
                 if n % 1000 == 0 or n == len(todo):
                     self.progress("verify", n, len(todo))
         return [self._evidence[p] for p in pairs]

@@ -78,7 +78,7 @@ class Settings:
       seed: MinHash permutation seed (1).
     Candidates (MinHash-LSH proposes pairs; every reported match is verified):
       lsh_copy: Jaccard threshold of the word-shingle LSH (copies), 0.3.
-      lsh_story: Jaccard threshold of the content-word LSH (same-story coverage), 0.2.
+      lsh_story: Jaccard threshold of the content-word LSH (same-story coverage), 0.3.
       anchor_every: one shingle in this many (by hash value) is an anchor; articles sharing
         `min_anchors` anchors are candidates too, so a quoted paragraph in a long article is
         found even though the whole-article Jaccard is low (8; 0 turns anchors off).
@@ -88,20 +88,26 @@ class Settings:
       contained: containment (either way) at or above which a pair is `contained` (0.8).
       partial: containment (either way) at or above which a pair is `partial` (0.2) ...
       partial_words: ... or words in shared passages at or above which it is `partial` (50).
-      same_story: TF-IDF cosine at or above which a pair is `same_story` (0.4).
+      same_story: TF-IDF cosine at or above which a pair is `same_story` (0.4) ...
+      story_terms: ... when the two share at least this many content words that are not corpus
+        stop words (5): templated notices sharing two words are not one story.
       min_passage_words: shortest shared run of words reported as a passage (8; at least
         shingle_size, since runs are seeded by shared shingles).
     Boilerplate:
       boilerplate_docs: a shingle in at least this many articles of one outlet ... (3)
-      boilerplate_share: ... and in at least this share of that outlet's articles is boilerplate
-        and ignored for matching (0.05).
+      boilerplate_share: ... and in at least this share of that outlet's articles ... (0.05)
+      boilerplate_cap: ... or in this many of them, whichever is fewer, is boilerplate and
+        ignored for matching: footers, bylines, an outlet's templates (30).
+      common_share: a content word in at least this share of all articles ... (0.05)
+      common_docs: ... and in at least this many is a corpus stop word, ignored by TF-IDF and
+        the same-story LSH (20).
     """
 
     shingle_size: int = 5
     num_perm: int = 128
     seed: int = 1
     lsh_copy: float = 0.3
-    lsh_story: float = 0.2
+    lsh_story: float = 0.3
     anchor_every: int = 8
     min_anchors: int = 2
     near_duplicate: float = 0.8
@@ -109,9 +115,13 @@ class Settings:
     partial: float = 0.2
     partial_words: int = 50
     same_story: float = 0.4
+    story_terms: int = 5
     min_passage_words: int = 8
     boilerplate_docs: int = 3
     boilerplate_share: float = 0.05
+    boilerplate_cap: int = 30
+    common_share: float = 0.05
+    common_docs: int = 20
 
     def __post_init__(self) -> None:
         _check_int("shingle_size", self.shingle_size, 1, 32)
@@ -125,13 +135,17 @@ class Settings:
             "partial",
             "same_story",
             "boilerplate_share",
+            "common_share",
         ):
             _check_unit(name, getattr(self, name))
         _check_int("anchor_every", self.anchor_every, 0, 1_000_000)
         _check_int("min_anchors", self.min_anchors, 1, 1_000_000)
         _check_int("partial_words", self.partial_words, 1, 1_000_000)
+        _check_int("story_terms", self.story_terms, 0, 1_000_000)
         _check_int("min_passage_words", self.min_passage_words, 1, 10_000)
         _check_int("boilerplate_docs", self.boilerplate_docs, 2, 1_000_000_000)
+        _check_int("boilerplate_cap", self.boilerplate_cap, 2, 1_000_000_000)
+        _check_int("common_docs", self.common_docs, 2, 1_000_000_000)
         if self.min_passage_words < self.shingle_size:
             raise SettingsError(
                 f"min_passage_words must be at least shingle_size ({self.shingle_size}), "

@@ -20,6 +20,10 @@ CREDIT_WITHIN = 400
 
 #: A merge is checked pair by pair only up to this many pairs; larger merges are refused.
 MAX_MERGE_PAIRS = 10_000
+#: Pairs of a merge that LSH did not propose are verified directly only for merges of up to this
+#: many pairs; a larger merge needs every pair among the verified candidates (bounded work on
+#: big, dense clusters such as templated notices).
+MAX_VERIFY_PAIRS = 64
 
 
 def _strength(m: Match) -> tuple[int, float, float, str, str]:
@@ -36,25 +40,31 @@ def group(
     known: dict[tuple[str, str], Match | None] = {(m.a, m.b): m for m in matches}
     cluster_of: dict[str, int] = {}
     clusters: dict[int, list[str]] = {}
+    next_id = 0  # not len(clusters): merged clusters are deleted, so their ids must not recur
 
-    def related(x: str, y: str) -> bool:
+    def related(x: str, y: str, may_verify: bool) -> bool:
         key = (x, y) if x < y else (y, x)
         if key not in known:
+            if not may_verify:
+                return False
             known[key] = verify(*key)
         return known[key] is not None
 
     for m in sorted(matches, key=_strength):
         for x in (m.a, m.b):
             if x not in cluster_of:
-                cluster_of[x] = len(clusters)
-                clusters[len(clusters)] = [x]
+                cluster_of[x] = next_id
+                clusters[next_id] = [x]
+                next_id += 1
         ca, cb = cluster_of[m.a], cluster_of[m.b]
         if ca == cb:
             continue
         left, right = clusters[ca], clusters[cb]
-        if len(left) * len(right) > MAX_MERGE_PAIRS:
+        pairs = len(left) * len(right)
+        if pairs > MAX_MERGE_PAIRS:
             continue
-        if all(related(x, y) for x in left for y in right):
+        may_verify = pairs <= MAX_VERIFY_PAIRS
+        if all(related(x, y, may_verify) for x in left for y in right):
             left.extend(right)
             for y in right:
                 cluster_of[y] = ca

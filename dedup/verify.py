@@ -30,6 +30,7 @@ class Scores:
     containment_ba: float
     cosine: float
     exact: bool
+    shared_terms: int = 0
 
 
 def set_scores(a: Fingerprint, b: Fingerprint, ignore: U64) -> tuple[float, float, float]:
@@ -92,12 +93,13 @@ class TermWeights:
 
 def pair_cosines(
     matrix: sparse.csr_matrix, left: Sequence[int], right: Sequence[int]
-) -> np.ndarray:
-    """Cosine of rows left[i] and right[i] of an l2-normalised matrix."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine of rows left[i] and right[i] of an l2-normalised matrix, and the number of terms
+    the two rows share."""
     if not len(left):
-        return np.zeros(0)
-    products = matrix[list(left)].multiply(matrix[list(right)])
-    return np.asarray(products.sum(axis=1)).ravel()
+        return np.zeros(0), np.zeros(0, dtype=np.int64)
+    products = matrix[list(left)].multiply(matrix[list(right)]).tocsr()
+    return np.asarray(products.sum(axis=1)).ravel(), np.diff(products.indptr)
 
 
 def document_frequencies(fingerprints: Sequence[Fingerprint]) -> dict[str, int]:
@@ -108,16 +110,37 @@ def document_frequencies(fingerprints: Sequence[Fingerprint]) -> dict[str, int]:
     return df
 
 
+def common_limit(n_docs: int, settings: Settings) -> int:
+    """Document frequency from which a content word is a corpus stop word."""
+    return max(settings.common_docs, math.ceil(settings.common_share * n_docs))
+
+
+def without_common_terms(
+    doc_freq: Mapping[str, int], n_docs: int, settings: Settings
+) -> dict[str, int]:
+    """The document frequencies of the words TF-IDF weighs: corpus stop words (in at least
+    `common_share` of the articles and `common_docs` of them) left out, as scikit-learn's
+    `max_df` does, so templated items (earnings tables, dividend notices) are not one story."""
+    limit = common_limit(n_docs, settings)
+    return {t: d for t, d in doc_freq.items() if d < limit}
+
+
+def boilerplate_limit(outlet_docs: int, settings: Settings) -> int:
+    """Articles of one outlet a shingle must be in to be that outlet's boilerplate."""
+    share = math.ceil(settings.boilerplate_share * outlet_docs)
+    return max(settings.boilerplate_docs, min(share, settings.boilerplate_cap))
+
+
 def boilerplate_shingles(fingerprints: Sequence[Fingerprint], settings: Settings) -> U64:
-    """Shingles found in at least `boilerplate_docs` articles of one outlet and in at least
-    `boilerplate_share` of that outlet's articles: footers, bylines, stock phrases. Copies are
-    found across outlets, so an outlet's own repeated text is not evidence of copying."""
+    """Shingles found in at least `boilerplate_limit` articles of one outlet: footers, bylines,
+    stock phrases, templates. Copies are found across outlets, so an outlet's own repeated text
+    is not evidence of copying."""
     by_outlet: dict[str, list[U64]] = {}
     for fp in fingerprints:
         by_outlet.setdefault(fp.outlet, []).append(fp.shingles)
     found: list[U64] = []
     for sets in by_outlet.values():
-        need = max(settings.boilerplate_docs, math.ceil(settings.boilerplate_share * len(sets)))
+        need = boilerplate_limit(len(sets), settings)
         if len(sets) < need:
             continue
         values, counts = np.unique(np.concatenate(sets), return_counts=True)
@@ -197,7 +220,7 @@ def classify(scores: Scores, shared_words: int, settings: Settings) -> Kind | No
         return "contained"
     if containment >= settings.partial or shared_words >= settings.partial_words:
         return "partial"
-    if scores.cosine >= settings.same_story:
+    if scores.cosine >= settings.same_story and scores.shared_terms >= settings.story_terms:
         return "same_story"
     return None
 
@@ -256,9 +279,14 @@ class Verifier:
             self._tokens[article_id] = got
         return got
 
-    def measure(self, a: Fingerprint, b: Fingerprint, cosine: float) -> Evidence:
+    def measure(
+        self, a: Fingerprint, b: Fingerprint, cosine: float, *, shared_terms: int
+    ) -> Evidence:
+        """Scores and shared runs of a pair; `cosine` and `shared_terms` (content words both
+        have, corpus stop words left out) come from the corpus' TF-IDF rows."""
         jac, cab, cba = set_scores(a, b, self.boilerplate)
-        scores = Scores(jac, cab, cba, cosine, exact=a.digest != 0 and a.digest == b.digest)
+        exact = a.digest != 0 and a.digest == b.digest
+        scores = Scores(jac, cab, cba, cosine, exact, shared_terms)
         runs: tuple[Passage, ...] = ()
         if jac > 0.0:
             (ta, ha), (tb, hb) = self.tokens(a.id), self.tokens(b.id)
