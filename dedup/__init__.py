@@ -31,10 +31,26 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    from .index import (
+        AddSummary,
+        ArchiveIndex,
+        CheckMatch,
+        CheckResult,
+        IndexStats,
+        RemoveSummary,
+        check_against,
+    )
     from .readers import ReadResult, read_articles
     from .render import render_report
 
 _LAZY = {
+    "AddSummary": "index",
+    "ArchiveIndex": "index",
+    "CheckMatch": "index",
+    "CheckResult": "index",
+    "IndexStats": "index",
+    "RemoveSummary": "index",
+    "check_against": "index",
     "ReadResult": "readers",
     "read_articles": "readers",
     "render_report": "render",
@@ -50,16 +66,22 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "KINDS",
+    "AddSummary",
     "Analysis",
+    "ArchiveIndex",
     "Article",
+    "CheckMatch",
+    "CheckResult",
     "DedupError",
     "IndexFileError",
+    "IndexStats",
     "InputError",
     "Kind",
     "Match",
     "Member",
     "Passage",
     "ReadResult",
+    "RemoveSummary",
     "Report",
     "Settings",
     "SettingsError",
@@ -67,6 +89,7 @@ __all__ = [
     "Stats",
     "Story",
     "analyse",
+    "check_against",
     "detect",
     "read_articles",
     "render_report",

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import SETTING_HELP, make_settings
+from .config import SETTING_HELP, load_config, make_settings
 from .errors import DedupError
-from .models import Settings
+from .models import KINDS, Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -193,3 +193,307 @@ def report(
             read.articles, settings, skipped=read.skipped, progress=progress, timing=timing
         )
     emit(render_report(result, fmt), output)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.option(
+    "--gold",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Labelled data, CSV: pairs (a,b,label with label 1, 0 or a kind; optional category) "
+    "or clusters (id,cluster).",
+)
+@click.option(
+    "--sweep",
+    "sweeps",
+    multiple=True,
+    metavar="NAME=START:STOP:STEP",
+    help="Vary one setting (repeatable; NAME=V1,V2,... also works). "
+    "Default: near_duplicate, contained, partial, same_story and lsh_copy, one at a time.",
+)
+@click.option("--grid", is_flag=True, help="Run every combination of the sweeps, not one by one.")
+@click.option(
+    "--unlabelled",
+    type=click.Choice(["negative", "ignore"]),
+    default="negative",
+    show_default=True,
+    help="Pairs gold: count predicted pairs the gold does not label as false positives "
+    "(negative), or leave them out (ignore: only pairs labelled 0 are non-matches).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Draw precision, recall and F1 against each swept setting into this PNG (needs "
+    "matplotlib: pip install 'dedup[plot]').",
+)
+@output_options(("table", "json", "csv"), "table")
+@settings_options
+@click.option("--strict", is_flag=True, help="Exit 2 if any input cannot be read.")
+@quiet_option
+def bench(
+    paths: tuple[str, ...],
+    gold: str,
+    sweeps: tuple[str, ...],
+    grid: bool,
+    unlabelled: str,
+    plot: str | None,
+    fmt: str,
+    output: str | None,
+    strict: bool,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Score detection on PATHS against labelled data (--gold) over a sweep of thresholds.
+
+    Prints pair precision, recall and F1 at each setting (per kind when the gold names kinds),
+    ARI and AMI for a clusters gold, and LSH candidate recall: the share of gold match pairs
+    LSH proposed at all, the ceiling for everything after it. The best setting by F1 is marked.
+    Fingerprints, candidates and pair scores are computed once; each setting only re-applies
+    thresholds. Settings not swept are the defaults, --config and the threshold options.
+
+    \b
+    Example:
+      dedup bench fixtures/bench/articles --gold fixtures/bench/gold-pairs.csv
+      dedup bench articles/ --gold gold.csv --sweep near_duplicate=0.5:0.95:0.05 --plot pr.png
+    """
+    import importlib.util
+
+    from .bench import DEFAULT_SWEEPS, load_gold, parse_sweep, plot_bench, render_bench, run_bench
+    from .readers import read_articles
+
+    if plot and importlib.util.find_spec("matplotlib") is None:
+        raise Failure("--plot needs matplotlib: pip install 'dedup[plot]'")
+    base = settings_from(options)
+    parsed = [parse_sweep(s) for s in (sweeps or DEFAULT_SWEEPS)]
+    labelled = load_gold(gold)
+    read = read_articles(paths, stdin=sys.stdin, strict=strict)
+    for note in read.notes:
+        warn(f"note: {note.path}: {note.message}")
+    for skip in read.skipped:
+        warn(f"skipped: {skip.path}: {skip.reason}")
+    with progress_bar(quiet) as progress:
+        result = run_bench(
+            read.articles,
+            labelled,
+            parsed,
+            base,
+            progress,
+            grid=grid,
+            unlabelled="ignore" if unlabelled == "ignore" else "negative",
+        )
+    if result.unknown_ids:
+        shown = ", ".join(result.unknown_ids[:5])
+        more = f" (+{len(result.unknown_ids) - 5} more)" if len(result.unknown_ids) > 5 else ""
+        warn(
+            f"warning: {gold}: {len(result.unknown_ids)} gold id(s) not among the articles "
+            f"read, their pairs left out: {shown}{more}"
+        )
+    if plot:
+        plot_bench(result, plot)
+    emit(render_bench(result, fmt), output)
+
+
+# -- the archive index and `check` ------------------------------------------------------------
+
+
+def explicit_settings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Only the settings the user gave (config file, then options): an index keeps its own
+    fingerprint settings, so defaults must not override them."""
+    names = {f.name for f in dataclasses.fields(Settings)}
+    overrides = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+    config = kwargs.pop("config", None)
+    values: dict[str, Any] = load_config(config) if config else {}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return values
+
+
+def index_option(required: bool) -> Callable[[F], F]:
+    return click.option(
+        "--index",
+        "index_path",
+        required=required,
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="The index file (SQLite).",
+    )
+
+
+def report_inputs(read: Any) -> None:
+    for note in read.notes:
+        warn(f"note: {note.path}: {note.message}")
+    for skip in read.skipped:
+        warn(f"skipped: {skip.path}: {skip.reason}")
+
+
+@main.group(name="index")
+def index_group() -> None:
+    """Build and maintain a persistent index of an archive, for `dedup check`.
+
+    The index is one SQLite file (WAL mode; nothing to start). It keeps what `check` needs
+    without the original files: metadata, text, shingle hashes, MinHash signatures, LSH band
+    keys and term statistics.
+
+    \b
+    Example:
+      dedup index add archive/ --index archive.sqlite
+      dedup index stats --index archive.sqlite
+    """
+
+
+@index_group.command(name="add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@index_option(required=True)
+@settings_options
+@click.option("--strict", is_flag=True, help="Exit 2 if any input cannot be read.")
+@quiet_option
+def index_add(
+    paths: tuple[str, ...], index_path: str, strict: bool, quiet: bool, **options: Any
+) -> None:
+    """Add the articles in PATHS to the index FILE, creating it if needed.
+
+    An article whose id is already in the index replaces it (an identical one is left alone).
+    Articles are committed in batches of whole articles: an interrupted add leaves a usable
+    index, and running it again completes it. The settings that shape fingerprints are fixed
+    when the index is created; a summary goes to stderr.
+
+    \b
+    Example:
+      dedup index add fixtures/seed --index archive.sqlite
+      cat wires.jsonl | dedup index add - --index archive.sqlite
+    """
+    from .index import ArchiveIndex
+    from .readers import read_articles
+
+    settings = explicit_settings(options)
+    read = read_articles(paths, stdin=sys.stdin, strict=strict)
+    report_inputs(read)
+    with ArchiveIndex.open(index_path, settings or None) as index, progress_bar(quiet) as progress:
+        summary = index.add(read.articles, progress=progress)
+    for skip in summary.skipped:
+        warn(f"skipped: {skip.path}: {skip.reason}")
+    skipped = len(read.skipped) + len(summary.skipped)
+    warn(
+        f"dedup index add: {summary.added} added, {summary.replaced} replaced, "
+        f"{summary.unchanged} unchanged, {skipped} skipped; {index_path} holds "
+        f"{summary.total} article{'s' if summary.total != 1 else ''}"
+    )
+
+
+@index_group.command(name="remove")
+@click.argument("ids", nargs=-1, required=True)
+@index_option(required=True)
+def index_remove(ids: tuple[str, ...], index_path: str) -> None:
+    """Remove the articles with these IDS from the index FILE.
+
+    Ids not in the index are reported on stderr and otherwise ignored.
+
+    \b
+    Example:
+      dedup index remove guardian/kim-jong-un-to-meet-putin-in-russia.txt --index archive.sqlite
+    """
+    from .index import ArchiveIndex
+
+    with ArchiveIndex.open(index_path, create=False) as index:
+        summary = index.remove(ids)
+        total = len(index)
+    for missing in summary.missing:
+        warn(f"not in the index: {missing}")
+    warn(
+        f"dedup index remove: {len(summary.removed)} removed, {len(summary.missing)} not found; "
+        f"{index_path} holds {total} article{'s' if total != 1 else ''}"
+    )
+
+
+@index_group.command(name="stats")
+@index_option(required=True)
+@output_options(("table", "json"), "table")
+def index_stats(index_path: str, fmt: str, output: str | None) -> None:
+    """Show the index FILE: articles, outlets, date range, size on disk, the settings it was
+    built with and its format version.
+
+    \b
+    Example:
+      dedup index stats --index archive.sqlite --format json
+    """
+    from .index import ArchiveIndex, render_stats
+
+    with ArchiveIndex.open(index_path, readonly=True) as index:
+        stats = index.stats()
+    emit(render_stats(stats, fmt), output)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@index_option(required=False)
+@click.option(
+    "--against",
+    multiple=True,
+    type=click.Path(allow_dash=False),
+    metavar="PATH",
+    help="Check against the articles in PATH instead of an index (an in-memory index, for "
+    "one-off use; repeatable).",
+)
+@output_options(("table", "json"), "table")
+@click.option(
+    "--fail-on",
+    type=click.Choice(KINDS),
+    default="partial",
+    show_default=True,
+    help="The weakest kind of match that flags an article (exit 1).",
+)
+@click.option(
+    "--window",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Only match archive articles published up to DAYS days before the article's date "
+    "(undated articles always count).",
+)
+@settings_options
+@click.option("--strict", is_flag=True, help="Exit 2 if any input cannot be read.")
+@quiet_option
+def check(
+    paths: tuple[str, ...],
+    index_path: str | None,
+    against: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+    fail_on: str,
+    window: int | None,
+    strict: bool,
+    quiet: bool,
+    **options: Any,
+) -> None:
+    """Check the articles in PATHS against an archive: for each, the verified matches (kind,
+    scores, shared passages), strongest first.
+
+    The archive is an index built with `dedup index add` (--index FILE) or a folder read now
+    (--against PATH). Exit codes: 0 nothing flagged, 1 an article has a match of the
+    --fail-on kind or stronger, 2 usage error or an index that cannot be used.
+
+    \b
+    Example:
+      dedup check draft.txt --index archive.sqlite
+      dedup check fixtures/seed/guardian --against fixtures/seed/asianlite --format json
+    """
+    from .index import ArchiveIndex, render_check
+    from .readers import read_articles
+
+    if bool(index_path) == bool(against):
+        raise click.UsageError("give either --index FILE or --against PATH")
+    settings = explicit_settings(options)
+    read = read_articles(paths, stdin=sys.stdin, strict=strict)
+    report_inputs(read)
+    if not read.articles:
+        raise Failure(f"no article to check in {', '.join(paths)}")
+    if index_path:
+        index = ArchiveIndex.open(index_path, settings or None, readonly=True)
+    else:
+        archive = read_articles(against, strict=strict)
+        report_inputs(archive)
+        with progress_bar(quiet) as progress:
+            index = ArchiveIndex.in_memory(archive.articles, settings or None, progress)
+    with index:
+        results = [index.check(q, fail_on=fail_on, window_days=window) for q in read.articles]
+    emit(render_check(results, fmt), output)
+    sys.exit(1 if any(r.flagged for r in results) else 0)

@@ -26,6 +26,7 @@ SETTING_HELP: dict[str, str] = {
     "partial_words": "... or words in shared passages from which it is partial.",
     "same_story": "TF-IDF cosine from which a pair is same_story ...",
     "story_terms": "... when they share this many content words (not corpus stop words).",
+    "link_cosine": "Cosine that keeps two unmatched articles in one story.",
     "min_passage_words": "Shortest shared run of words reported as a passage.",
     "boilerplate_docs": "A shingle in this many articles of one outlet ...",
     "boilerplate_share": "... and this share of them ...",

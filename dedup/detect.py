@@ -1,35 +1,54 @@
 """The detector: articles -> fingerprints -> LSH candidates -> verified matches -> stories.
 
-MinHash-LSH (datasketch) proposes candidate pairs at two resolutions: word shingles (copies) and
-content words (same-story coverage in other words). LSH is approximate; every reported match is
-verified on exact scores (see `dedup.verify`).
+MinHash-LSH proposes candidate pairs at two resolutions: word shingles (copies) and content words
+(same-story coverage in other words), with datasketch's permutations and banding; shared anchor
+shingles propose pairs that share a passage. LSH is approximate; every reported match is verified
+on exact scores (see `dedup.verify`).
 
 `analyse` does the work that does not depend on the verification thresholds (fingerprints,
-signatures, candidates, measurements of each pair, all cached); `Analysis.report(settings)` then
-applies thresholds, so a sweep over thresholds costs little more than one run.
+signatures, candidates, exact scores of each pair, all cached); `Analysis.report(settings)` then
+applies thresholds, so a sweep over thresholds costs little more than one run. The work is done
+for the whole corpus at once with numpy: nothing runs per shingle in Python, and only the pairs
+that are matches have their passages traced word by word.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
+from .batch import (
+    I64,
+    CorpusFingerprints,
+    Ragged,
+    Vocabulary,
+    band_pairs,
+    fingerprint_corpus,
+    minhash_rows,
+)
 from .errors import DedupError
-from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
-from .models import Article, Match, Report, Settings, Skipped, Stats
+from .fingerprint import U32, U64, Fingerprinter
+from .models import KINDS, Article, Match, Passage, Report, Settings, Skipped, Stats
 from .stories import build_stories, group
 from .verify import (
     Evidence,
-    TermWeights,
+    Scores,
     Verifier,
-    boilerplate_shingles,
-    document_frequencies,
+    boilerplate_limit,
+    common_limit,
     judge,
     pair_cosines,
-    without_common_terms,
+    tfidf,
 )
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 #: progress(stage, done, total): called as long work advances.
 Progress = Callable[[str, int, int], None]
@@ -46,15 +65,33 @@ ANALYSIS_SETTINGS = (
     "common_docs",
 )
 
+#: Articles of each outlet (the first by id) whose shingles are counted for its boilerplate.
+BOILERPLATE_SAMPLE = 1000
+
+#: Anchors shared by more articles than this are stock phrases, not evidence of reuse.
+MAX_ANCHOR_POSTINGS = 64
+
+_NO_KIND = -1
+
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
 
 
+@cache
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) that datasketch's MinHashLSH chooses for `threshold` and `num_perm`."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return int(lsh.b), int(lsh.r)
+
+
 def lsh_pairs(
     sigs: U32, threshold: float, num_perm: int, seed: int, usable: Sequence[bool]
 ) -> set[tuple[int, int]]:
-    """Pairs of rows that share a bucket of datasketch's MinHashLSH tuned for `threshold`."""
+    """Pairs of rows that share a bucket of datasketch's own MinHashLSH tuned for `threshold`:
+    the reference that `batch.band_pairs` is tested against."""
     from datasketch import LeanMinHash, MinHashLSH
 
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
@@ -72,51 +109,70 @@ def lsh_pairs(
     return pairs
 
 
-#: Anchors shared by more articles than this are stock phrases, not evidence of reuse.
-MAX_ANCHOR_POSTINGS = 64
-
-
-def anchor_pairs(sets: Sequence[U64], every: int, min_shared: int) -> set[tuple[int, int]]:
-    """Pairs of rows sharing at least `min_shared` anchors: the shingles whose hash is divisible
-    by `every` (mod-p sampling, as in Broder's shingling). A shared passage of L words holds
-    about (L - shingle_size + 1) / every anchors, so a quoted paragraph is found whatever the
-    rest of the two articles is."""
-    if every <= 0:
-        return set()
-    rows: list[np.ndarray] = []
-    values: list[U64] = []
-    for i, s in enumerate(sets):
-        picked = s[s % np.uint64(every) == 0]
-        values.append(picked)
-        rows.append(np.full(len(picked), i, dtype=np.int64))
-    if not values:
-        return set()
-    hashes = np.concatenate(values)
-    owners = np.concatenate(rows)
-    order = np.argsort(hashes, kind="stable")
+def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
+    """Pairs (codes i * n + j) of rows sharing at least `min_shared` anchors: the shingles whose
+    hash is divisible by `every` (mod-p sampling, as in Broder's shingling). A shared passage of
+    L words holds about (L - shingle_size + 1) / every anchors, so a quoted paragraph is found
+    whatever the rest of the two articles is."""
+    n = len(sets.offsets) - 1
+    if every <= 0 or n < 2:
+        return np.zeros(0, dtype=np.int64)
+    values = sets.values.astype(np.uint64)
+    picked = values % np.uint64(every) == 0
+    hashes = values[picked]
+    owners = sets.row_ids[picked]
+    order = np.lexsort((owners, hashes))
     hashes, owners = hashes[order], owners[order]
-    bounds = np.flatnonzero(np.diff(hashes)) + 1
+    if not len(hashes):
+        return np.zeros(0, dtype=np.int64)
+    bounds = np.flatnonzero(hashes[1:] != hashes[:-1]) + 1
     starts = np.concatenate(([0], bounds))
     ends = np.concatenate((bounds, [len(hashes)]))
     sizes = ends - starts
-    counts: dict[tuple[int, int], int] = {}
+    codes: list[I64] = []
+    keep = (sizes >= 2) & (sizes <= MAX_ANCHOR_POSTINGS)
+    two = keep & (sizes == 2)
+    codes.append(owners[starts[two]] * n + owners[starts[two] + 1])
     for lo, hi in zip(
-        starts[(sizes >= 2) & (sizes <= MAX_ANCHOR_POSTINGS)].tolist(),
-        ends[(sizes >= 2) & (sizes <= MAX_ANCHOR_POSTINGS)].tolist(),
-        strict=True,
+        starts[keep & (sizes > 2)].tolist(), ends[keep & (sizes > 2)].tolist(), strict=True
     ):
-        posting = owners[lo:hi].tolist()
-        for x in range(len(posting)):
-            for y in range(x + 1, len(posting)):
-                key = (posting[x], posting[y])
-                counts[key] = counts.get(key, 0) + 1
-    return {pair for pair, n in counts.items() if n >= min_shared}
+        posting = owners[lo:hi]
+        i, j = np.triu_indices(len(posting), k=1)
+        codes.append(posting[i] * n + posting[j])
+    all_codes = np.concatenate(codes)
+    uniq, counts = np.unique(all_codes, return_counts=True)
+    return uniq[counts >= min_shared]
+
+
+@dataclass(frozen=True)
+class PairScores:
+    """Exact scores of candidate pairs (arrays aligned with the pairs)."""
+
+    left: I64
+    right: I64
+    shared: I64  # shingles in both (boilerplate excluded)
+    jaccard: npt.NDArray[np.float64]
+    containment_ab: npt.NDArray[np.float64]
+    containment_ba: npt.NDArray[np.float64]
+    cosine: npt.NDArray[np.float64]
+    shared_terms: I64
+    exact: npt.NDArray[np.bool_]
+
+    def scores(self, k: int) -> Scores:
+        return Scores(
+            float(self.jaccard[k]),
+            float(self.containment_ab[k]),
+            float(self.containment_ba[k]),
+            float(self.cosine[k]),
+            bool(self.exact[k]),
+            int(self.shared_terms[k]),
+        )
 
 
 class Analysis:
     """A corpus analysed at fixed fingerprint settings: fingerprints, boilerplate, MinHash
-    signatures at both resolutions, TF-IDF rows; candidates and pair measurements are computed
-    on first use and cached."""
+    signatures at both resolutions, TF-IDF rows; candidates, pair scores and passages are
+    computed on first use and cached."""
 
     def __init__(
         self, articles: Iterable[Article], settings: Settings, progress: Progress | None = None
@@ -131,67 +187,209 @@ class Analysis:
         self.articles = by_id
         self.ordered = [by_id[i] for i in sorted(by_id)]
         self.row = {a.id: i for i, a in enumerate(self.ordered)}
+        n = len(self.ordered)
 
-        fingerprinter = Fingerprinter(settings)
-        fps: list[Fingerprint] = []
+        self.vocab = Vocabulary()
+        self.corpus: CorpusFingerprints = fingerprint_corpus(
+            self._texts_with_progress(), settings, self.vocab
+        )
+        self.boilerplate: U64 = self._boilerplate()
+        self.copy_sets = _filter_rows(self.corpus.shingles, self.boilerplate)
+
+        term_ids = self.corpus.term_ids
+        df = np.bincount(term_ids.values, minlength=len(self.vocab))
+        self.common = df >= common_limit(n, settings)
+        kept = ~self.common[term_ids.values]
+        self.terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
+        self.term_counts = self.corpus.term_counts[kept]
+        self.topic_sets = _sorted_rows(self.vocab.hashes()[self.terms.values], self.terms)
+        self.tfidf = self._tfidf(df, n)
+        self.fingerprinter = Fingerprinter(settings)
+        self.verifier = Verifier(
+            self.fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
+        )
+        self._signatures: dict[str, U32] = {}
+        self._candidates: dict[tuple[float, float, int, int], I64] = {}
+        self._pair_scores: PairScores | None = None
+        self._runs: dict[tuple[int, int], tuple[Passage, ...]] = {}
+        self._shingle_matrix: sparse.csr_matrix | None = None
+
+    def _texts_with_progress(self) -> Iterable[str]:
         total = len(self.ordered)
         for n, art in enumerate(self.ordered, start=1):
-            fps.append(fingerprinter.fingerprint(art))
-            if n % 1000 == 0 or n == total:
+            yield art.text
+            if n % 2000 == 0 or n == total:
                 self.progress("fingerprint", n, total)
-        self.fingerprints = fps
-        self.boilerplate: U64 = boilerplate_shingles(fps, settings)
-        copy_sets = [self._without_boilerplate(fp.shingles) for fp in fps]
-        self.copy_sets = copy_sets
-        self.copy_usable = [len(s) > 0 for s in copy_sets]
-        doc_freq = without_common_terms(document_frequencies(fps), len(fps), settings)
-        common = np.unique(
-            fingerprinter.word_hashes(sorted({t for fp in fps for t in fp.terms} - set(doc_freq)))
-        )
-        topic_sets = [fp.topics[~np.isin(fp.topics, common, assume_unique=True)] for fp in fps]
-        self.story_usable = [len(s) > 0 for s in topic_sets]
-        self.copy_signatures = signatures(copy_sets, settings.num_perm, settings.seed)
-        self.story_signatures = signatures(topic_sets, settings.num_perm, settings.seed)
-        self.weights = TermWeights(doc_freq, len(fps))
-        self.tfidf = self.weights.matrix([fp.terms for fp in fps])
-        self.verifier = Verifier(
-            fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
-        )
-        self._candidates: dict[tuple[float, float, int, int], list[tuple[int, int]]] = {}
-        self._evidence: dict[tuple[int, int], Evidence] = {}
 
-    def _without_boilerplate(self, shingles: U64) -> U64:
-        if not len(self.boilerplate):
-            return shingles
-        return shingles[~np.isin(shingles, self.boilerplate, assume_unique=True)]
+    def _boilerplate(self) -> U64:
+        """Shingles in at least `boilerplate_limit` of an outlet's sampled articles (the first
+        BOILERPLATE_SAMPLE by id): footers, bylines, stock phrases, templates."""
+        by_outlet: dict[str, list[int]] = {}
+        for i, art in enumerate(self.ordered):
+            rows = by_outlet.setdefault(art.outlet, [])
+            if len(rows) < BOILERPLATE_SAMPLE:
+                rows.append(i)
+        found: list[U64] = []
+        sets = self.corpus.shingles
+        for rows in by_outlet.values():
+            need = boilerplate_limit(len(rows), self.settings)
+            if len(rows) < need:
+                continue
+            values = np.concatenate([sets.row(i) for i in rows]).astype(np.uint64)
+            uniq, counts = np.unique(values, return_counts=True)
+            found.append(uniq[counts >= need])
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
-    def candidates(self, settings: Settings) -> list[tuple[int, int]]:
-        """Candidate pairs of rows (i < j) proposed by either LSH resolution or by shared
-        anchors, sorted."""
+    def _tfidf(self, df: I64, n: int) -> sparse.csr_matrix:
+        from scipy import sparse
+
+        counts = sparse.csr_matrix(
+            (self.term_counts.astype(np.float64), self.terms.values, self.terms.offsets),
+            shape=(n, len(self.vocab)),
+        )
+        return tfidf(counts, df, n)
+
+    def signatures(self, resolution: str) -> U32:
+        """MinHash signatures of every article: "copy" (shingles without boilerplate) or "story"
+        (content words without corpus stop words)."""
+        if resolution not in self._signatures:
+            sets = self.copy_sets if resolution == "copy" else self.topic_sets
+            s = self.settings
+            self._signatures[resolution] = minhash_rows(sets, s.num_perm, s.seed)
+        return self._signatures[resolution]
+
+    def candidate_codes(self, settings: Settings) -> I64:
+        """Candidate pairs as codes i * n + j (i < j), sorted: proposed by either LSH resolution
+        or by shared anchors."""
         s = settings
         key = (s.lsh_copy, s.lsh_story, s.anchor_every, s.min_anchors)
         if key not in self._candidates:
-            copy = lsh_pairs(self.copy_signatures, s.lsh_copy, s.num_perm, s.seed, self.copy_usable)
-            story = lsh_pairs(
-                self.story_signatures, s.lsh_story, s.num_perm, s.seed, self.story_usable
-            )
-            anchors = anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors)
-            self._candidates[key] = sorted(copy | story | anchors)
+            found = []
+            for resolution, threshold, sets in (
+                ("copy", s.lsh_copy, self.copy_sets),
+                ("story", s.lsh_story, self.topic_sets),
+            ):
+                bands, rows = lsh_params(threshold, s.num_perm)
+                usable = sets.lengths() > 0
+                found.append(band_pairs(self.signatures(resolution), bands, rows, usable))
+            found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors))
+            self._candidates[key] = np.unique(np.concatenate(found))
         return self._candidates[key]
 
+    def candidates(self, settings: Settings) -> list[tuple[int, int]]:
+        """Candidate pairs of rows (i < j), sorted."""
+        n = max(len(self.ordered), 1)
+        codes = self.candidate_codes(settings)
+        return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
+
+    def _shingles(self) -> sparse.csr_matrix:
+        """The shingle sets as a sparse 0/1 matrix (columns: hash >> 1, order kept)."""
+        if self._shingle_matrix is None:
+            from scipy import sparse
+
+            sets = self.copy_sets
+            cols = (sets.values.astype(np.uint64) >> np.uint64(1)).astype(np.int64)
+            self._shingle_matrix = sparse.csr_matrix(
+                (np.ones(len(cols), dtype=np.float32), cols, sets.offsets),
+                shape=(len(self.ordered), 2**63 - 1),
+            )
+        return self._shingle_matrix
+
+    def score_pairs(self, left: I64, right: I64, chunk: int = 1 << 16) -> PairScores:
+        """Exact scores of pairs of rows, computed for all pairs at once."""
+        sizes = self.copy_sets.lengths()
+        matrix = self._shingles()
+        shared = np.zeros(len(left), dtype=np.int64)
+        for lo in range(0, len(left), chunk):
+            a, b = left[lo : lo + chunk], right[lo : lo + chunk]
+            both = matrix[a].multiply(matrix[b]).tocsr()
+            shared[lo : lo + chunk] = np.diff(both.indptr)
+            self.progress("verify", min(lo + chunk, len(left)), len(left))
+        sa, sb = sizes[left], sizes[right]
+        union = sa + sb - shared
+        with np.errstate(divide="ignore", invalid="ignore"):
+            jaccard = np.where(union > 0, shared / np.maximum(union, 1), 0.0)
+            cab = np.where(sa > 0, shared / np.maximum(sa, 1), 0.0)
+            cba = np.where(sb > 0, shared / np.maximum(sb, 1), 0.0)
+        cosine, shared_terms = pair_cosines(self.tfidf, left, right)
+        digests = self.corpus.digests
+        exact = (digests[left] == digests[right]) & (digests[left] != 0)
+        return PairScores(left, right, shared, jaccard, cab, cba, cosine, shared_terms, exact)
+
+    def _candidate_scores(self, settings: Settings) -> tuple[I64, PairScores]:
+        """Scores of the candidates at `settings`, from one cached computation over the union
+        of every candidate set asked for so far."""
+        codes = self.candidate_codes(settings)
+        n = max(len(self.ordered), 1)
+        known = self._pair_scores
+        todo = codes if known is None else np.setdiff1d(codes, known.left * n + known.right)
+        if len(todo):
+            fresh = self.score_pairs(todo // n, todo % n)
+            merged = fresh if known is None else _merge_scores(known, fresh, n)
+            self._pair_scores = merged
+        scores = self._pair_scores
+        if scores is None:  # no candidates at all
+            empty = np.zeros(0, dtype=np.int64)
+            scores = self.score_pairs(empty, empty)
+        all_codes = scores.left * n + scores.right
+        return np.searchsorted(all_codes, codes), scores
+
+    def runs(self, i: int, j: int) -> tuple[Passage, ...]:
+        """Shared runs of at least `shingle_size` words of rows i < j (cached)."""
+        got = self._runs.get((i, j))
+        if got is None:
+            got = self.verifier.runs(self.ordered[i].id, self.ordered[j].id)
+            self._runs[(i, j)] = got
+        return got
+
+    def judge_pairs(
+        self, settings: Settings, where: npt.NDArray[np.intp], scores: PairScores
+    ) -> list[Match]:
+        """The matches among pairs `where` of `scores` at `settings` (thresholds applied to the
+        exact scores; passages traced only for pairs that are matches or could be by words)."""
+        s = settings
+        sel = where
+        kinds = np.full(len(sel), _NO_KIND, dtype=np.int64)
+        containment = np.maximum(scores.containment_ab[sel], scores.containment_ba[sel])
+        story = (scores.cosine[sel] >= s.same_story) & (scores.shared_terms[sel] >= s.story_terms)
+        decided = [
+            scores.exact[sel],
+            scores.jaccard[sel] >= s.near_duplicate,
+            containment >= s.contained,
+            containment >= s.partial,
+        ]
+        for code, hit in enumerate(decided):
+            kinds[(kinds == _NO_KIND) & hit] = code
+        # Passages may still make a pair `partial`: each run of w >= min_passage_words words
+        # holds w - shingle_size + 1 shared shingles, so fewer shared shingles than this cannot
+        # add up to partial_words (halved: runs may cross boilerplate shingles).
+        k, m = s.shingle_size, s.min_passage_words
+        need = s.partial_words * (m - k + 1) / m / 2
+        maybe = (kinds == _NO_KIND) & (scores.shared[sel] >= need)
+        kinds[(kinds == _NO_KIND) & ~maybe & story] = KINDS.index("same_story")
+        out: list[Match] = []
+        for pos in np.flatnonzero((kinds != _NO_KIND) | maybe).tolist():
+            p = int(sel[pos])
+            i, j = int(scores.left[p]), int(scores.right[p])
+            evidence = Evidence(
+                self.ordered[i].id, self.ordered[j].id, scores.scores(p), self.runs(i, j)
+            )
+            match = judge(evidence, s)
+            if match is not None:
+                out.append(match)
+        return out
+
     def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
-        """Measurements of pairs of rows (i < j), cached."""
-        todo = [p for p in dict.fromkeys(pairs) if p not in self._evidence]
-        if todo:
-            cosines, shared = pair_cosines(self.tfidf, [i for i, _ in todo], [j for _, j in todo])
-            fps = self.fingerprints
-            measured = zip(todo, cosines.tolist(), shared.tolist(), strict=True)
-            for n, ((i, j), cos, terms) in enumerate(measured, start=1):
-                evidence = self.verifier.measure(fps[i], fps[j], cos, shared_terms=terms)
-                self._evidence[(i, j)] = evidence
-                if n % 1000 == 0 or n == len(todo):
-                    self.progress("verify", n, len(todo))
-        return [self._evidence[p] for p in pairs]
+        """Scores and shared runs of pairs of rows (i < j), cached."""
+        if not len(pairs):
+            return []
+        left = np.asarray([i for i, _ in pairs], dtype=np.int64)
+        right = np.asarray([j for _, j in pairs], dtype=np.int64)
+        scores = self.score_pairs(left, right)
+        return [
+            Evidence(self.ordered[i].id, self.ordered[j].id, scores.scores(p), self.runs(i, j))
+            for p, (i, j) in enumerate(pairs)
+        ]
 
     def report(
         self,
@@ -209,20 +407,29 @@ class Analysis:
         ]
         if changed:
             raise DedupError(f"{', '.join(changed)} differ from the analysis: analyse again")
-        pairs = self.candidates(settings)
-        matches = [m for e in self.measure(pairs) if (m := judge(e, settings)) is not None]
+        where, scores = self._candidate_scores(settings)
+        matches = self.judge_pairs(settings, where, scores)
 
-        def verify_pair(a: str, b: str) -> Match | None:
-            return judge(self.measure([(self.row[a], self.row[b])])[0], settings)
+        known = {(m.a, m.b) for m in matches}
 
-        groups, matches = group(matches, verify_pair)
-        words = {fp.id: fp.words for fp in self.fingerprints}
+        def linked(left: list[str], right: list[str]) -> bool:
+            rows_l = [self.row[x] for x in left]
+            rows_r = [self.row[y] for y in right]
+            block = (self.tfidf[rows_l] @ self.tfidf[rows_r].T).toarray() >= settings.link_cosine
+            for p, q in zip(*np.nonzero(~block), strict=True):
+                x, y = left[p], right[q]
+                if (min(x, y), max(x, y)) not in known:
+                    return False
+            return True
+
+        groups = group(matches, linked)
+        words = {a.id: int(w) for a, w in zip(self.ordered, self.corpus.words, strict=True)}
         stories = build_stories(groups, matches, self.articles, words)
         members = sorted({m.id for s in stories for m in s.members})
         stats = Stats(
             articles=len(self.ordered),
             skipped=len(skipped),
-            candidate_pairs=len(pairs),
+            candidate_pairs=len(where),
             matches=sum(len(s.matches) for s in stories),
             stories=len(stories),
             seconds=None if started is None else round(time.perf_counter() - started, 3),
@@ -234,6 +441,40 @@ class Analysis:
             stories=tuple(stories),
             articles={i: self.articles[i] for i in members},
         )
+
+
+def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
+    """Offsets of `rows` after dropping the values where `keep` is False."""
+    n = len(rows.offsets) - 1
+    per_row = np.bincount(rows.row_ids[keep], minlength=n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(per_row, out=offsets[1:])
+    return offsets
+
+
+def _filter_rows(rows: Ragged, drop: U64) -> Ragged:
+    """Rows without the values in `drop` (sorted)."""
+    if not len(drop):
+        return rows
+    values = rows.values.astype(np.uint64)
+    pos = np.searchsorted(drop, values)
+    keep = drop[np.minimum(pos, len(drop) - 1)] != values
+    return Ragged(values[keep], _filtered_offsets(rows, keep))
+
+
+def _sorted_rows(values: U64, rows: Ragged) -> Ragged:
+    """`values` laid out as `rows`, sorted within each row."""
+    order = np.lexsort((values, rows.row_ids))
+    return Ragged(values[order], rows.offsets)
+
+
+def _merge_scores(a: PairScores, b: PairScores, n: int) -> PairScores:
+    order = np.argsort(np.concatenate((a.left * n + a.right, b.left * n + b.right)), kind="stable")
+
+    def cat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.concatenate((x, y))[order]
+
+    return PairScores(*(cat(getattr(a, f), getattr(b, f)) for f in PairScores.__dataclass_fields__))
 
 
 def analyse(

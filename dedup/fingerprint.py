@@ -62,8 +62,9 @@ class Fingerprinter:
     """Turns articles into fingerprints. Holds a cache of word hashes that it owns; results never
     depend on what was fingerprinted before."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, stop_words: frozenset[str] | None = None) -> None:
         self.settings = settings
+        self.stop_words = stop_words  # None: `text.stop_words()`; an index passes its own list
         self._word_hashes: dict[str, int] = {}
 
     def word_hashes(self, words: Sequence[str]) -> U64:
@@ -87,7 +88,7 @@ class Fingerprinter:
         words = words_of(article.text)
         hashes = self.word_hashes(words)
         shingles = np.unique(shingle_hashes(hashes, self.settings.shingle_size))
-        topic_words = content_words(words)
+        topic_words = content_words(words, self.stop_words)
         terms = Counter(topic_words)
         topics = np.unique(self.word_hashes(sorted(terms)))
         digest = xxhash.xxh3_64_intdigest("\x1f".join(words).encode("utf-8")) if words else 0
@@ -139,10 +140,17 @@ def _fmix32(h: U32) -> U32:
     return h ^ (h >> np.uint32(16))
 
 
-def signatures(sets: Sequence[U64], num_perm: int, seed: int, batch: int = 1 << 18) -> U32:
+def signatures(
+    sets: Sequence[U64],
+    num_perm: int,
+    seed: int,
+    batch: int = 1 << 18,
+    perms: tuple[U32, U32] | None = None,
+) -> U32:
     """MinHash signatures (rows) of many hash sets at once; an empty set gets all 0xFFFFFFFF,
-    as datasketch's empty MinHash."""
-    a, b = permutations(num_perm, seed)
+    as datasketch's empty MinHash. `perms`: the (a, b) of `permutations(num_perm, seed)` when
+    the caller has them (an index stores them, so a check does not need datasketch)."""
+    a, b = perms if perms is not None else permutations(num_perm, seed)
     out = np.full((len(sets), num_perm), 0xFFFFFFFF, dtype=np.uint32)
     start = 0
     while start < len(sets):

@@ -91,6 +91,9 @@ class Settings:
       same_story: TF-IDF cosine at or above which a pair is `same_story` (0.4) ...
       story_terms: ... when the two share at least this many content words that are not corpus
         stop words (5): templated notices sharing two words are not one story.
+      link_cosine: two articles of one story must be a verified match or have at least this
+        TF-IDF cosine (0.2): complete linkage, so a roundup quoting two unrelated stories does
+        not join them.
       min_passage_words: shortest shared run of words reported as a passage (8; at least
         shingle_size, since runs are seeded by shared shingles).
     Boilerplate:
@@ -117,6 +120,7 @@ class Settings:
     same_story: float = 0.4
     story_terms: int = 5
     min_passage_words: int = 8
+    link_cosine: float = 0.2
     boilerplate_docs: int = 3
     boilerplate_share: float = 0.05
     boilerplate_cap: int = 30
@@ -134,6 +138,7 @@ class Settings:
             "contained",
             "partial",
             "same_story",
+            "link_cosine",
             "boilerplate_share",
             "common_share",
         ):

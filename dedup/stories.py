@@ -2,8 +2,9 @@
 
 Matches are taken strongest first. Two groups merge only when every article of one is related to
 every article of the other (complete linkage): when A~B and B~C but A and C are unrelated, C does
-not join the story of A and B. Pairs inside a proposed merge that LSH did not propose are
-verified directly, so a story never rests on an unverified pair.
+not join the story of A and B. "Related" is a verified match, or a TF-IDF cosine of at least
+`link_cosine`: copies of different paragraphs of one wire story are about the same thing even
+when they share no passage with each other.
 """
 
 from __future__ import annotations
@@ -18,12 +19,8 @@ from .text import wire_credit
 #: own intro carries the wire's credit further down.
 CREDIT_WITHIN = 400
 
-#: A merge is checked pair by pair only up to this many pairs; larger merges are refused.
-MAX_MERGE_PAIRS = 10_000
-#: Pairs of a merge that LSH did not propose are verified directly only for merges of up to this
-#: many pairs; a larger merge needs every pair among the verified candidates (bounded work on
-#: big, dense clusters such as templated notices).
-MAX_VERIFY_PAIRS = 64
+#: Merges of more pairs than this are refused (a story that big is a template, not a story).
+MAX_MERGE_PAIRS = 250_000
 
 
 def _strength(m: Match) -> tuple[int, float, float, str, str]:
@@ -32,24 +29,15 @@ def _strength(m: Match) -> tuple[int, float, float, str, str]:
 
 def group(
     matches: Sequence[Match],
-    verify: Callable[[str, str], Match | None],
-) -> tuple[list[list[str]], list[Match]]:
-    """Groups of article ids (each of two or more), complete linkage over `matches`, and every
-    match known at the end: `verify(a, b)` (a < b) is asked about pairs not in `matches`, and the
-    matches it finds are kept."""
-    known: dict[tuple[str, str], Match | None] = {(m.a, m.b): m for m in matches}
+    linked: Callable[[list[str], list[str]], bool],
+) -> list[list[str]]:
+    """Groups of article ids (each of two or more) built from `matches`, strongest first. Two
+    groups merge only when `linked(left, right)` says every article of one is related to every
+    article of the other (complete linkage), so when A~B and B~C but A and C are unrelated, C
+    does not join the story of A and B."""
     cluster_of: dict[str, int] = {}
     clusters: dict[int, list[str]] = {}
     next_id = 0  # not len(clusters): merged clusters are deleted, so their ids must not recur
-
-    def related(x: str, y: str, may_verify: bool) -> bool:
-        key = (x, y) if x < y else (y, x)
-        if key not in known:
-            if not may_verify:
-                return False
-            known[key] = verify(*key)
-        return known[key] is not None
-
     for m in sorted(matches, key=_strength):
         for x in (m.a, m.b):
             if x not in cluster_of:
@@ -60,17 +48,14 @@ def group(
         if ca == cb:
             continue
         left, right = clusters[ca], clusters[cb]
-        pairs = len(left) * len(right)
-        if pairs > MAX_MERGE_PAIRS:
+        if len(left) * len(right) > MAX_MERGE_PAIRS:
             continue
-        may_verify = pairs <= MAX_VERIFY_PAIRS
-        if all(related(x, y, may_verify) for x in left for y in right):
+        if linked(left, right):
             left.extend(right)
             for y in right:
                 cluster_of[y] = ca
             del clusters[cb]
-    found = [m for m in known.values() if m is not None]
-    return [sorted(c) for c in clusters.values() if len(c) > 1], found
+    return [sorted(c) for c in clusters.values() if len(c) > 1]
 
 
 def _date(published: str | None) -> datetime | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 _WORD = re.compile(r"\w+")
 _LINE = re.compile(r"[^\n]*")
@@ -83,8 +83,13 @@ class Tokens:
 def is_boilerplate_line(line: str) -> bool:
     """True for a short line that is page furniture ("ALSO READ ...", "Categories", ...)."""
     stripped = line.strip()
-    if not stripped:
+    if not stripped or len(stripped) > 40 * _MAX_BOILERPLATE_WORDS:
         return False
+    return _short_line_is_boilerplate(stripped)
+
+
+@lru_cache(maxsize=65536)
+def _short_line_is_boilerplate(stripped: str) -> bool:
     if len(_WORD.findall(stripped)) > _MAX_BOILERPLATE_WORDS:
         return False
     return BOILERPLATE_LINE.match(stripped) is not None
@@ -94,6 +99,18 @@ def _fold(word: str) -> str:
     if word.isascii():
         return word.lower()
     return unicodedata.normalize("NFKC", word).casefold()
+
+
+def _folded(text: str) -> str | None:
+    """The text case-folded (and NFKC-normalised) as one string of the same length, so that
+    offsets into it are offsets into `text`; None when folding changes the length."""
+    if text.isascii():
+        return text.lower()
+    if unicodedata.is_normalized("NFKC", text):
+        folded = text.casefold()
+        if len(folded) == len(text):
+            return folded
+    return None
 
 
 def _content_spans(text: str) -> list[tuple[int, int]]:
@@ -116,11 +133,15 @@ def tokenize(text: str) -> Tokens:
     words: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
-    for lo, hi in _content_spans(text):
-        for m in _WORD.finditer(text, lo, hi):
-            words.append(_fold(m.group()))
-            starts.append(m.start())
-            ends.append(m.end())
+    folded = _folded(text)
+    source = text if folded is None else folded
+    spans = _content_spans(text) if "\n" in text else [(0, len(text))]
+    for lo, hi in spans:
+        for m in _WORD.finditer(source, lo, hi):
+            start, end = m.span()
+            words.append(m.group() if folded is not None else _fold(m.group()))
+            starts.append(start)
+            ends.append(end)
     return Tokens(tuple(words), tuple(starts), tuple(ends))
 
 
@@ -129,15 +150,20 @@ def words_of(text: str) -> list[str]:
     if "\n" in text:
         parts = [text[lo:hi] for lo, hi in _content_spans(text)]
         text = "\n".join(parts)
-    if text.isascii():
-        return _WORD.findall(text.lower())
+    folded = _folded(text)
+    if folded is not None:
+        return _WORD.findall(folded)
     return [_fold(w) for w in _WORD.findall(text)]
 
 
-def content_words(words: list[str] | tuple[str, ...]) -> list[str]:
+def content_words(
+    words: list[str] | tuple[str, ...], stop: frozenset[str] | None = None
+) -> list[str]:
     """Words that carry topic: not stop words, not single characters, not pure numbers of 1-2
-    digits (list numbering, days)."""
-    stop = stop_words()
+    digits (list numbering, days). `stop`: the stop words (default `stop_words()`; an index
+    passes the list it was built with)."""
+    if stop is None:
+        stop = stop_words()
     return [w for w in words if len(w) > 1 and w not in stop and not (w.isdigit() and len(w) < 3)]
 
 

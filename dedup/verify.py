@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from .fingerprint import U64, Fingerprint, Fingerprinter
 from .models import Kind, Match, Passage, Settings
@@ -57,6 +58,18 @@ def idf(df: Sequence[int] | np.ndarray, n_docs: int) -> np.ndarray:
     return np.log((1.0 + n_docs) / (1.0 + d)) + 1.0
 
 
+def tfidf(counts: sparse.csr_matrix, doc_freq: np.ndarray, n_docs: int) -> sparse.csr_matrix:
+    """Rows of term counts weighted as scikit-learn's TfidfTransformer does with sublinear tf,
+    smoothed idf and l2 norm, the idf coming from `doc_freq` over `n_docs` articles."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    if not counts.shape[0] or not counts.shape[1]:
+        return counts  # nothing to weigh (scikit-learn refuses empty input)
+    transformer = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
+    transformer.idf_ = idf(doc_freq, n_docs)
+    return transformer.transform(counts)
+
+
 class TermWeights:
     """TF-IDF (scikit-learn: sublinear tf, smoothed idf, l2 norm) over a fixed vocabulary and
     document frequencies. The vocabulary is sorted so results do not depend on input order."""
@@ -92,13 +105,15 @@ class TermWeights:
 
 
 def pair_cosines(
-    matrix: sparse.csr_matrix, left: Sequence[int], right: Sequence[int]
+    matrix: sparse.csr_matrix,
+    left: Sequence[int] | npt.NDArray[np.int64],
+    right: Sequence[int] | npt.NDArray[np.int64],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cosine of rows left[i] and right[i] of an l2-normalised matrix, and the number of terms
     the two rows share."""
     if not len(left):
         return np.zeros(0), np.zeros(0, dtype=np.int64)
-    products = matrix[list(left)].multiply(matrix[list(right)]).tocsr()
+    products = matrix[np.asarray(left)].multiply(matrix[np.asarray(right)]).tocsr()
     return np.asarray(products.sum(axis=1)).ravel(), np.diff(products.indptr)
 
 
@@ -160,52 +175,58 @@ def shared_passages(
     min_words: int,
     k: int,
 ) -> tuple[Passage, ...]:
-    """Maximal runs of words shared by a and b (at least `min_words` words), seeded by equal
-    shingles that are not boilerplate and extended word by word; runs do not overlap on either
-    side (longest first). ha, hb: the shingle hash sequences of the two token lists."""
-    wa, wb = ta.words, tb.words
-    if not wa or not wb:
+    """Maximal runs of words shared by a and b (at least `min_words` words): runs of equal
+    shingles along one diagonal (position in a minus position in b), so a run of s shingles is
+    s + k - 1 words; runs made only of boilerplate shingles are dropped; runs do not overlap on
+    either side (longest first). ha, hb: the shingle hash sequences of the two token lists."""
+    if not ta.words or not tb.words or not len(ha) or not len(hb):
         return ()
-    k = min(k, len(wa), len(wb))
-    seeds: dict[int, list[int]] = {}
-    for i, h in enumerate(ha.tolist()):
-        seeds.setdefault(h, []).append(i)
-    skip = set(ignore.tolist()) if len(ignore) else set()
-    runs: list[tuple[int, int, int]] = []
-    for j, h in enumerate(hb.tolist()):
-        if h in skip:
-            continue
-        for i in seeds.get(h, ()):
-            if i > 0 and j > 0 and wa[i - 1] == wb[j - 1]:
-                continue  # not the start of a maximal run
-            if wa[i : i + k] != wb[j : j + k]:
-                continue  # hash collision
-            n = k
-            while i + n < len(wa) and j + n < len(wb) and wa[i + n] == wb[j + n]:
-                n += 1
-            if n >= min_words:
-                runs.append((n, i, j))
-    runs.sort(key=lambda r: (-r[0], r[1], r[2]))
-    used_a = np.zeros(len(wa), dtype=bool)
-    used_b = np.zeros(len(wb), dtype=bool)
+    k = min(k, len(ta.words), len(tb.words))
+    order_b = np.argsort(hb, kind="stable")
+    sorted_b = hb[order_b]
+    lo = np.searchsorted(sorted_b, ha, "left")
+    hits = np.searchsorted(sorted_b, ha, "right") - lo
+    if not hits.any():
+        return ()
+    i = np.repeat(np.arange(len(ha)), hits)
+    within = np.arange(len(i)) - np.repeat(np.cumsum(hits) - hits, hits)
+    j = order_b[np.repeat(lo, hits) + within]
+    content = ~np.isin(ha[i], ignore) if len(ignore) else np.ones(len(i), dtype=bool)
+    order = np.lexsort((i, i - j))
+    i, j, content = i[order], j[order], content[order]
+    diagonal = i - j
+    starts = np.ones(len(i), dtype=bool)
+    starts[1:] = (diagonal[1:] != diagonal[:-1]) | (i[1:] != i[:-1] + 1)
+    run = np.cumsum(starts) - 1
+    shingles = np.bincount(run)
+    has_content = np.bincount(run, weights=content) > 0
+    words = shingles + k - 1
+    first = np.flatnonzero(starts)
+    keep = has_content & (words >= min_words)
+    runs = sorted(
+        zip(words[keep].tolist(), i[first][keep].tolist(), j[first][keep].tolist(), strict=True),
+        key=lambda r: (-r[0], r[1], r[2]),
+    )
+    used_a = np.zeros(len(ta.words), dtype=bool)
+    used_b = np.zeros(len(tb.words), dtype=bool)
     chosen: list[tuple[int, int, int]] = []
-    for n, i, j in runs:
-        if used_a[i : i + n].any() or used_b[j : j + n].any():
+    for n, ia, jb in runs:
+        if used_a[ia : ia + n].any() or used_b[jb : jb + n].any():
             continue
-        used_a[i : i + n] = True
-        used_b[j : j + n] = True
-        chosen.append((n, i, j))
+        used_a[ia : ia + n] = True
+        used_b[jb : jb + n] = True
+        chosen.append((n, ia, jb))
     chosen.sort(key=lambda r: r[1])
     return tuple(
         Passage(
-            a_start=ta.starts[i],
-            a_end=ta.ends[i + n - 1],
-            b_start=tb.starts[j],
-            b_end=tb.ends[j + n - 1],
+            a_start=ta.starts[ia],
+            a_end=ta.ends[ia + n - 1],
+            b_start=tb.starts[jb],
+            b_end=tb.ends[jb + n - 1],
             words=n,
-            text=text_a[ta.starts[i] : ta.ends[i + n - 1]],
+            text=text_a[ta.starts[ia] : ta.ends[ia + n - 1]],
         )
-        for n, i, j in chosen
+        for n, ia, jb in chosen
     )
 
 
@@ -255,6 +276,10 @@ def judge(evidence: Evidence, settings: Settings) -> Match | None:
     )
 
 
+#: Token views kept by a Verifier (the oldest goes first).
+TOKEN_CACHE = 4096
+
+
 class Verifier:
     """Measures pairs of one corpus: holds the texts' token views (computed on first use) and the
     boilerplate shingles. Pairs are given as (a, b) with a.id < b.id."""
@@ -276,8 +301,16 @@ class Verifier:
         if got is None:
             toks = tokenize(self.texts[article_id])
             got = (toks, self.fingerprinter.shingle_sequence(toks.words))
+            if len(self._tokens) >= TOKEN_CACHE:  # pairs come sorted: keep the recent ones
+                del self._tokens[next(iter(self._tokens))]
             self._tokens[article_id] = got
         return got
+
+    def runs(self, a_id: str, b_id: str) -> tuple[Passage, ...]:
+        """Shared runs of at least `shingle_size` words of articles a and b (a < b)."""
+        (ta, ha), (tb, hb) = self.tokens(a_id), self.tokens(b_id)
+        k = self.settings.shingle_size
+        return shared_passages(ta, tb, self.texts[a_id], ha, hb, self.boilerplate, k, k)
 
     def measure(
         self, a: Fingerprint, b: Fingerprint, cosine: float, *, shared_terms: int

@@ -1,0 +1,284 @@
+"""Columnar fingerprints of a whole corpus, computed in bulk with numpy.
+
+The same values as `Fingerprinter.fingerprint` gives one article at a time (a test holds them
+equal), laid out as flat arrays: what the batch detector needs for millions of articles without a
+Python object per shingle. Each article is tokenised once; shingles, content words and the digest
+come from the same word ids.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import xxhash
+
+from .fingerprint import U32, U64, _fmix32, permutations, shingle_hashes, to_hash32
+from .models import Settings
+from .text import stop_words, words_of
+
+I64 = npt.NDArray[np.int64]
+
+_POSITION_MULTIPLIERS = np.array(
+    [(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF for i in range(32)], dtype=np.uint64
+)
+
+
+class Vocabulary:
+    """Word -> id, with each word's 64-bit hash (the one `Fingerprinter` uses) and whether it is a
+    content word. Owned by one corpus analysis."""
+
+    def __init__(self, stop: frozenset[str] | None = None) -> None:
+        self.index: dict[str, int] = {}
+        self._hashes = array("Q")
+        self._content = bytearray()
+        self._stop = stop if stop is not None else stop_words()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def _add(self, word: str) -> int:
+        i = len(self.index)
+        self.index[word] = i
+        self._hashes.append(xxhash.xxh3_64_intdigest(word.encode("utf-8")))
+        content = (
+            len(word) > 1 and word not in self._stop and not (word.isdigit() and len(word) < 3)
+        )
+        self._content.append(content)
+        return i
+
+    def ids(self, words: Sequence[str]) -> list[int]:
+        index = self.index
+        try:
+            return [index[w] for w in words]
+        except KeyError:
+            for w in words:
+                if w not in index:
+                    self._add(w)
+            return [index[w] for w in words]
+
+    def hashes(self) -> U64:
+        return np.frombuffer(self._hashes, dtype=np.uint64)
+
+    def content(self) -> npt.NDArray[np.bool_]:
+        return np.frombuffer(self._content, dtype=np.bool_)
+
+    def words(self) -> list[str]:
+        """Words by id."""
+        return list(self.index)
+
+
+@dataclass(frozen=True)
+class Ragged:
+    """Rows of different lengths: row i is values[offsets[i]:offsets[i + 1]]."""
+
+    values: npt.NDArray[np.generic]
+    offsets: I64
+
+    def row(self, i: int) -> npt.NDArray[np.generic]:
+        return self.values[self.offsets[i] : self.offsets[i + 1]]
+
+    def lengths(self) -> I64:
+        return np.diff(self.offsets)
+
+    @property
+    def row_ids(self) -> I64:
+        return np.repeat(np.arange(len(self.offsets) - 1), self.lengths())
+
+
+@dataclass(frozen=True)
+class CorpusFingerprints:
+    """Fingerprints of n articles, as arrays.
+
+    words: number of normalised words per article; digests: hash of each whole normalised text
+    (0 when empty); shingles: sorted distinct shingle hashes per article; term_ids, term_counts:
+    the content words (vocabulary ids, ascending) and their counts per article.
+    """
+
+    words: I64
+    digests: U64
+    shingles: Ragged
+    term_ids: Ragged
+    term_counts: npt.NDArray[np.int32]
+
+
+def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+
+def fingerprint_corpus(
+    texts: Iterable[str], settings: Settings, vocab: Vocabulary, batch: int = 2048
+) -> CorpusFingerprints:
+    """Fingerprint every text, `batch` texts per vectorised step."""
+    k = settings.shingle_size
+    words_n: list[int] = []
+    digests: list[int] = []
+    sh_vals: list[U64] = []
+    sh_lens: list[I64] = []
+    t_ids: list[I64] = []
+    t_cnts: list[np.ndarray] = []
+    t_lens: list[I64] = []
+
+    pending: list[list[int]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        lengths = np.fromiter((len(p) for p in pending), dtype=np.int64, count=len(pending))
+        flat = np.fromiter(
+            (i for p in pending for i in p), dtype=np.int64, count=int(lengths.sum())
+        )
+        values, per_doc = _batch_shingles(flat, lengths, vocab.hashes(), k)
+        sh_vals.append(values)
+        sh_lens.append(per_doc)
+        ids, counts, per_doc_terms = _batch_terms(flat, lengths, vocab.content())
+        t_ids.append(ids)
+        t_cnts.append(counts)
+        t_lens.append(per_doc_terms)
+        pending.clear()
+
+    for text in texts:
+        words = words_of(text)
+        words_n.append(len(words))
+        digests.append(xxhash.xxh3_64_intdigest("\x1f".join(words).encode("utf-8")) if words else 0)
+        pending.append(vocab.ids(words))
+        if len(pending) >= batch:
+            flush()
+    flush()
+
+    def ragged(values: list[np.ndarray], lens: list[I64], dtype: type) -> Ragged:
+        lengths = _concat(lens, np.int64)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return Ragged(_concat(values, dtype), offsets)
+
+    return CorpusFingerprints(
+        words=np.asarray(words_n, dtype=np.int64),
+        digests=np.asarray(digests, dtype=np.uint64),
+        shingles=ragged(sh_vals, sh_lens, np.uint64),
+        term_ids=ragged(t_ids, t_lens, np.int64),
+        term_counts=_concat(t_cnts, np.int32).astype(np.int32),
+    )
+
+
+def _batch_shingles(flat: I64, lengths: I64, hashes: U64, k: int) -> tuple[U64, I64]:
+    """Sorted distinct shingle hashes of each document of a batch (flat word ids)."""
+    word_hashes = hashes[flat]
+    n = len(flat)
+    doc = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    if n >= k:
+        count = n - k + 1
+        acc = np.zeros(count, dtype=np.uint64)
+        for j in range(k):
+            acc ^= word_hashes[j : j + count] * _POSITION_MULTIPLIERS[j]
+            acc = (acc << np.uint64(13)) | (acc >> np.uint64(51))
+        pos = np.arange(count)
+        valid = pos + k <= (starts + lengths)[doc[:count]]
+        values = acc[valid]
+        owners = doc[:count][valid]
+    else:
+        values = np.zeros(0, dtype=np.uint64)
+        owners = np.zeros(0, dtype=np.int64)
+    short = np.flatnonzero((lengths > 0) & (lengths < k))
+    if len(short):  # texts shorter than a shingle: one shingle of all their words
+        extra = [shingle_hashes(word_hashes[starts[d] : starts[d] + lengths[d]], k) for d in short]
+        values = np.concatenate([values, *extra])
+        owners = np.concatenate([owners, short.astype(np.int64)])
+    order = np.lexsort((values, owners))
+    values, owners = values[order], owners[order]
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = (values[1:] != values[:-1]) | (owners[1:] != owners[:-1])
+    values, owners = values[keep], owners[keep]
+    return values, np.bincount(owners, minlength=len(lengths)).astype(np.int64)
+
+
+def _batch_terms(
+    flat: I64, lengths: I64, content: npt.NDArray[np.bool_]
+) -> tuple[I64, np.ndarray, I64]:
+    """Content-word ids (ascending) and counts of each document of a batch."""
+    doc = np.repeat(np.arange(len(lengths)), lengths)
+    mask = content[flat]
+    key = doc[mask] * (len(content) + 1) + flat[mask]
+    uniq, counts = np.unique(key, return_counts=True)
+    owners = uniq // (len(content) + 1)
+    ids = uniq % (len(content) + 1)
+    return (
+        ids,
+        counts.astype(np.int32),
+        np.bincount(owners, minlength=len(lengths)).astype(np.int64),
+    )
+
+
+def minhash_rows(sets: Ragged, num_perm: int, seed: int, use: int | None = None) -> U32:
+    """MinHash signatures (datasketch `affine32`, see `fingerprint.signatures`) of every row, for
+    the first `use` permutations only; one permutation at a time keeps the working set small."""
+    a, b = permutations(num_perm, seed)
+    use = num_perm if use is None else use
+    n = len(sets.offsets) - 1
+    out = np.full((n, use), 0xFFFFFFFF, dtype=np.uint32)
+    lengths = sets.lengths()
+    nonempty = np.flatnonzero(lengths)
+    if not len(nonempty):
+        return out
+    values = _fmix32(to_hash32(sets.values.astype(np.uint64)))
+    starts = sets.offsets[:-1][nonempty]
+    with np.errstate(over="ignore"):
+        for p in range(use):
+            out[nonempty, p] = np.minimum.reduceat(values * a[p] + b[p], starts)
+    return out
+
+
+def band_pairs(sigs: U32, bands: int, rows: int, usable: npt.NDArray[np.bool_]) -> I64:
+    """Candidate pairs as codes i * n + j (i < j): rows whose signatures agree on every value of
+    some band. The banding of datasketch's MinHashLSH (band t = values t*r .. t*r + r - 1), done
+    for the whole corpus at once."""
+    n = len(sigs)
+    idx = np.flatnonzero(usable)
+    codes: list[I64] = []
+    for t in range(bands):
+        keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        members = idx[order]
+        same = sorted_keys[1:] == sorted_keys[:-1]
+        codes.append(_group_pairs(members, same, n))
+    return np.unique(_concat(codes, np.int64)) if codes else np.zeros(0, dtype=np.int64)
+
+
+def band_keys(band: U32) -> U64:
+    """One 64-bit key per row for the values of a band (equal values, equal keys; different
+    values collide with probability 2**-64)."""
+    key = np.zeros(len(band), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in range(band.shape[1]):
+            key = (key ^ band[:, c].astype(np.uint64)) * np.uint64(0x100000001B3)
+            key ^= key >> np.uint64(29)
+    return key
+
+
+def _group_pairs(members: I64, same: npt.NDArray[np.bool_], n: int) -> I64:
+    """All pairs within runs of equal keys (same[i]: element i + 1 equals element i), as codes
+    i * n + j with i < j."""
+    if not same.any():
+        return np.zeros(0, dtype=np.int64)
+    boundaries = np.flatnonzero(~same) + 1
+    starts = np.concatenate(([0], boundaries))
+    sizes = np.diff(np.concatenate((starts, [len(members)])))
+    grouped = sizes >= 2
+    size_of = np.repeat(sizes[grouped], sizes[grouped])
+    start_of = np.repeat(starts[grouped], sizes[grouped])
+    pos = start_of + (
+        np.arange(len(size_of))
+        - np.repeat(np.cumsum(sizes[grouped]) - sizes[grouped], sizes[grouped])
+    )
+    after = size_of - 1 - (pos - start_of)  # partners that follow each element in its group
+    left = np.repeat(pos, after)
+    block = np.repeat(np.cumsum(after) - after, after)
+    right = left + 1 + (np.arange(len(left)) - block)
+    a, b = members[left], members[right]
+    codes: I64 = np.minimum(a, b) * n + np.maximum(a, b)
+    return codes

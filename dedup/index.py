@@ -1,0 +1,1916 @@
+"""A persistent archive index: what `check` needs of every article, in one SQLite file.
+
+`dedup report` compares the articles of one folder with each other; a newsroom's publishing
+pipeline instead asks, for one new article, "is this a copy of something we already have, and of
+what?". `ArchiveIndex` keeps the fingerprints of an archive in one SQLite file (WAL mode, nothing
+to start) so that `check` answers that question in milliseconds, with the same detector as the
+report: for a query q and an archive A, `check(q)` gives the matches that `report` over A + {q}
+gives for q, with the same kinds and scores.
+
+Stored per article: its metadata and text (for passages), the sorted word-shingle hashes, the
+content-word hashes and counts, both MinHash signatures, the LSH band keys (an indexed table) and
+the anchor shingles (an indexed table). Kept up to date as articles are added and removed: the
+document frequency of every content word (TF-IDF), and per outlet the counts of the shingles of a
+sample of its articles (boilerplate). Each add, replace or remove commits whole articles in one
+transaction, so a process killed at any point leaves an index of whole articles; readers see the
+index as of their last commit.
+
+Where a check is approximate (and says so):
+- LSH proposes candidates; every reported match is verified on exact scores. A candidate bucket
+  holding more than `max_bucket` archive articles is skipped (stock content such as earnings
+  tables shares buckets with thousands of articles); the report has no such limit.
+- Band keys of an archive article are computed with the boilerplate and corpus stop words known
+  when it was added; verification always uses the current ones.
+- Boilerplate of an outlet is counted over the first `BOILERPLATE_SAMPLE` (1000) of its articles
+  (a removed article's place goes to the next one added): exact for smaller outlets.
+
+The Python API:
+
+    >>> from dedup import ArchiveIndex, Article
+    >>> with ArchiveIndex.open("archive.sqlite") as index:  # doctest: +SKIP
+    ...     index.add(articles)
+    ...     result = index.check(Article(id="draft", text="..."))
+    ...     [(m.id, m.kind) for m in result.matches]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import numpy as np
+import numpy.typing as npt
+
+from .detect import ANALYSIS_SETTINGS, MAX_ANCHOR_POSTINGS, Progress
+from .errors import IndexFileError, SettingsError
+from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
+from .models import KINDS, Article, Kind, Passage, Settings, Skipped, kind_rank
+from .verify import Verifier, boilerplate_limit, common_limit, idf, judge
+
+__all__ = [
+    "BOILERPLATE_SAMPLE",
+    "FORMAT_VERSION",
+    "INDEX_SETTINGS",
+    "MAX_BUCKET",
+    "AddSummary",
+    "ArchiveIndex",
+    "CheckMatch",
+    "CheckResult",
+    "IndexStats",
+    "RemoveSummary",
+    "band_keys",
+    "check_against",
+    "check_to_dict",
+    "render_check",
+    "render_stats",
+    "stats_to_dict",
+    "tfidf_cosine",
+    "tfidf_weights",
+]
+
+#: Version of the file format; an index of a newer format is refused, never modified.
+FORMAT_VERSION = 1
+#: `PRAGMA application_id` of a dedup index ("ddup").
+APPLICATION_ID = 0x64647570
+#: Articles per outlet whose shingles are counted for that outlet's boilerplate.
+BOILERPLATE_SAMPLE = 1000
+#: Candidate buckets with more archive articles than this are skipped by `check` (None: no limit).
+MAX_BUCKET = 1000
+#: Settings that shape what is stored: fixed when an index is created.
+INDEX_SETTINGS: tuple[str, ...] = (*ANALYSIS_SETTINGS, "lsh_copy", "lsh_story", "anchor_every")
+#: Articles fingerprinted and committed together by `add` (each commit holds whole articles).
+BATCH = 500
+
+_BUSY_SECONDS = 60.0
+_SQL_VARIABLES = 30_000  # SQLite >= 3.32 allows 32766 parameters per statement
+_COPY, _STORY = 1, 2  # resolutions, part of each band key's hash seed
+_EMPTY = np.zeros(0, dtype=np.uint64)
+_SIG_BATCH = 4096  # values per block when computing signatures (cache-friendly)
+
+_TABLES = (
+    "meta",
+    "articles",
+    "article_data",
+    "bands",
+    "anchors",
+    "terms",
+    "outlets",
+    "outlet_shingles",
+    "boilerplate",
+)
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+-- What a check reads for every candidate (kept small: many rows per page).
+CREATE TABLE articles (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    oid INTEGER NOT NULL,      -- outlets.oid
+    published TEXT,
+    digest INTEGER NOT NULL,   -- hash of the normalised text (0: no words)
+    words INTEGER NOT NULL,
+    sampled INTEGER NOT NULL,  -- 1: its shingles count for its outlet's boilerplate
+    shingles BLOB NOT NULL,    -- sorted distinct word-shingle hashes, uint64 little-endian
+    topics BLOB NOT NULL       -- sorted distinct content-word hashes, uint64 little-endian
+);
+CREATE INDEX articles_digest ON articles (digest) WHERE digest != 0;
+CREATE INDEX articles_published ON articles (published);
+-- What a check reads only for the candidates it verifies, and what remove needs.
+CREATE TABLE article_data (
+    rowid INTEGER PRIMARY KEY,  -- = articles.rowid
+    title TEXT NOT NULL,
+    url TEXT,
+    author TEXT,
+    meta_json TEXT NOT NULL,
+    terms TEXT NOT NULL,        -- JSON {content word: count}
+    copy_sig BLOB,              -- MinHash of the shingles without boilerplate (NULL: empty set)
+    story_sig BLOB,             -- MinHash of the content words (NULL: empty set)
+    text TEXT NOT NULL
+);
+-- LSH: one row per band of each signature, key = 64-bit hash of (resolution, band, band values).
+CREATE TABLE bands (key INTEGER NOT NULL, article INTEGER NOT NULL,
+                    PRIMARY KEY (key, article)) WITHOUT ROWID;
+-- Anchor shingles (hash divisible by anchor_every), boilerplate included (filtered at check).
+CREATE TABLE anchors (anchor INTEGER NOT NULL, article INTEGER NOT NULL,
+                      PRIMARY KEY (anchor, article)) WITHOUT ROWID;
+CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+-- sampled: articles whose shingles are counted in outlet_shingles (up to BOILERPLATE_SAMPLE).
+CREATE TABLE outlets (oid INTEGER PRIMARY KEY, outlet TEXT NOT NULL UNIQUE,
+                      articles INTEGER NOT NULL, sampled INTEGER NOT NULL);
+CREATE TABLE outlet_shingles (oid INTEGER NOT NULL, shingle INTEGER NOT NULL, df INTEGER NOT NULL,
+                              PRIMARY KEY (oid, shingle)) WITHOUT ROWID;
+-- Each outlet's boilerplate: its shingles with df >= boilerplate_limit(sampled).
+CREATE TABLE boilerplate (shingle INTEGER NOT NULL, oid INTEGER NOT NULL, df INTEGER NOT NULL,
+                          PRIMARY KEY (shingle, oid)) WITHOUT ROWID;
+CREATE INDEX boilerplate_oid ON boilerplate (oid, df);
+"""
+
+T = TypeVar("T")
+
+
+# -- records ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AddSummary:
+    """What `ArchiveIndex.add` did.
+
+    added: articles new to the index; replaced: articles whose id was there with other content
+    (the old version is gone); unchanged: articles already there exactly as given (left alone);
+    skipped: articles not added, and why (path is the article id); total: articles in the index
+    afterwards.
+    """
+
+    added: int
+    replaced: int
+    unchanged: int
+    skipped: tuple[Skipped, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class RemoveSummary:
+    """What `ArchiveIndex.remove` did: the ids removed, and the ids that were not in the index."""
+
+    removed: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """An index at a glance.
+
+    path: the file (":memory:" for an in-memory index); articles, outlets: counts;
+    first_published, last_published: the date range of the dated articles (ISO strings as given;
+    None when none is dated); undated: articles without a date; size_bytes: size on disk
+    (the file and its write-ahead log); format_version: of the file; settings: the settings the
+    index was built with (fixed for its life); lsh: (bands, rows) of each LSH resolution
+    ("copy", "story"); boilerplate_sample: articles per outlet counted for boilerplate;
+    created: when the index was created (UTC, ISO 8601).
+    """
+
+    path: str
+    articles: int
+    outlets: int
+    first_published: str | None
+    last_published: str | None
+    undated: int
+    size_bytes: int
+    format_version: int
+    settings: Mapping[str, Any]
+    lsh: Mapping[str, tuple[int, int]]
+    boilerplate_sample: int
+    created: str | None
+
+
+@dataclass(frozen=True)
+class CheckMatch:
+    """An archive article that the query matches, verified.
+
+    id, title, outlet, published: of the archive article.
+    kind: the kind of match (see `dedup.KINDS`).
+    jaccard: shingle Jaccard (boilerplate excluded); containment_query: share of the query's
+    shingles found in the archive article; containment_match: the other way; cosine: TF-IDF
+    cosine.
+    passages: the shared passages, in order of their position in the query: a_start/a_end are
+    offsets into the query's text, b_start/b_end into the archive article's, text reads as in
+    the query.
+    """
+
+    id: str
+    title: str
+    outlet: str
+    published: str | None
+    kind: Kind
+    jaccard: float
+    containment_query: float
+    containment_match: float
+    cosine: float
+    passages: tuple[Passage, ...] = ()
+
+    @property
+    def shared_words(self) -> int:
+        return sum(p.words for p in self.passages)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The answer for one query article.
+
+    query: the article checked; flagged: whether any match is of the `fail_on` kind or a
+    stronger one; matches: every verified match, strongest first (kind, then containment, then
+    cosine, then id); candidates: archive articles proposed by LSH, anchors or an equal digest
+    (within the window) before verification.
+    """
+
+    query: Article
+    flagged: bool
+    matches: tuple[CheckMatch, ...]
+    candidates: int = 0
+
+
+@dataclass
+class _New:
+    """An article prepared for storage (fingerprinted outside the write transaction)."""
+
+    article: Article
+    fp: Fingerprint
+    meta_json: str
+    anchors: U64
+    oid: int = 0
+    sampled: bool = False
+
+
+@dataclass
+class _SampleChange:
+    """An outlet's boilerplate sample while a batch is stored: its size before the batch, the
+    shingles whose count rose (with the new count) and those whose count fell."""
+
+    sampled: int
+    counted: dict[int, int] = field(default_factory=dict)  # shingle -> its count, raised
+    lowered: set[int] = field(default_factory=set)  # shingles whose count fell
+
+
+@dataclass
+class _Outlet:
+    """How one outlet's boilerplate counts change while a query is checked: its sample size as
+    stored and with the query in (and the query's old version out), the shingles whose count
+    rises by one and those whose count falls by one."""
+
+    sampled: int
+    new_sampled: int
+    plus: frozenset[int]
+    minus: frozenset[int]
+
+
+@dataclass
+class _Gathered:
+    """What a check read in its snapshot: the candidates to verify with their fingerprints,
+    titles and texts, their TF-IDF cosines with the query and the number of content words
+    (not corpus stop words) they share with it, the boilerplate in force, and how
+    many candidates were proposed before the pre-filter."""
+
+    candidates: list[_Candidate]
+    fingerprints: dict[int, Fingerprint]
+    titles: dict[int, str]
+    texts: dict[str, str]
+    cosines: dict[int, tuple[float, int]]
+    ignore: U64
+    proposed: int
+
+
+@dataclass
+class _Candidate:
+    rowid: int
+    id: str
+    outlet: str
+    published: str | None
+    digest: int
+    words: int
+    shingles: U64
+    topics: U64
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _signed(value: int) -> int:
+    """A uint64 as SQLite's signed 64-bit INTEGER."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _to_sql(values: U64) -> list[int]:
+    return [int(v) for v in values.view(np.int64).tolist()]
+
+
+def _from_sql(values: Sequence[int]) -> U64:
+    return np.array(values, dtype=np.int64).view(np.uint64)
+
+
+def _blob(values: U64) -> bytes:
+    return values.astype("<u8").tobytes()
+
+
+def _unblob(blob: bytes) -> U64:
+    return np.frombuffer(blob, dtype="<u8").astype(np.uint64)
+
+
+def _sig_blob(sig: U32) -> bytes:
+    return sig.astype("<u4").tobytes()
+
+
+def _unsig(blob: bytes) -> U32:
+    return np.frombuffer(blob, dtype="<u4").astype(np.uint32)
+
+
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix64(h: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """splitmix64's finaliser: a bijection of 64-bit values that spreads every input bit."""
+    h = h ^ (h >> np.uint64(30))
+    h = h * _MIX1
+    h = h ^ (h >> np.uint64(27))
+    h = h * _MIX2
+    return h ^ (h >> np.uint64(31))
+
+
+def band_keys(sigs: U32, bands: int, rows: int, resolution: int) -> npt.NDArray[np.int64]:
+    """The LSH bucket keys of signatures (one row each): band i holds the values
+    [i*rows, (i+1)*rows), as in datasketch's `MinHashLSH`, whose hash table i is keyed by those
+    values. The key mixes (resolution, i, the values) into 64 bits, so two signatures share a
+    key exactly when they share a bucket (up to 64-bit collisions, which only add candidates).
+    Returns an (articles, bands) array of signed keys (SQLite INTEGERs)."""
+    n = sigs.shape[0]
+    values = sigs[:, : bands * rows].reshape(n, bands, rows).astype(np.uint64)
+    seeds = (np.uint64(resolution) << np.uint64(32)) | np.arange(bands, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = _mix64(np.broadcast_to(seeds, (n, bands)).copy())
+        for j in range(rows):
+            h = _mix64(h ^ values[:, :, j])
+    return h.view(np.int64)
+
+
+def _insert_pairs(
+    conn: sqlite3.Connection,
+    table: str,
+    column: str,
+    keys: npt.NDArray[np.int64],
+    owners: npt.NDArray[np.int64],
+) -> None:
+    """Insert (key, article) rows in key order (b-tree friendly)."""
+    if not len(keys):
+        return
+    order = np.lexsort((owners, keys))
+    rows = zip(keys[order].tolist(), owners[order].tolist(), strict=True)
+    conn.executemany(f"INSERT OR IGNORE INTO {table} ({column}, article) VALUES (?, ?)", rows)
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _day(published: str | None) -> date | None:
+    """The calendar date of an ISO 8601 date or date-time as written, or None."""
+    if not published:
+        return None
+    try:
+        return datetime.fromisoformat(published.strip()).date()
+    except ValueError:
+        return None
+
+
+def _meta_json(article: Article) -> str:
+    return json.dumps(dict(article.meta), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _content(article: Article, meta_json: str) -> tuple[Any, ...]:
+    return (
+        article.title,
+        article.outlet,
+        article.published,
+        article.url,
+        article.author,
+        meta_json,
+        article.text,
+    )
+
+
+def tfidf_weights(
+    terms: Mapping[str, int], doc_freq: Mapping[str, int], n_docs: int
+) -> dict[str, float]:
+    """The l2-normalised TF-IDF weights of one article's terms that are in `doc_freq` (the
+    vocabulary), computed exactly as `verify.TermWeights` computes its row (scikit-learn:
+    sublinear tf 1 + ln tf, smoothed idf, l2 norm summed in vocabulary order), without loading
+    scikit-learn."""
+    ts = sorted(t for t in terms if t in doc_freq)
+    if not ts:
+        return {}
+    w = np.log(np.array([terms[t] for t in ts], dtype=np.float64))
+    w += 1.0
+    w *= idf([doc_freq[t] for t in ts], n_docs)
+    total = 0.0
+    for x in w.tolist():
+        total += x * x  # in order, as scikit-learn's row normalisation
+    if total != 0.0:
+        w /= math.sqrt(total)
+    return dict(zip(ts, w.tolist(), strict=True))
+
+
+def tfidf_cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Cosine of two l2-normalised weight maps: the products in vocabulary order, summed as
+    `verify.pair_cosines` sums a row of the sparse product (numpy's `add.reduceat`), so the
+    value is the report's to the last bit."""
+    shared = sorted(a.keys() & b.keys())
+    if not shared:
+        return 0.0
+    products = np.array([a[t] * b[t] for t in shared], dtype=np.float64)
+    return float(np.add.reduceat(products, [0])[0])
+
+
+# -- the index --------------------------------------------------------------------------------
+
+
+class ArchiveIndex:
+    """A persistent index of an archive of articles, for `check`; see the module docstring.
+
+    Open with `ArchiveIndex.open(path)` (or `ArchiveIndex.in_memory(articles)` for one-off use)
+    and use as a context manager. One object belongs to one thread; several processes may read
+    an index while one adds to it.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: str,
+        settings: Settings,
+        meta: Mapping[str, str],
+        *,
+        readonly: bool,
+        max_bucket: int | None,
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self.settings = settings
+        self.readonly = readonly
+        self.max_bucket = max_bucket
+        self._meta = dict(meta)
+        copy_b, copy_r = json.loads(meta["copy_bands"])
+        story_b, story_r = json.loads(meta["story_bands"])
+        self._copy_bands = (int(copy_b), int(copy_r))
+        self._story_bands = (int(story_b), int(story_r))
+        self._stop_words = frozenset(json.loads(meta["stop_words"]))
+        perms = json.loads(meta["permutations"])
+        self._perms: tuple[U32, U32] = (
+            _unsig(bytes.fromhex(perms["a"])),
+            _unsig(bytes.fromhex(perms["b"])),
+        )
+        self._fingerprinter = Fingerprinter(settings, stop_words=self._stop_words)
+        self._library_checked = False
+        self._boilerplate_cache: tuple[str, U64] | None = None
+
+    # -- opening ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        settings: Settings | Mapping[str, Any] | None = None,
+        *,
+        create: bool = True,
+        readonly: bool = False,
+        max_bucket: int | None = MAX_BUCKET,
+    ) -> ArchiveIndex:
+        """Open the index at `path`, creating it when it does not exist (and `create`).
+
+        settings: a `Settings` (all values), or a mapping of only the values to set, the others
+        coming from the index (or the defaults for a new index). The settings in
+        `INDEX_SETTINGS` are fixed when the index is created: an index refuses other values
+        rather than mixing fingerprints. The others (verification thresholds, min_anchors)
+        apply to this object's checks.
+        readonly: open for checks only; the file is never written.
+        path ":memory:": a new in-memory index.
+
+        Raises `IndexFileError` (naming the file and what to do) for a file that is not an
+        index, a damaged or truncated one, one of a newer format, or one built with other
+        settings; such a file is not modified.
+        """
+        name = os.fspath(path)
+        memory = name == ":memory:"
+        fresh = memory
+        if not memory:
+            if os.path.isdir(name):
+                raise IndexFileError(f"{name} is a folder; give the path of an index file.")
+            fresh = not os.path.exists(name) or os.path.getsize(name) == 0
+            if fresh and (readonly or not create):
+                raise IndexFileError(
+                    f"{name}: no index there. Build one with: dedup index add PATH --index {name}"
+                )
+            if not fresh:
+                _check_header(name)
+        conn = _connect(name, readonly=readonly and not fresh)
+        try:
+            if fresh:
+                given = _settings_from(settings, None, name)
+                meta = _create(conn, given, memory=memory)
+            else:
+                meta = _read_meta(conn, name)
+            stored = json.loads(meta["settings"])
+            resolved = _settings_from(settings, stored, name)
+            if not readonly and not memory:
+                _pragma_writer(conn, name)
+            conn.execute("PRAGMA cache_size = -65536")
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, name, resolved, meta, readonly=readonly, max_bucket=max_bucket)
+
+    @classmethod
+    def in_memory(
+        cls,
+        articles: Iterable[Article] = (),
+        settings: Settings | Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> ArchiveIndex:
+        """A new in-memory index of `articles` (the same code as a file index), for one-off
+        checks against a folder."""
+        index = cls.open(":memory:", settings)
+        index.add(articles, progress)
+        return index
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> ArchiveIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transactions and errors --------------------------------------------------------------
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise IndexFileError(
+                    f"{self.path} is busy: another process has held it for over "
+                    f"{_BUSY_SECONDS:.0f} s. Try again when it is done."
+                ) from e
+            raise IndexFileError(_damaged(self.path, str(e))) from e
+        except sqlite3.DatabaseError as e:
+            raise IndexFileError(_damaged(self.path, str(e))) from e
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        if self.readonly:
+            raise IndexFileError(f"{self.path} was opened read-only; open it to write.")
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[None]:
+        """One snapshot for all reads inside (a reader never sees half of a commit)."""
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+
+    def _in(self, sql: str, values: Sequence[Any], *params: Any) -> list[Any]:
+        """Rows of `sql` with its `IN ({})` filled by `values` (in chunks)."""
+        rows: list[Any] = []
+        for start in range(0, len(values), _SQL_VARIABLES):
+            chunk = values[start : start + _SQL_VARIABLES]
+            query = sql.format(",".join("?" * len(chunk)))
+            rows.extend(self._conn.execute(query, (*params, *chunk)).fetchall())
+        return rows
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        with self._errors():
+            row = self._conn.execute("SELECT COALESCE(SUM(articles), 0) FROM outlets").fetchone()
+        return int(row[0])
+
+    def __contains__(self, article_id: object) -> bool:
+        with self._errors():
+            row = self._conn.execute("SELECT 1 FROM articles WHERE id = ?", (article_id,))
+            return row.fetchone() is not None
+
+    def ids(self) -> list[str]:
+        """The ids of the articles in the index, sorted."""
+        with self._errors():
+            return [r[0] for r in self._conn.execute("SELECT id FROM articles ORDER BY id")]
+
+    def get(self, article_id: str) -> Article | None:
+        """The article stored under `article_id`, or None."""
+        with self._errors():
+            row = self._conn.execute(
+                "SELECT a.id, d.text, d.title, o.outlet, a.published, d.url, d.author, "
+                "d.meta_json FROM articles a JOIN article_data d ON d.rowid = a.rowid "
+                "JOIN outlets o ON o.oid = a.oid WHERE a.id = ?",
+                (article_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return Article(
+            id=row[0],
+            text=row[1],
+            title=row[2],
+            outlet=row[3],
+            published=row[4],
+            url=row[5],
+            author=row[6],
+            meta=json.loads(row[7]),
+        )
+
+    def stats(self) -> IndexStats:
+        """Counts, date range, size on disk and the settings the index was built with."""
+        with self._errors(), self._read():
+            conn = self._conn
+            articles, outlets = conn.execute(
+                "SELECT COALESCE(SUM(articles), 0), COUNT(*) FROM outlets"
+            ).fetchone()
+            first, last = conn.execute(
+                "SELECT MIN(published), MAX(published) FROM articles WHERE published IS NOT NULL"
+            ).fetchone()
+            undated = conn.execute(
+                "SELECT COUNT(*) FROM articles WHERE published IS NULL"
+            ).fetchone()[0]
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        if self.path == ":memory:":
+            size = pages * page_size
+        else:
+            size = sum(
+                os.path.getsize(p) for p in (self.path, self.path + "-wal") if os.path.exists(p)
+            )
+        return IndexStats(
+            path=self.path,
+            articles=int(articles),
+            outlets=int(outlets),
+            first_published=first,
+            last_published=last,
+            undated=int(undated),
+            size_bytes=size,
+            format_version=int(self._meta["format_version"]),
+            settings={n: getattr(self.settings, n) for n in INDEX_SETTINGS},
+            lsh={"copy": self._copy_bands, "story": self._story_bands},
+            boilerplate_sample=int(self._meta.get("boilerplate_sample", BOILERPLATE_SAMPLE)),
+            created=self._meta.get("created"),
+        )
+
+    # -- adding and removing ------------------------------------------------------------------
+
+    def add(self, articles: Iterable[Article], progress: Progress | None = None) -> AddSummary:
+        """Add `articles`; an article whose id is in the index replaces it (unless it is
+        exactly the same, when it is left alone). Articles are committed in batches of whole
+        articles: if the process dies, the index holds the batches committed before.
+        progress(stage, done, total) is called after each batch."""
+        if self.readonly:
+            raise IndexFileError(f"{self.path} was opened read-only; open it to add articles.")
+        self._check_library()
+        total = len(articles) if isinstance(articles, Sized) else 0
+        seen: set[str] = set()
+        skipped: list[Skipped] = []
+        counts: Counter[str] = Counter()
+        done = 0
+
+        def batches() -> Iterator[tuple[int, list[Article]]]:
+            for chunk in _chunks(articles, BATCH):
+                batch: list[Article] = []
+                for article in chunk:
+                    if article.id in seen:
+                        reason = "duplicate id in this add (the first one was kept)"
+                        skipped.append(Skipped(article.id, reason))
+                        continue
+                    seen.add(article.id)
+                    batch.append(article)
+                yield len(chunk), batch
+
+        for size, batch in batches():
+            prepared = _prepare(self._fingerprinter, batch)
+            with self._errors(), self._write():
+                counts.update(self._store(prepared))
+            done += size
+            if progress is not None:
+                progress("index", done, max(total, done))
+        return AddSummary(
+            added=counts["added"],
+            replaced=counts["replaced"],
+            unchanged=counts["unchanged"],
+            skipped=tuple(skipped),
+            total=len(self),
+        )
+
+    def remove(self, ids: Iterable[str]) -> RemoveSummary:
+        """Remove the articles with these ids (in one transaction)."""
+        if self.readonly:
+            raise IndexFileError(f"{self.path} was opened read-only; open it to remove articles.")
+        wanted = list(dict.fromkeys(ids))
+        with self._errors(), self._write():
+            found = dict(self._in("SELECT id, rowid FROM articles WHERE id IN ({})", wanted))
+            changes: dict[int, _SampleChange] = {}
+            self._delete_rows([found[i] for i in wanted if i in found], changes)
+            self._refresh_boilerplate(changes)
+        return RemoveSummary(
+            removed=tuple(i for i in wanted if i in found),
+            missing=tuple(i for i in wanted if i not in found),
+        )
+
+    def _check_library(self) -> None:
+        """Refuse to extend an index whose stop words or MinHash permutations differ from this
+        installation's (a newer scikit-learn or datasketch): its fingerprints would mix."""
+        if self._library_checked:
+            return
+        from .fingerprint import permutations
+        from .text import stop_words
+
+        s = self.settings
+        a, b = permutations(s.num_perm, s.seed)
+        if stop_words() != self._stop_words:
+            raise IndexFileError(
+                f"{self.path} was built with another stop-word list than this installation's "
+                "(scikit-learn's changed); build a new index."
+            )
+        if not (np.array_equal(a, self._perms[0]) and np.array_equal(b, self._perms[1])):
+            raise IndexFileError(
+                f"{self.path} was built with other MinHash permutations than this installation's "
+                "(datasketch's changed); build a new index."
+            )
+        self._library_checked = True
+
+    def _store(self, batch: Sequence[_New]) -> Counter[str]:
+        """Store a batch inside the caller's write transaction."""
+        conn = self._conn
+        counts: Counter[str] = Counter()
+        existing = {
+            row[0]: row[1:]
+            for row in self._in(
+                "SELECT a.id, a.rowid, d.title, o.outlet, a.published, d.url, d.author, "
+                "d.meta_json, d.text FROM articles a JOIN article_data d ON d.rowid = a.rowid "
+                "JOIN outlets o ON o.oid = a.oid WHERE a.id IN ({})",
+                [n.article.id for n in batch],
+            )
+        }
+        new: list[_New] = []
+        dropped: list[int] = []
+        for item in batch:
+            old = existing.get(item.article.id)
+            if old is not None:
+                if tuple(old[1:]) == _content(item.article, item.meta_json):
+                    counts["unchanged"] += 1
+                    continue
+                dropped.append(old[0])
+                counts["replaced"] += 1
+            else:
+                counts["added"] += 1
+            new.append(item)
+        changes: dict[int, _SampleChange] = {}
+        self._delete_rows(dropped, changes)
+        if new:
+            self._count_outlets(new, changes)
+        self._refresh_boilerplate(changes)
+        if not new:
+            return counts
+
+        # Content-word document frequencies, then the corpus stop words at the new size.
+        term_counts: Counter[str] = Counter()
+        for item in new:
+            term_counts.update(item.fp.terms.keys())
+        terms = sorted(term_counts)
+        conn.executemany(
+            "INSERT INTO terms (term, df) VALUES (?, ?) "
+            "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+            [(t, term_counts[t]) for t in terms],
+        )
+        limit = common_limit(self._articles(), self.settings)
+        common = sorted(
+            t
+            for t, df in self._in("SELECT term, df FROM terms WHERE term IN ({})", terms)
+            if df >= limit
+        )
+        common_hashes = np.unique(self._fingerprinter.word_hashes(common)) if common else _EMPTY
+
+        boilerplate = self._boilerplate_all()
+        s = self.settings
+        copy_sets = _without_each([item.fp.shingles for item in new], boilerplate)
+        topic_sets = _without_each([item.fp.topics for item in new], common_hashes)
+        copy_sigs = signatures(copy_sets, s.num_perm, s.seed, _SIG_BATCH, self._perms)
+        story_sigs = signatures(topic_sets, s.num_perm, s.seed, _SIG_BATCH, self._perms)
+        copy_keys = band_keys(copy_sigs, *self._copy_bands, _COPY)
+        story_keys = band_keys(story_sigs, *self._story_bands, _STORY)
+
+        rowids: list[int] = []
+        for i, item in enumerate(new):
+            a, fp = item.article, item.fp
+            copy_ok, story_ok = len(copy_sets[i]) > 0, len(topic_sets[i]) > 0
+            cur = conn.execute(
+                "INSERT INTO articles (id, oid, published, digest, words, sampled, shingles, "
+                "topics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    a.id,
+                    item.oid,
+                    a.published,
+                    _signed(fp.digest),
+                    fp.words,
+                    int(item.sampled),
+                    _blob(fp.shingles),
+                    _blob(fp.topics),
+                ),
+            )
+            rowid = cur.lastrowid
+            assert rowid is not None
+            rowids.append(rowid)
+            conn.execute(
+                "INSERT INTO article_data (rowid, title, url, author, meta_json, terms, copy_sig, "
+                "story_sig, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rowid,
+                    a.title,
+                    a.url,
+                    a.author,
+                    item.meta_json,
+                    json.dumps(fp.terms, ensure_ascii=False, sort_keys=True),
+                    _sig_blob(copy_sigs[i]) if copy_ok else None,
+                    _sig_blob(story_sigs[i]) if story_ok else None,
+                    a.text,
+                ),
+            )
+            if not copy_ok:
+                copy_keys[i] = 0
+            if not story_ok:
+                story_keys[i] = 0
+        owners = np.array(rowids, dtype=np.int64)
+        keys = np.concatenate([copy_keys, story_keys], axis=1)
+        key_owner = np.broadcast_to(owners[:, None], keys.shape)
+        used = keys != 0  # 0: the set was empty, no bands (a real key of 0 is one in 2^64)
+        _insert_pairs(conn, "bands", "key", keys[used], key_owner[used])
+        anchor_owner = np.repeat(owners, [len(item.anchors) for item in new])
+        anchors = np.concatenate([item.anchors for item in new]).view(np.int64)
+        _insert_pairs(conn, "anchors", "anchor", anchors, anchor_owner)
+        return counts
+
+    def _articles(self) -> int:
+        row = self._conn.execute("SELECT COALESCE(SUM(articles), 0) FROM outlets").fetchone()
+        return int(row[0])
+
+    def _keys(self, copy_sig: U32 | None, story_sig: U32 | None) -> list[int]:
+        """The band keys of one article's stored signatures (None: an empty set, no bands)."""
+        keys: list[int] = []
+        if copy_sig is not None:
+            keys += band_keys(copy_sig[None, :], *self._copy_bands, _COPY)[0].tolist()
+        if story_sig is not None:
+            keys += band_keys(story_sig[None, :], *self._story_bands, _STORY)[0].tolist()
+        return keys
+
+    def _outlet_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """Integer ids of outlets, created for new names (inside a write transaction)."""
+        wanted = sorted(set(names))
+        found = dict(self._in("SELECT outlet, oid FROM outlets WHERE outlet IN ({})", wanted))
+        for name in wanted:
+            if name not in found:
+                cur = self._conn.execute(
+                    "INSERT INTO outlets (outlet, articles, sampled) VALUES (?, 0, 0)", (name,)
+                )
+                assert cur.lastrowid is not None
+                found[name] = cur.lastrowid
+        return found
+
+    def _count_outlets(self, new: Sequence[_New], changes: dict[int, _SampleChange]) -> None:
+        """Count new articles into their outlets and the outlets' boilerplate samples, noting
+        the sample changes."""
+        conn = self._conn
+        oids = self._outlet_ids(item.article.outlet for item in new)
+        by_outlet: dict[int, list[_New]] = {}
+        for item in new:
+            item.oid = oids[item.article.outlet]
+            by_outlet.setdefault(item.oid, []).append(item)
+        stored = {
+            row[0]: (row[1], row[2])
+            for row in self._in(
+                "SELECT oid, articles, sampled FROM outlets WHERE oid IN ({})", sorted(by_outlet)
+            )
+        }
+        for oid, items in sorted(by_outlet.items()):
+            articles, sampled = stored[oid]
+            take = items[: max(0, BOILERPLATE_SAMPLE - sampled)]
+            for item in take:
+                item.sampled = True
+            conn.execute(
+                "UPDATE outlets SET articles = ?, sampled = ? WHERE oid = ?",
+                (articles + len(items), sampled + len(take), oid),
+            )
+            if not take:
+                continue
+            change = changes.setdefault(oid, _SampleChange(sampled))
+            values, counts = np.unique(
+                np.concatenate([item.fp.shingles for item in take]), return_counts=True
+            )
+            rows = list(zip(_to_sql(values), counts.tolist(), strict=True))
+            for start in range(0, len(rows), _SQL_VARIABLES // 3):
+                chunk = rows[start : start + _SQL_VARIABLES // 3]
+                returned = conn.execute(
+                    "INSERT INTO outlet_shingles (oid, shingle, df) VALUES "
+                    + ",".join(["(?, ?, ?)"] * len(chunk))
+                    + " ON CONFLICT (oid, shingle) DO UPDATE SET df = df + excluded.df "
+                    "RETURNING shingle, df",
+                    [v for shingle, count in chunk for v in (oid, shingle, count)],
+                )
+                change.counted.update(returned.fetchall())
+
+    def _delete_rows(self, rowids: Sequence[int], changes: dict[int, _SampleChange]) -> None:
+        """Delete articles (inside the caller's write transaction) with everything derived from
+        them, noting the changes to outlets' boilerplate samples."""
+        conn = self._conn
+        every = self.settings.anchor_every
+        for rowid in rowids:
+            row = conn.execute(
+                "SELECT a.oid, a.sampled, a.shingles, d.terms, d.copy_sig, d.story_sig "
+                "FROM articles a JOIN article_data d ON d.rowid = a.rowid WHERE a.rowid = ?",
+                (rowid,),
+            ).fetchone()
+            if row is None:
+                continue
+            oid, sampled, shingles_blob, terms_json, copy_blob, story_blob = row
+            shingles = _unblob(shingles_blob)
+            keys = self._keys(
+                None if copy_blob is None else _unsig(copy_blob),
+                None if story_blob is None else _unsig(story_blob),
+            )
+            conn.executemany(
+                "DELETE FROM bands WHERE key = ? AND article = ?", [(k, rowid) for k in keys]
+            )
+            if every:
+                anchors = shingles[shingles % np.uint64(every) == 0]
+                conn.executemany(
+                    "DELETE FROM anchors WHERE anchor = ? AND article = ?",
+                    [(v, rowid) for v in _to_sql(anchors)],
+                )
+            terms = sorted(json.loads(terms_json))
+            conn.executemany("UPDATE terms SET df = df - 1 WHERE term = ?", [(t,) for t in terms])
+            self._in("DELETE FROM terms WHERE df <= 0 AND term IN ({})", terms)
+            before = conn.execute("SELECT sampled FROM outlets WHERE oid = ?", (oid,)).fetchone()
+            conn.execute(
+                "UPDATE outlets SET articles = articles - 1, sampled = sampled - ? WHERE oid = ?",
+                (int(sampled), oid),
+            )
+            change = changes.setdefault(oid, _SampleChange(int(before[0])))
+            if sampled:
+                values = _to_sql(shingles)
+                change.lowered.update(values)
+                conn.executemany(
+                    "UPDATE outlet_shingles SET df = df - 1 WHERE oid = ? AND shingle = ?",
+                    [(oid, v) for v in values],
+                )
+                self._in(
+                    "DELETE FROM outlet_shingles WHERE oid = ? AND df <= 0 AND shingle IN ({})",
+                    values,
+                    oid,
+                )
+            conn.execute("DELETE FROM article_data WHERE rowid = ?", (rowid,))
+            conn.execute("DELETE FROM articles WHERE rowid = ?", (rowid,))
+
+    def _refresh_boilerplate(self, changes: Mapping[int, _SampleChange]) -> None:
+        """Bring the boilerplate rows of the changed outlets up to date: a shingle is an
+        outlet's boilerplate when its count reaches `boilerplate_limit` of the outlet's sample
+        size. Only the shingles whose count changed, and the rows near a limit that moved, are
+        visited."""
+        if not changes:
+            return
+        conn = self._conn
+        for oid, change in sorted(changes.items()):
+            row = conn.execute(
+                "SELECT sampled, articles FROM outlets WHERE oid = ?", (oid,)
+            ).fetchone()
+            if row is None or row[1] <= 0:
+                conn.execute("DELETE FROM boilerplate WHERE oid = ?", (oid,))
+                conn.execute("DELETE FROM outlet_shingles WHERE oid = ?", (oid,))
+                conn.execute("DELETE FROM outlets WHERE oid = ?", (oid,))
+                continue
+            old_need = boilerplate_limit(change.sampled, self.settings)
+            need = boilerplate_limit(row[0], self.settings)
+            if need > old_need:
+                conn.execute("DELETE FROM boilerplate WHERE oid = ? AND df < ?", (oid, need))
+            elif need < old_need:
+                conn.execute(
+                    "INSERT OR REPLACE INTO boilerplate (shingle, oid, df) SELECT shingle, oid, "
+                    "df FROM outlet_shingles WHERE oid = ? AND df >= ? AND df < ?",
+                    (oid, need, old_need),
+                )
+            # Counts that fell (removals): read back what is left.
+            lowered = sorted(change.lowered)
+            self._in("DELETE FROM boilerplate WHERE oid = ? AND shingle IN ({})", lowered, oid)
+            self._in(
+                "INSERT INTO boilerplate (shingle, oid, df) SELECT shingle, oid, df "
+                "FROM outlet_shingles WHERE oid = ? AND df >= ? AND shingle IN ({})",
+                lowered,
+                oid,
+                need,
+            )
+            # Counts that only rose: their new counts are known.
+            conn.executemany(
+                "INSERT OR REPLACE INTO boilerplate (shingle, oid, df) VALUES (?, ?, ?)",
+                [
+                    (shingle, oid, df)
+                    for shingle, df in sorted(change.counted.items())
+                    if df >= need and shingle not in change.lowered
+                ],
+            )
+        version = int(self._meta_value("boilerplate_version", "0")) + 1
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'boilerplate_version'", (str(version),))
+
+    def _meta_value(self, key: str, default: str) -> str:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
+    def _boilerplate_all(self) -> U64:
+        """Every shingle that is boilerplate of some outlet (sorted), cached by version."""
+        version = self._meta_value("boilerplate_version", "0")
+        if self._boilerplate_cache is None or self._boilerplate_cache[0] != version:
+            rows = self._conn.execute("SELECT DISTINCT shingle FROM boilerplate").fetchall()
+            values = np.unique(_from_sql([r[0] for r in rows])) if rows else _EMPTY
+            self._boilerplate_cache = (version, values)
+        return self._boilerplate_cache[1]
+
+    # -- checking -----------------------------------------------------------------------------
+
+    def check(
+        self,
+        article: Article,
+        *,
+        fail_on: str = "partial",
+        window_days: int | None = None,
+        settings: Settings | None = None,
+    ) -> CheckResult:
+        """The verified matches of `article` in the archive, strongest first.
+
+        The same matches, kinds and scores as `report` over the archive plus this article
+        (an archive article with the query's id is taken as its old version: left out, as if
+        replaced). fail_on: the weakest kind that flags the query. window_days: only archive
+        articles published from that many days before the query's date up to that date
+        (compared by calendar date; undated articles, and all articles for an undated query,
+        always count). settings: thresholds for this check (default: the index object's);
+        the settings in `INDEX_SETTINGS` must be the index's.
+        """
+        s = self._check_settings(settings)
+        if fail_on not in KINDS:
+            raise SettingsError(f"fail_on must be one of {', '.join(KINDS)}, got {fail_on!r}")
+        if window_days is not None and window_days < 0:
+            raise SettingsError(f"window_days must be at least 0, got {window_days}")
+        fp = self._fingerprinter.fingerprint(article)
+        with self._errors(), self._read():
+            got = self._gather(article, fp, s, window_days)
+        texts = {**got.texts, article.id: article.text}
+        verifier = Verifier(self._fingerprinter, texts, got.ignore)
+        matches: list[CheckMatch] = []
+        for cand in got.candidates:
+            d = got.fingerprints[cand.rowid]
+            cosine, shared = got.cosines[cand.rowid]
+            if article.id < cand.id:
+                evidence = verifier.measure(fp, d, cosine, shared_terms=shared)
+            else:
+                evidence = verifier.measure(d, fp, cosine, shared_terms=shared)
+            match = judge(evidence, s)
+            if match is None:
+                continue
+            matches.append(_check_match(match, article, cand, got.titles[cand.rowid]))
+        matches.sort(
+            key=lambda m: (
+                kind_rank(m.kind),
+                -max(m.containment_query, m.containment_match),
+                -m.cosine,
+                m.id,
+            )
+        )
+        limit = kind_rank(fail_on)
+        return CheckResult(
+            query=article,
+            flagged=any(kind_rank(m.kind) <= limit for m in matches),
+            matches=tuple(matches),
+            candidates=got.proposed,
+        )
+
+    def _check_settings(self, settings: Settings | None) -> Settings:
+        if settings is None:
+            return self.settings
+        differ = [n for n in INDEX_SETTINGS if getattr(settings, n) != getattr(self.settings, n)]
+        if differ:
+            raise IndexFileError(_settings_message(self.path, self.settings, settings, differ))
+        return settings
+
+    def _gather(
+        self, article: Article, fp: Fingerprint, s: Settings, window_days: int | None
+    ) -> _Gathered:
+        """Everything a check reads, in one snapshot: the candidates to verify, their
+        fingerprints and texts, the TF-IDF cosines and the boilerplate in force."""
+        conn = self._conn
+        # The query's old version (same id) is taken out, as `report` would not see it.
+        old = conn.execute(
+            "SELECT a.rowid, a.oid, a.sampled, a.shingles, d.terms FROM articles a "
+            "JOIN article_data d ON d.rowid = a.rowid WHERE a.id = ?",
+            (article.id,),
+        ).fetchone()
+        old_rowid = None if old is None else int(old[0])
+        old_terms: set[str] = set() if old is None else set(json.loads(old[4]))
+        n_docs = len(self) + 1 - (old is not None)
+
+        # Boilerplate counts of the outlets the query (and its old version) change.
+        row = conn.execute(
+            "SELECT oid, sampled FROM outlets WHERE outlet = ?", (fp.outlet,)
+        ).fetchone()
+        q_oid, q_sampled = (-1, 0) if row is None else (int(row[0]), int(row[1]))  # -1: new
+        adjust: dict[int, _Outlet] = {}
+        if old is not None and old[2]:
+            sampled = conn.execute("SELECT sampled FROM outlets WHERE oid = ?", (old[1],))
+            before = int(sampled.fetchone()[0])
+            adjust[old[1]] = _Outlet(
+                before, before - 1, frozenset(), frozenset(_to_sql(_unblob(old[3])))
+            )
+        base = adjust.get(q_oid)
+        sampled_now = base.new_sampled if base else q_sampled
+        if sampled_now < BOILERPLATE_SAMPLE:
+            q_shingles = frozenset(_to_sql(fp.shingles))
+            if base:
+                base.new_sampled += 1
+                base.plus = q_shingles
+            else:
+                adjust[q_oid] = _Outlet(sampled_now, sampled_now + 1, q_shingles, frozenset())
+
+        # Document frequencies as the report over archive + query would count them.
+        def doc_freq(terms: Iterable[str]) -> dict[str, int]:
+            wanted = sorted(set(terms))
+            df = dict(self._in("SELECT term, df FROM terms WHERE term IN ({})", wanted))
+            return {t: df.get(t, 0) + (t in fp.terms) - (t in old_terms) for t in wanted}
+
+        limit = common_limit(n_docs, s)
+        q_df = doc_freq(fp.terms)
+        q_vocab = {t: d for t, d in q_df.items() if d < limit}
+        q_weights = tfidf_weights(fp.terms, q_vocab, n_docs)
+
+        # Candidates: LSH buckets at both resolutions, shared anchors, equal digests.
+        q_ignore = self._boilerplate_of(fp.shingles, adjust, s)
+        copy_set = _without(fp.shingles, q_ignore)
+        common = {t for t, d in q_df.items() if d >= limit}
+        common_hashes = self._fingerprinter.word_hashes(sorted(common))
+        topic_set = _without(fp.topics, np.unique(common_hashes))
+        copy_sig = signatures([copy_set], s.num_perm, s.seed, perms=self._perms)[0]
+        story_sig = signatures([topic_set], s.num_perm, s.seed, perms=self._perms)[0]
+        proposed: set[int] = set()
+        cap = self.max_bucket
+        for key in self._keys(
+            copy_sig if len(copy_set) else None, story_sig if len(topic_set) else None
+        ):
+            if cap is None:
+                rows = conn.execute("SELECT article FROM bands WHERE key = ?", (key,)).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT article FROM bands WHERE key = ? LIMIT ?", (key, cap + 2)
+                ).fetchall()
+                if len(rows) - any(r[0] == old_rowid for r in rows) > cap:
+                    continue
+            proposed.update(r[0] for r in rows)
+        if s.anchor_every:
+            shared: Counter[int] = Counter()
+            for anchor in _to_sql(copy_set[copy_set % np.uint64(s.anchor_every) == 0]):
+                rows = conn.execute(
+                    "SELECT article FROM anchors WHERE anchor = ? LIMIT ?",
+                    (anchor, MAX_ANCHOR_POSTINGS + 1),
+                ).fetchall()
+                posting = [r[0] for r in rows if r[0] != old_rowid]
+                if len(posting) + 1 <= MAX_ANCHOR_POSTINGS:  # + 1: the query
+                    shared.update(posting)
+            proposed.update(r for r, n in shared.items() if n >= s.min_anchors)
+        if fp.digest:
+            proposed.update(
+                r[0]
+                for r in conn.execute(
+                    "SELECT rowid FROM articles WHERE digest = ?", (_signed(fp.digest),)
+                )
+            )
+        if old_rowid is not None:
+            proposed.discard(old_rowid)
+
+        candidates = [
+            _Candidate(
+                rowid=r[0],
+                id=r[1],
+                outlet=r[2],
+                published=r[3],
+                digest=r[4],
+                words=r[5],
+                shingles=_unblob(r[6]),
+                topics=_unblob(r[7]),
+            )
+            for r in self._in(
+                "SELECT a.rowid, a.id, o.outlet, a.published, a.digest, a.words, a.shingles, "
+                "a.topics FROM articles a JOIN outlets o ON o.oid = a.oid WHERE a.rowid IN ({})",
+                sorted(proposed),
+            )
+        ]
+        if window_days is not None:
+            candidates = _in_window(candidates, article.published, window_days)
+        proposed_count = len(candidates)
+
+        # Cheap, exact pre-filter: a candidate that shares no shingle, has another digest and
+        # whose cosine cannot reach `same_story` is not a match of any kind.
+        keep = self._worth_verifying(candidates, fp, q_weights, s)
+        candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
+
+        data = {
+            r[0]: r[1:]
+            for r in self._in(
+                "SELECT rowid, title, terms, text FROM article_data WHERE rowid IN ({})",
+                [c.rowid for c in candidates],
+            )
+        }
+        cand_terms = {rowid: json.loads(d[1]) for rowid, d in data.items()}
+        all_df = doc_freq(t for terms in cand_terms.values() for t in terms)
+        all_vocab = {t: d for t, d in all_df.items() if d < limit}
+        cosines: dict[int, tuple[float, int]] = {}
+        for rowid, terms in cand_terms.items():
+            weights = tfidf_weights(terms, all_vocab, n_docs)
+            cosines[rowid] = (tfidf_cosine(q_weights, weights), len(q_weights.keys() & weights))
+        fps = {
+            c.rowid: Fingerprint(
+                id=c.id,
+                outlet=c.outlet,
+                words=c.words,
+                digest=c.digest % (1 << 64),
+                shingles=c.shingles,
+                topics=c.topics,
+                terms=cand_terms[c.rowid],
+            )
+            for c in candidates
+        }
+        texts = {c.id: data[c.rowid][2] for c in candidates}
+        relevant = np.unique(np.concatenate([fp.shingles, *(c.shingles for c in candidates)]))
+        ignore = self._boilerplate_of(relevant, adjust, s)
+        return _Gathered(
+            candidates=candidates,
+            fingerprints=fps,
+            titles={rowid: d[0] for rowid, d in data.items()},
+            texts=texts,
+            cosines=cosines,
+            ignore=ignore,
+            proposed=proposed_count,
+        )
+
+    def _worth_verifying(
+        self,
+        candidates: Sequence[_Candidate],
+        fp: Fingerprint,
+        q_weights: Mapping[str, float],
+        s: Settings,
+    ) -> list[bool]:
+        if not candidates:
+            return []
+        if min(s.near_duplicate, s.contained, s.partial, s.same_story) <= 0.0:
+            return [True] * len(candidates)  # every candidate is a match at these thresholds
+        owners = np.repeat(np.arange(len(candidates)), [len(c.shingles) for c in candidates])
+        values = np.concatenate([c.shingles for c in candidates])
+        shared = np.bincount(owners[np.isin(values, fp.shingles)], minlength=len(candidates))
+        # same_story needs `story_terms` shared words and a cosine of `same_story`; the cosine
+        # is at most sqrt(sum over shared words of the query's squared weight) (Cauchy-Schwarz).
+        terms = sorted(q_weights)
+        hashes = self._fingerprinter.word_hashes(terms)
+        order = np.argsort(hashes)
+        hashes, squares = hashes[order], (np.array([q_weights[t] for t in terms]) ** 2)[order]
+        owners = np.repeat(np.arange(len(candidates)), [len(c.topics) for c in candidates])
+        values = np.concatenate([c.topics for c in candidates])
+        bound = np.zeros(len(candidates))
+        common = np.zeros(len(candidates), dtype=np.int64)
+        if len(hashes) and len(values):
+            pos = np.minimum(np.searchsorted(hashes, values), len(hashes) - 1)
+            hit = hashes[pos] == values
+            bound = np.sqrt(
+                np.bincount(owners[hit], weights=squares[pos[hit]], minlength=len(candidates))
+            )
+            common = np.bincount(owners[hit], minlength=len(candidates))
+        digest = _signed(fp.digest) if fp.digest else None
+        return [
+            bool(shared[i])
+            or c.digest == digest
+            or (bound[i] >= s.same_story - 1e-9 and common[i] >= s.story_terms)
+            for i, c in enumerate(candidates)
+        ]
+
+    def _boilerplate_of(self, shingles: U64, adjust: Mapping[int, _Outlet], s: Settings) -> U64:
+        """The shingles among `shingles` that are boilerplate of some outlet, counting the
+        query into its outlet (and its old version out), as the report would."""
+        if not len(shingles):
+            return _EMPTY
+        values = _to_sql(np.unique(shingles))
+        found: set[int] = set()
+        known: dict[int, dict[int, int]] = {o: {} for o in adjust}
+        for shingle, oid, df in self._in(
+            "SELECT shingle, oid, df FROM boilerplate WHERE shingle IN ({})", values
+        ):
+            if oid in known:
+                known[oid][shingle] = df
+            else:
+                found.add(shingle)
+        for oid, c in adjust.items():
+            old_need = boilerplate_limit(c.sampled, s)
+            new_need = boilerplate_limit(c.new_sampled, s)
+            counts = known[oid]
+            # Not in the boilerplate table: df <= old_need - 1; look up those that may reach.
+            unknown = [
+                v
+                for v in values
+                if v not in found
+                and v not in counts
+                and old_need - 1 + (v in c.plus) - (v in c.minus) >= new_need
+            ]
+            if unknown:
+                counts.update(
+                    self._in(
+                        "SELECT shingle, df FROM outlet_shingles WHERE oid = ? AND shingle IN ({})",
+                        unknown,
+                        oid,
+                    )
+                )
+            for v in values:
+                if v not in found and counts.get(v, 0) + (v in c.plus) - (v in c.minus) >= new_need:
+                    found.add(v)
+        return np.unique(_from_sql(sorted(found))) if found else _EMPTY
+
+    # -- consistency --------------------------------------------------------------------------
+
+    def audit(self) -> list[str]:
+        """Problems found by a full consistency check (empty when the index is sound): SQLite's
+        integrity check, and every derived table recomputed from the stored articles. Reads the
+        whole index: for tests and repairs, not for every open."""
+        problems: list[str] = []
+        conn = self._conn
+        with self._errors(), self._read():
+            for (line,) in conn.execute("PRAGMA integrity_check"):
+                if line != "ok":
+                    problems.append(f"integrity: {line}")
+            df: Counter[str] = Counter()
+            outlets: dict[int, list[int]] = {}
+            samples: dict[int, Counter[int]] = {}
+            bands: set[tuple[int, int]] = set()
+            anchors: set[tuple[int, int]] = set()
+            every = self.settings.anchor_every
+            rows = conn.execute(
+                "SELECT a.rowid, a.oid, a.sampled, a.shingles, d.terms, d.copy_sig, "
+                "d.story_sig FROM articles a LEFT JOIN article_data d ON d.rowid = a.rowid"
+            )
+            for rowid, oid, sampled, shingles_blob, terms, copy_blob, story_blob in rows:
+                if terms is None:
+                    problems.append(f"article row {rowid} has no data row")
+                    continue
+                df.update(json.loads(terms).keys())
+                counts = outlets.setdefault(oid, [0, 0])
+                counts[0] += 1
+                counts[1] += int(sampled)
+                shingles = _unblob(shingles_blob)
+                if sampled:
+                    samples.setdefault(oid, Counter()).update(_to_sql(shingles))
+                keys = self._keys(
+                    None if copy_blob is None else _unsig(copy_blob),
+                    None if story_blob is None else _unsig(story_blob),
+                )
+                bands.update((k, rowid) for k in keys)
+                if every:
+                    picked = shingles[shingles % np.uint64(every) == 0]
+                    anchors.update((v, rowid) for v in _to_sql(picked))
+            orphans = conn.execute(
+                "SELECT COUNT(*) FROM article_data WHERE rowid NOT IN (SELECT rowid FROM articles)"
+            ).fetchone()[0]
+            if orphans:
+                problems.append(f"{orphans} data rows without an article")
+            if dict(conn.execute("SELECT term, df FROM terms")) != dict(df):
+                problems.append("terms: document frequencies differ from the stored articles")
+            stored_outlets = {
+                oid: [n, smp]
+                for oid, n, smp in conn.execute("SELECT oid, articles, sampled FROM outlets")
+            }
+            if stored_outlets != outlets:
+                problems.append("outlets: counts differ from the stored articles")
+            stored_samples: dict[int, Counter[int]] = {}
+            for oid, shingle, count in conn.execute("SELECT oid, shingle, df FROM outlet_shingles"):
+                stored_samples.setdefault(oid, Counter())[shingle] = count
+            if stored_samples != samples:
+                problems.append("outlet_shingles: counts differ from the sampled articles")
+            expected_bp = {
+                (shingle, oid, count)
+                for oid, counter in samples.items()
+                for shingle, count in counter.items()
+                if count >= boilerplate_limit(outlets[oid][1], self.settings)
+            }
+            if set(conn.execute("SELECT shingle, oid, df FROM boilerplate")) != expected_bp:
+                problems.append("boilerplate: rows differ from the outlet counts")
+            if set(conn.execute("SELECT key, article FROM bands")) != bands:
+                problems.append("bands: rows differ from the stored signatures")
+            if set(conn.execute("SELECT anchor, article FROM anchors")) != anchors:
+                problems.append("anchors: rows differ from the stored shingles")
+        return problems
+
+
+# -- fingerprinting ----------------------------------------------------------------------------
+
+
+def _prepare(fingerprinter: Fingerprinter, batch: Sequence[Article]) -> list[_New]:
+    every = fingerprinter.settings.anchor_every
+    out: list[_New] = []
+    for article in batch:
+        fp = fingerprinter.fingerprint(article)
+        anchors = fp.shingles[fp.shingles % np.uint64(every) == 0] if every else _EMPTY
+        out.append(_New(article, fp, _meta_json(article), anchors))
+    return out
+
+
+# -- opening helpers --------------------------------------------------------------------------
+
+
+def _damaged(path: str, detail: str) -> str:
+    return (
+        f"{path} cannot be used as a dedup index ({detail}); it may be damaged. "
+        "Build a new index (with a new --index path, or after removing the file)."
+    )
+
+
+def _not_index(path: str, detail: str) -> str:
+    return f"{path} is not a dedup index ({detail}). Use a new path, or remove the file."
+
+
+def _check_header(path: str) -> None:
+    """Refuse files that are not SQLite databases, or truncated ones, before SQLite opens them
+    (so that nothing is ever written to them)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(100)
+            size = os.fstat(f.fileno()).st_size
+    except OSError as e:
+        raise IndexFileError(f"cannot read {path}: {e.strerror or e}") from e
+    if not head.startswith(b"SQLite format 3\x00"):
+        raise IndexFileError(_not_index(path, "file is not a database"))
+    if len(head) < 100:
+        raise IndexFileError(_damaged(path, f"truncated: {size} bytes"))
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    header_valid = head[24:28] == head[92:96]
+    wal = path + "-wal"
+    wal_size = os.path.getsize(wal) if os.path.exists(wal) else 0
+    if header_valid and pages and size < pages * page_size and wal_size == 0:
+        raise IndexFileError(_damaged(path, f"truncated: {size} of {pages * page_size} bytes"))
+
+
+def _connect(path: str, *, readonly: bool) -> sqlite3.Connection:
+    try:
+        if readonly:
+            uri = "file:" + quote(str(Path(path).resolve())) + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_SECONDS, isolation_level=None)
+            conn.execute("PRAGMA query_only = 1")
+        else:
+            conn = sqlite3.connect(path, timeout=_BUSY_SECONDS, isolation_level=None)
+    except sqlite3.Error as e:
+        raise IndexFileError(f"cannot open {path}: {e}") from e
+    return conn
+
+
+def _pragma_writer(conn: sqlite3.Connection, path: str) -> None:
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        conn.execute("PRAGMA synchronous = NORMAL")  # WAL: durable against a killed process
+        conn.execute("PRAGMA wal_autocheckpoint = 16384")  # 64 MB: fewer, larger checkpoints
+    except sqlite3.Error as e:
+        raise IndexFileError(_damaged(path, str(e))) from e
+    if str(mode).lower() != "wal":
+        raise IndexFileError(f"{path}: cannot switch to WAL mode (got {mode}).")
+
+
+def _read_meta(conn: sqlite3.Connection, path: str) -> dict[str, str]:
+    try:
+        app = conn.execute("PRAGMA application_id").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if app != APPLICATION_ID or "meta" not in tables:
+            raise IndexFileError(_not_index(path, "an SQLite database of another kind"))
+        meta = {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise IndexFileError(_not_index(path, str(e))) from e
+        raise IndexFileError(_damaged(path, str(e))) from e
+    try:
+        version = int(meta["format_version"])
+    except (KeyError, ValueError) as e:
+        raise IndexFileError(_damaged(path, "no format version")) from e
+    if version > FORMAT_VERSION:
+        raise IndexFileError(
+            f"{path} was written by a newer dedup (index format {version}; this dedup reads "
+            f"format {FORMAT_VERSION}). Upgrade dedup, or build a new index with a new --index "
+            "path."
+        )
+    missing = [t for t in _TABLES if t not in tables]
+    if missing:
+        raise IndexFileError(_damaged(path, f"missing table(s) {', '.join(missing)}"))
+    try:
+        stored = json.loads(meta["settings"])
+        for key in ("copy_bands", "story_bands", "stop_words", "permutations"):
+            json.loads(meta[key])
+        if not isinstance(stored, dict):
+            raise ValueError("settings is not an object")
+    except (KeyError, ValueError) as e:
+        raise IndexFileError(_damaged(path, f"unreadable settings: {e}")) from e
+    return meta
+
+
+def _settings_message(path: str, stored: Settings, given: Settings, differ: Sequence[str]) -> str:
+    built = ", ".join(f"{n}={getattr(stored, n)}" for n in differ)
+    got = ", ".join(f"{n}={getattr(given, n)}" for n in differ)
+    return (
+        f"{path} was built with {built}; an index keeps the settings it was created with "
+        f"(got {got}). Leave these settings out to use the index's, or build a new index "
+        "with a new --index path."
+    )
+
+
+def _settings_from(
+    given: Settings | Mapping[str, Any] | None, stored: Mapping[str, Any] | None, path: str
+) -> Settings:
+    """The settings in force: the index's `INDEX_SETTINGS`, the rest as given (or defaults)."""
+    base = Settings()
+    if stored is not None:
+        try:
+            base = base.replace(**{k: v for k, v in stored.items() if k in INDEX_SETTINGS})
+        except (SettingsError, TypeError) as e:
+            raise IndexFileError(_damaged(path, f"unreadable settings: {e}")) from e
+    if given is None:
+        return base
+    resolved = given if isinstance(given, Settings) else base.replace(**dict(given))
+    if stored is not None:
+        differ = [n for n in INDEX_SETTINGS if getattr(resolved, n) != getattr(base, n)]
+        if differ:
+            raise IndexFileError(_settings_message(path, base, resolved, differ))
+    return resolved
+
+
+def _create(conn: sqlite3.Connection, settings: Settings, *, memory: bool) -> dict[str, str]:
+    """Create the schema of a new index (stop words and permutations from this installation,
+    LSH banding from datasketch)."""
+    from datasketch import MinHashLSH
+
+    from .fingerprint import permutations
+    from .text import stop_words
+
+    if not memory:
+        conn.execute("PRAGMA journal_mode = WAL")
+    a, b = permutations(settings.num_perm, settings.seed)
+    copy_lsh = MinHashLSH(threshold=settings.lsh_copy, num_perm=settings.num_perm)
+    story_lsh = MinHashLSH(threshold=settings.lsh_story, num_perm=settings.num_perm)
+    try:
+        from importlib.metadata import version
+
+        dedup_version = version("dedup")
+    except Exception:  # not installed as a distribution: informative only
+        dedup_version = "unknown"
+    meta = {
+        "format_version": str(FORMAT_VERSION),
+        "settings": json.dumps({n: getattr(settings, n) for n in INDEX_SETTINGS}),
+        "copy_bands": json.dumps([copy_lsh.b, copy_lsh.r]),
+        "story_bands": json.dumps([story_lsh.b, story_lsh.r]),
+        "stop_words": json.dumps(sorted(stop_words())),
+        "permutations": json.dumps({"a": _sig_blob(a).hex(), "b": _sig_blob(b).hex()}),
+        "boilerplate_sample": str(BOILERPLATE_SAMPLE),
+        "boilerplate_version": "0",
+        "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "dedup_version": dedup_version,
+    }
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        exists = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        if exists:  # another process created it meanwhile
+            conn.execute("COMMIT")
+            return _read_meta(conn, "index")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", sorted(meta.items()))
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return meta
+
+
+# -- check helpers ----------------------------------------------------------------------------
+
+
+def _without(values: U64, ignore: U64) -> U64:
+    if not len(ignore) or not len(values):
+        return values
+    return values[~np.isin(values, ignore, assume_unique=True)]
+
+
+def _without_each(sets: Sequence[U64], ignore: U64) -> list[U64]:
+    """`_without` for many sets at once."""
+    if not len(ignore) or not sets:
+        return list(sets)
+    lengths = np.array([len(v) for v in sets], dtype=np.int64)
+    values = np.concatenate(sets)
+    keep = ~np.isin(values, ignore)
+    kept = np.bincount(np.repeat(np.arange(len(sets)), lengths)[keep], minlength=len(sets))
+    return np.split(values[keep], np.cumsum(kept)[:-1])
+
+
+def _in_window(candidates: list[_Candidate], published: str | None, days: int) -> list[_Candidate]:
+    day = _day(published)
+    if day is None:
+        return candidates
+    start = day - timedelta(days=days)
+    kept = []
+    for c in candidates:
+        d = _day(c.published)
+        if d is None or start <= d <= day:
+            kept.append(c)
+    return kept
+
+
+def _check_match(match: Any, query: Article, cand: _Candidate, title: str) -> CheckMatch:
+    """A report Match (a < b by id) seen from the query."""
+    if match.a == query.id:
+        c_query, c_match = match.containment_ab, match.containment_ba
+        passages = tuple(match.passages)
+    else:
+        c_query, c_match = match.containment_ba, match.containment_ab
+        passages = tuple(
+            sorted(
+                (
+                    Passage(
+                        a_start=p.b_start,
+                        a_end=p.b_end,
+                        b_start=p.a_start,
+                        b_end=p.a_end,
+                        words=p.words,
+                        text=query.text[p.b_start : p.b_end],
+                    )
+                    for p in match.passages
+                ),
+                key=lambda p: (p.a_start, p.b_start),
+            )
+        )
+    return CheckMatch(
+        id=cand.id,
+        title=title,
+        outlet=cand.outlet,
+        published=cand.published,
+        kind=match.kind,
+        jaccard=match.jaccard,
+        containment_query=c_query,
+        containment_match=c_match,
+        cosine=match.cosine,
+        passages=passages,
+    )
+
+
+def check_against(
+    queries: Iterable[Article],
+    archive: Iterable[Article | str | os.PathLike[str]],
+    settings: Settings | Mapping[str, Any] | None = None,
+    *,
+    fail_on: str = "partial",
+    window_days: int | None = None,
+) -> tuple[CheckResult, ...]:
+    """Check `queries` against `archive` (articles, or paths of files and folders read with
+    `read_articles`; an input that cannot be read raises `InputError`) through an in-memory
+    index."""
+    articles: list[Article] = []
+    paths: list[str | Path] = []
+    for item in archive:
+        if isinstance(item, Article):
+            articles.append(item)
+        else:
+            paths.append(os.fspath(item))
+    if paths:
+        from .readers import read_articles
+
+        articles.extend(read_articles(paths, strict=True).articles)
+    with ArchiveIndex.in_memory(articles, settings) as index:
+        return tuple(index.check(q, fail_on=fail_on, window_days=window_days) for q in queries)
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+CHECK_SCHEMA = "dedup.check/1"
+_DIGITS = 4
+
+
+def _score(value: float) -> float:
+    return round(float(value), _DIGITS)
+
+
+def check_to_dict(results: Sequence[CheckResult]) -> dict[str, Any]:
+    """The `dedup.check/1` JSON shape of DESIGN.md (scores rounded to 4 places)."""
+    return {
+        "schema": CHECK_SCHEMA,
+        "results": [
+            {
+                "query": {"id": r.query.id, "title": r.query.title},
+                "flagged": r.flagged,
+                "matches": [
+                    {
+                        "id": m.id,
+                        "title": m.title,
+                        "outlet": m.outlet,
+                        "published": m.published,
+                        "kind": m.kind,
+                        "jaccard": _score(m.jaccard),
+                        "containment_query": _score(m.containment_query),
+                        "containment_match": _score(m.containment_match),
+                        "cosine": _score(m.cosine),
+                        "passages": [
+                            {
+                                "a_start": p.a_start,
+                                "a_end": p.a_end,
+                                "b_start": p.b_start,
+                                "b_end": p.b_end,
+                                "words": p.words,
+                                "text": p.text,
+                            }
+                            for p in m.passages
+                        ],
+                    }
+                    for m in r.matches
+                ],
+            }
+            for r in results
+        ],
+    }
+
+
+def _one_line(text: str | None, width: int) -> str:
+    flat = " ".join((text or "").split())
+    flat = "".join(ch for ch in flat if ch.isprintable())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def render_check(results: Sequence[CheckResult], fmt: str) -> str:
+    """`results` as `table` (for people) or `json` (`dedup.check/1`)."""
+    if fmt == "json":
+        return json.dumps(check_to_dict(results), ensure_ascii=False, indent=2) + "\n"
+    if fmt != "table":
+        raise SettingsError(f"format must be table or json, got {fmt!r}")
+    from tabulate import tabulate
+
+    flagged = sum(r.flagged for r in results)
+    lines = [
+        f"dedup check: {len(results)} article{'s' if len(results) != 1 else ''}, {flagged} flagged",
+    ]
+    for r in results:
+        lines.append("")
+        status = "FLAGGED" if r.flagged else "ok"
+        strongest = f" ({r.matches[0].kind})" if r.matches else ""
+        lines.append(f"== {status}{strongest}: {_one_line(r.query.title, 60)} [{r.query.id}]")
+        if not r.matches:
+            lines.append("no match in the archive")
+            continue
+        rows = [
+            [
+                m.kind,
+                f"{m.jaccard:.2f}",
+                f"{m.containment_query:.2f}",
+                f"{m.containment_match:.2f}",
+                f"{m.cosine:.2f}",
+                _one_line(m.outlet, 16),
+                (m.published or "")[:10],
+                _one_line(m.title, 44),
+                _one_line(m.id, 40),
+            ]
+            for m in r.matches
+        ]
+        headers = [
+            "kind",
+            "jacc",
+            "c.query",
+            "c.match",
+            "cos",
+            "outlet",
+            "published",
+            "title",
+            "id",
+        ]
+        lines.append(tabulate(rows, headers=headers, disable_numparse=True))
+        for m in r.matches:
+            if not m.passages:
+                continue
+            lines.append(
+                f"shared with {_one_line(m.id, 60)}: {len(m.passages)} passage"
+                f"{'s' if len(m.passages) != 1 else ''}, {m.shared_words} words"
+            )
+            for p in m.passages[:3]:
+                lines.append(f"  > {_one_line(p.text, 100)}")
+            if len(m.passages) > 3:
+                lines.append(f"  (+{len(m.passages) - 3} more)")
+    return "\n".join(lines) + "\n"
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def stats_to_dict(stats: IndexStats) -> dict[str, Any]:
+    return {
+        "schema": "dedup.index-stats/1",
+        "path": stats.path,
+        "format_version": stats.format_version,
+        "articles": stats.articles,
+        "outlets": stats.outlets,
+        "first_published": stats.first_published,
+        "last_published": stats.last_published,
+        "undated": stats.undated,
+        "size_bytes": stats.size_bytes,
+        "created": stats.created,
+        "settings": dict(stats.settings),
+        "lsh": {k: {"bands": b, "rows": r} for k, (b, r) in stats.lsh.items()},
+        "boilerplate_sample": stats.boilerplate_sample,
+    }
+
+
+def render_stats(stats: IndexStats, fmt: str) -> str:
+    """`stats` as `table` or `json`."""
+    if fmt == "json":
+        return json.dumps(stats_to_dict(stats), ensure_ascii=False, indent=2) + "\n"
+    if fmt != "table":
+        raise SettingsError(f"format must be table or json, got {fmt!r}")
+    from tabulate import tabulate
+
+    dates = (
+        f"{stats.first_published} .. {stats.last_published}"
+        if stats.first_published
+        else "(no dates)"
+    )
+    rows: list[list[Any]] = [
+        ["index", stats.path],
+        ["format version", stats.format_version],
+        ["articles", stats.articles],
+        ["outlets", stats.outlets],
+        ["published", dates],
+        ["undated", stats.undated],
+        ["size on disk", _size(stats.size_bytes)],
+        ["created", stats.created or ""],
+    ]
+    rows += [[name, value] for name, value in stats.settings.items()]
+    rows += [[f"lsh {k} (bands x rows)", f"{b} x {r}"] for k, (b, r) in stats.lsh.items()]
+    rows.append(["boilerplate sample", f"{stats.boilerplate_sample} articles per outlet"])
+    return tabulate(rows, tablefmt="plain", disable_numparse=True) + "\n"

@@ -1,0 +1,52 @@
+"""The bulk (columnar) path gives the values of the one-article path and of datasketch itself."""
+
+import numpy as np
+import pytest
+
+from dedup import Settings
+from dedup.batch import Vocabulary, band_pairs, fingerprint_corpus, minhash_rows
+from dedup.detect import analyse, lsh_pairs, lsh_params
+from dedup.fingerprint import Fingerprinter, signatures
+from dedup.readers import read_articles
+from tests.conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def articles():
+    paths = [FIXTURES / "seed", *sorted((FIXTURES / "scenarios").iterdir())]
+    return read_articles([p for p in paths if p.is_dir()]).articles
+
+
+def test_corpus_fingerprints_equal_one_article_fingerprints(articles):
+    settings = Settings()
+    vocab = Vocabulary()
+    corpus = fingerprint_corpus([a.text for a in articles], settings, vocab, batch=7)
+    one = Fingerprinter(settings)
+    words = vocab.words()
+    for i, art in enumerate(articles):
+        fp = one.fingerprint(art)
+        assert np.array_equal(corpus.shingles.row(i), fp.shingles)
+        assert int(corpus.digests[i]) == fp.digest and int(corpus.words[i]) == fp.words
+        ids = corpus.term_ids.row(i)
+        counts = corpus.term_counts[corpus.term_ids.offsets[i] : corpus.term_ids.offsets[i + 1]]
+        assert {words[t]: int(c) for t, c in zip(ids, counts, strict=True)} == fp.terms
+
+
+def test_bulk_minhash_equals_signatures(articles):
+    analysis = analyse(articles)
+    sets = analysis.copy_sets
+    rows = [sets.row(i) for i in range(len(articles))]
+    assert np.array_equal(minhash_rows(sets, 128, 1), signatures(rows, 128, 1))
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.3, 0.5, 0.8])
+def test_banding_finds_the_pairs_datasketch_minhashlsh_finds(articles, threshold):
+    analysis = analyse(articles)
+    for resolution, sets in (("copy", analysis.copy_sets), ("story", analysis.topic_sets)):
+        sigs = analysis.signatures(resolution)
+        usable = sets.lengths() > 0
+        bands, rows = lsh_params(threshold, 128)
+        n = len(articles)
+        codes = band_pairs(sigs, bands, rows, usable)
+        ours = {(int(c) // n, int(c) % n) for c in codes}
+        assert ours == lsh_pairs(sigs, threshold, 128, 1, usable.tolist())
