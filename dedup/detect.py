@@ -334,6 +334,15 @@ class Analysis:
         all_codes = scores.left * n + scores.right
         return np.searchsorted(all_codes, codes), scores
 
+    def _cosine(self, i: int, j: int) -> float:
+        """TF-IDF cosine of rows i and j (one pair: no sparse fancy indexing)."""
+        m = self.tfidf
+        lo_i, hi_i, lo_j, hi_j = m.indptr[i], m.indptr[i + 1], m.indptr[j], m.indptr[j + 1]
+        _, pi, pj = np.intersect1d(
+            m.indices[lo_i:hi_i], m.indices[lo_j:hi_j], assume_unique=True, return_indices=True
+        )
+        return float(np.dot(m.data[lo_i:hi_i][pi], m.data[lo_j:hi_j][pj]))
+
     def runs(self, i: int, j: int) -> tuple[Passage, ...]:
         """Shared runs of at least `shingle_size` words of rows i < j (cached)."""
         got = self._runs.get((i, j))
@@ -371,9 +380,9 @@ class Analysis:
         for pos in np.flatnonzero((kinds != _NO_KIND) | maybe).tolist():
             p = int(sel[pos])
             i, j = int(scores.left[p]), int(scores.right[p])
-            evidence = Evidence(
-                self.ordered[i].id, self.ordered[j].id, scores.scores(p), self.runs(i, j)
-            )
+            # No shared shingle (boilerplate aside): no passage to trace.
+            runs = self.runs(i, j) if scores.shared[p] else ()
+            evidence = Evidence(self.ordered[i].id, self.ordered[j].id, scores.scores(p), runs)
             match = judge(evidence, s)
             if match is not None:
                 out.append(match)
@@ -413,14 +422,15 @@ class Analysis:
         known = {(m.a, m.b) for m in matches}
 
         def linked(left: list[str], right: list[str]) -> bool:
-            rows_l = [self.row[x] for x in left]
-            rows_r = [self.row[y] for y in right]
-            block = (self.tfidf[rows_l] @ self.tfidf[rows_r].T).toarray() >= settings.link_cosine
-            for p, q in zip(*np.nonzero(~block), strict=True):
-                x, y = left[p], right[q]
-                if (min(x, y), max(x, y)) not in known:
-                    return False
-            return True
+            unmatched = [
+                (self.row[x], self.row[y])
+                for x in left
+                for y in right
+                if (min(x, y), max(x, y)) not in known
+            ]
+            if not unmatched:
+                return True
+            return all(self._cosine(i, j) >= settings.link_cosine for i, j in unmatched)
 
         groups = group(matches, linked)
         words = {a.id: int(w) for a, w in zip(self.ordered, self.corpus.words, strict=True)}

@@ -40,7 +40,7 @@ import math
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -88,8 +88,11 @@ BOILERPLATE_SAMPLE = 1000
 MAX_BUCKET = 1000
 #: Settings that shape what is stored: fixed when an index is created.
 INDEX_SETTINGS: tuple[str, ...] = (*ANALYSIS_SETTINGS, "lsh_copy", "lsh_story", "anchor_every")
-#: Articles fingerprinted and committed together by `add` (each commit holds whole articles).
+#: Articles fingerprinted and committed together by `add` (each commit holds whole articles):
+#: at least BATCH, and a tenth of the index up to MAX_BATCH, since a commit rewrites every page
+#: its (randomly keyed) LSH rows touch and a bigger index has more of them.
 BATCH = 500
+MAX_BATCH = 20_000
 
 _BUSY_SECONDS = 60.0
 _SQL_VARIABLES = 30_000  # SQLite >= 3.32 allows 32766 parameters per statement
@@ -106,7 +109,6 @@ _TABLES = (
     "terms",
     "outlets",
     "outlet_shingles",
-    "boilerplate",
 )
 
 _SCHEMA = """
@@ -125,6 +127,7 @@ CREATE TABLE articles (
 );
 CREATE INDEX articles_digest ON articles (digest) WHERE digest != 0;
 CREATE INDEX articles_published ON articles (published);
+CREATE INDEX articles_sample ON articles (oid) WHERE sampled = 1;
 -- What a check reads only for the candidates it verifies, and what remove needs.
 CREATE TABLE article_data (
     rowid INTEGER PRIMARY KEY,  -- = articles.rowid
@@ -144,15 +147,17 @@ CREATE TABLE bands (key INTEGER NOT NULL, article INTEGER NOT NULL,
 CREATE TABLE anchors (anchor INTEGER NOT NULL, article INTEGER NOT NULL,
                       PRIMARY KEY (anchor, article)) WITHOUT ROWID;
 CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
--- sampled: articles whose shingles are counted in outlet_shingles (up to BOILERPLATE_SAMPLE).
+-- sampled: articles whose shingles are counted for the outlet's boilerplate (up to
+-- BOILERPLATE_SAMPLE); need: boilerplate_limit(sampled), the count that makes a shingle its
+-- boilerplate.
 CREATE TABLE outlets (oid INTEGER PRIMARY KEY, outlet TEXT NOT NULL UNIQUE,
-                      articles INTEGER NOT NULL, sampled INTEGER NOT NULL);
-CREATE TABLE outlet_shingles (oid INTEGER NOT NULL, shingle INTEGER NOT NULL, df INTEGER NOT NULL,
-                              PRIMARY KEY (oid, shingle)) WITHOUT ROWID;
--- Each outlet's boilerplate: its shingles with df >= boilerplate_limit(sampled).
-CREATE TABLE boilerplate (shingle INTEGER NOT NULL, oid INTEGER NOT NULL, df INTEGER NOT NULL,
-                          PRIMARY KEY (shingle, oid)) WITHOUT ROWID;
-CREATE INDEX boilerplate_oid ON boilerplate (oid, df);
+                      articles INTEGER NOT NULL, sampled INTEGER NOT NULL, need INTEGER NOT NULL);
+-- The counts in an outlet's sample of the shingles counted at least need - 1 times: its
+-- boilerplate (df >= need) and the shingles one article away from it. (Counts below are
+-- recomputed from the sampled articles when an add needs them.)
+CREATE TABLE outlet_shingles (shingle INTEGER NOT NULL, oid INTEGER NOT NULL, df INTEGER NOT NULL,
+                              PRIMARY KEY (shingle, oid)) WITHOUT ROWID;
+CREATE INDEX outlet_shingles_oid ON outlet_shingles (oid, df);
 """
 
 T = TypeVar("T")
@@ -273,12 +278,40 @@ class _New:
 
 @dataclass
 class _SampleChange:
-    """An outlet's boilerplate sample while a batch is stored: its size before the batch, the
-    shingles whose count rose (with the new count) and those whose count fell."""
+    """An outlet's boilerplate sample while a batch is stored: its size before the batch, and
+    the shingles whose count rose or fell."""
 
     sampled: int
-    counted: dict[int, int] = field(default_factory=dict)  # shingle -> its count, raised
-    lowered: set[int] = field(default_factory=set)  # shingles whose count fell
+    raised: list[U64] = field(default_factory=list)
+    lowered: list[U64] = field(default_factory=list)
+
+
+class _Counts:
+    """Every shingle count of one outlet's sample (sorted values), kept in memory while adding."""
+
+    def __init__(self, values: U64, counts: npt.NDArray[np.int64]) -> None:
+        self.values = values
+        self.counts = counts
+
+    def get(self, values: U64) -> npt.NDArray[np.int64]:
+        if not len(self.values):
+            return np.zeros(len(values), dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.values, values), len(self.values) - 1)
+        return np.where(self.values[pos] == values, self.counts[pos], 0)
+
+    def update(self, values: U64, delta: int) -> None:
+        """Add `delta` to the counts of `values` (distinct)."""
+        pos = np.searchsorted(self.values, values)
+        hit = np.zeros(len(values), dtype=bool)
+        if len(self.values):
+            hit = self.values[np.minimum(pos, len(self.values) - 1)] == values
+        self.counts[pos[hit]] += delta
+        if delta > 0 and not hit.all():
+            self.values = np.insert(self.values, pos[~hit], values[~hit])
+            self.counts = np.insert(self.counts, pos[~hit], delta)
+        if delta < 0:
+            keep = self.counts > 0
+            self.values, self.counts = self.values[keep], self.counts[keep]
 
 
 @dataclass
@@ -397,13 +430,16 @@ def _insert_pairs(
     conn.executemany(f"INSERT OR IGNORE INTO {table} ({column}, article) VALUES (?, ?)", rows)
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+def _chunks(items: Iterable[T], size: Callable[[], int]) -> Iterator[list[T]]:
+    """Lists of `size()` items (asked before each list is filled)."""
     chunk: list[T] = []
+    want = size()
     for item in items:
         chunk.append(item)
-        if len(chunk) >= size:
+        if len(chunk) >= want:
             yield chunk
             chunk = []
+            want = size()
     if chunk:
         yield chunk
 
@@ -506,6 +542,10 @@ class ArchiveIndex:
         self._fingerprinter = Fingerprinter(settings, stop_words=self._stop_words)
         self._library_checked = False
         self._boilerplate_cache: tuple[str, U64] | None = None
+        # Full shingle counts of outlets' samples, loaded when an add or remove needs them;
+        # valid while `boilerplate_version` in meta is the one noted (no other writer since).
+        self._samples: dict[int, _Counts] = {}
+        self._samples_version: str | None = None
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -557,7 +597,8 @@ class ArchiveIndex:
             resolved = _settings_from(settings, stored, name)
             if not readonly and not memory:
                 _pragma_writer(conn, name)
-            conn.execute("PRAGMA cache_size = -65536")
+            # Page cache: room for a batch's dirty pages when writing, less to read.
+            conn.execute(f"PRAGMA cache_size = {-65536 if readonly else -524288}")
         except BaseException:
             conn.close()
             raise
@@ -611,6 +652,9 @@ class ArchiveIndex:
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
+            self._samples.clear()  # they may hold changes that were rolled back
+            self._samples_version = None
+            self._boilerplate_cache = None
             raise
         self._conn.execute("COMMIT")
 
@@ -637,8 +681,7 @@ class ArchiveIndex:
 
     def __len__(self) -> int:
         with self._errors():
-            row = self._conn.execute("SELECT COALESCE(SUM(articles), 0) FROM outlets").fetchone()
-        return int(row[0])
+            return self._articles()
 
     def __contains__(self, article_id: object) -> bool:
         with self._errors():
@@ -676,9 +719,8 @@ class ArchiveIndex:
         """Counts, date range, size on disk and the settings the index was built with."""
         with self._errors(), self._read():
             conn = self._conn
-            articles, outlets = conn.execute(
-                "SELECT COALESCE(SUM(articles), 0), COUNT(*) FROM outlets"
-            ).fetchone()
+            articles = self._articles()
+            outlets = conn.execute("SELECT COUNT(*) FROM outlets").fetchone()[0]
             first, last = conn.execute(
                 "SELECT MIN(published), MAX(published) FROM articles WHERE published IS NOT NULL"
             ).fetchone()
@@ -725,7 +767,7 @@ class ArchiveIndex:
         done = 0
 
         def batches() -> Iterator[tuple[int, list[Article]]]:
-            for chunk in _chunks(articles, BATCH):
+            for chunk in _chunks(articles, self._batch_size):
                 batch: list[Article] = []
                 for article in chunk:
                     if article.id in seen:
@@ -758,9 +800,11 @@ class ArchiveIndex:
         wanted = list(dict.fromkeys(ids))
         with self._errors(), self._write():
             found = dict(self._in("SELECT id, rowid FROM articles WHERE id IN ({})", wanted))
+            rowids = [found[i] for i in wanted if i in found]
+            self._load_samples(rowids, [])
             changes: dict[int, _SampleChange] = {}
-            self._delete_rows([found[i] for i in wanted if i in found], changes)
-            self._refresh_boilerplate(changes)
+            self._delete_rows(rowids, changes)
+            self._refresh_samples(changes)
         return RemoveSummary(
             removed=tuple(i for i in wanted if i in found),
             missing=tuple(i for i in wanted if i not in found),
@@ -814,14 +858,19 @@ class ArchiveIndex:
             else:
                 counts["added"] += 1
             new.append(item)
+        oids = self._outlet_ids(item.article.outlet for item in new)
+        for item in new:
+            item.oid = oids[item.article.outlet]
+        self._load_samples(dropped, sorted(set(oids.values())))
         changes: dict[int, _SampleChange] = {}
         self._delete_rows(dropped, changes)
         if new:
             self._count_outlets(new, changes)
-        self._refresh_boilerplate(changes)
+        self._refresh_samples(changes)
         if not new:
             return counts
 
+        self._count_articles(len(new))
         # Content-word document frequencies, then the corpus stop words at the new size.
         term_counts: Counter[str] = Counter()
         for item in new:
@@ -899,9 +948,17 @@ class ArchiveIndex:
         _insert_pairs(conn, "anchors", "anchor", anchors, anchor_owner)
         return counts
 
+    def _batch_size(self) -> int:
+        return min(MAX_BATCH, max(BATCH, len(self) // 10))
+
     def _articles(self) -> int:
-        row = self._conn.execute("SELECT COALESCE(SUM(articles), 0) FROM outlets").fetchone()
-        return int(row[0])
+        """Articles in the index (a counter kept in `meta` by every add and remove)."""
+        return int(self._meta_value("articles", "0"))
+
+    def _count_articles(self, delta: int) -> None:
+        self._conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + ? WHERE key = 'articles'", (delta,)
+        )
 
     def _keys(self, copy_sig: U32 | None, story_sig: U32 | None) -> list[int]:
         """The band keys of one article's stored signatures (None: an empty set, no bands)."""
@@ -919,7 +976,8 @@ class ArchiveIndex:
         for name in wanted:
             if name not in found:
                 cur = self._conn.execute(
-                    "INSERT INTO outlets (outlet, articles, sampled) VALUES (?, 0, 0)", (name,)
+                    "INSERT INTO outlets (outlet, articles, sampled, need) VALUES (?, 0, 0, ?)",
+                    (name, boilerplate_limit(0, self.settings)),
                 )
                 assert cur.lastrowid is not None
                 found[name] = cur.lastrowid
@@ -929,10 +987,8 @@ class ArchiveIndex:
         """Count new articles into their outlets and the outlets' boilerplate samples, noting
         the sample changes."""
         conn = self._conn
-        oids = self._outlet_ids(item.article.outlet for item in new)
         by_outlet: dict[int, list[_New]] = {}
         for item in new:
-            item.oid = oids[item.article.outlet]
             by_outlet.setdefault(item.oid, []).append(item)
         stored = {
             row[0]: (row[1], row[2])
@@ -949,23 +1005,12 @@ class ArchiveIndex:
                 "UPDATE outlets SET articles = ?, sampled = ? WHERE oid = ?",
                 (articles + len(items), sampled + len(take), oid),
             )
-            if not take:
-                continue
-            change = changes.setdefault(oid, _SampleChange(sampled))
-            values, counts = np.unique(
-                np.concatenate([item.fp.shingles for item in take]), return_counts=True
-            )
-            rows = list(zip(_to_sql(values), counts.tolist(), strict=True))
-            for start in range(0, len(rows), _SQL_VARIABLES // 3):
-                chunk = rows[start : start + _SQL_VARIABLES // 3]
-                returned = conn.execute(
-                    "INSERT INTO outlet_shingles (oid, shingle, df) VALUES "
-                    + ",".join(["(?, ?, ?)"] * len(chunk))
-                    + " ON CONFLICT (oid, shingle) DO UPDATE SET df = df + excluded.df "
-                    "RETURNING shingle, df",
-                    [v for shingle, count in chunk for v in (oid, shingle, count)],
-                )
-                change.counted.update(returned.fetchall())
+            if take:
+                change = changes.setdefault(oid, _SampleChange(sampled))
+                counts = self._samples[oid]
+                for item in take:
+                    counts.update(item.fp.shingles, +1)
+                    change.raised.append(item.fp.shingles)
 
     def _delete_rows(self, rowids: Sequence[int], changes: dict[int, _SampleChange]) -> None:
         """Delete articles (inside the caller's write transaction) with everything derived from
@@ -1005,68 +1050,94 @@ class ArchiveIndex:
             )
             change = changes.setdefault(oid, _SampleChange(int(before[0])))
             if sampled:
-                values = _to_sql(shingles)
-                change.lowered.update(values)
-                conn.executemany(
-                    "UPDATE outlet_shingles SET df = df - 1 WHERE oid = ? AND shingle = ?",
-                    [(oid, v) for v in values],
-                )
-                self._in(
-                    "DELETE FROM outlet_shingles WHERE oid = ? AND df <= 0 AND shingle IN ({})",
-                    values,
-                    oid,
-                )
+                self._samples[oid].update(shingles, -1)
+                change.lowered.append(shingles)
             conn.execute("DELETE FROM article_data WHERE rowid = ?", (rowid,))
             conn.execute("DELETE FROM articles WHERE rowid = ?", (rowid,))
+            self._count_articles(-1)
 
-    def _refresh_boilerplate(self, changes: Mapping[int, _SampleChange]) -> None:
-        """Bring the boilerplate rows of the changed outlets up to date: a shingle is an
-        outlet's boilerplate when its count reaches `boilerplate_limit` of the outlet's sample
-        size. Only the shingles whose count changed, and the rows near a limit that moved, are
-        visited."""
+    def _load_samples(self, rowids: Sequence[int], oids: Sequence[int]) -> None:
+        """Have in memory the full sample counts of the outlets of these articles (to be
+        deleted) and of these outlets (to be added to), as the transaction found them."""
+        version = self._meta_value("boilerplate_version", "0")
+        if version != self._samples_version:
+            self._samples.clear()
+            self._samples_version = version
+        wanted = set(oids)
+        wanted.update(
+            r[0] for r in self._in("SELECT oid FROM articles WHERE rowid IN ({})", rowids)
+        )
+        for oid in sorted(wanted - set(self._samples)):
+            blobs = self._conn.execute(
+                "SELECT shingles FROM articles WHERE oid = ? AND sampled = 1", (oid,)
+            ).fetchall()
+            values = np.concatenate([_unblob(b[0]) for b in blobs]) if blobs else _EMPTY
+            uniq, counts = np.unique(values, return_counts=True)
+            self._samples[oid] = _Counts(uniq, counts.astype(np.int64))
+
+    def _refresh_samples(self, changes: Mapping[int, _SampleChange]) -> None:
+        """Write the changed outlets' counts that a check needs: of every shingle counted at
+        least need - 1 times (`outlet_shingles`), and the outlets' new `need`."""
         if not changes:
             return
         conn = self._conn
         for oid, change in sorted(changes.items()):
             row = conn.execute(
-                "SELECT sampled, articles FROM outlets WHERE oid = ?", (oid,)
+                "SELECT articles, sampled FROM outlets WHERE oid = ?", (oid,)
             ).fetchone()
-            if row is None or row[1] <= 0:
-                conn.execute("DELETE FROM boilerplate WHERE oid = ?", (oid,))
+            if row is None or row[0] <= 0:
                 conn.execute("DELETE FROM outlet_shingles WHERE oid = ?", (oid,))
                 conn.execute("DELETE FROM outlets WHERE oid = ?", (oid,))
+                self._samples.pop(oid, None)
                 continue
-            old_need = boilerplate_limit(change.sampled, self.settings)
-            need = boilerplate_limit(row[0], self.settings)
-            if need > old_need:
-                conn.execute("DELETE FROM boilerplate WHERE oid = ? AND df < ?", (oid, need))
-            elif need < old_need:
-                conn.execute(
-                    "INSERT OR REPLACE INTO boilerplate (shingle, oid, df) SELECT shingle, oid, "
-                    "df FROM outlet_shingles WHERE oid = ? AND df >= ? AND df < ?",
-                    (oid, need, old_need),
+            counts = self._samples[oid]
+            need = boilerplate_limit(row[1], self.settings)
+            near = max(1, need - 1)
+            old_near = max(1, boilerplate_limit(change.sampled, self.settings) - 1)
+            conn.execute("UPDATE outlets SET need = ? WHERE oid = ?", (need, oid))
+            if near > old_near:
+                conn.execute("DELETE FROM outlet_shingles WHERE oid = ? AND df < ?", (oid, near))
+            elif near < old_near:
+                band = (counts.counts >= near) & (counts.counts < old_near)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO outlet_shingles (shingle, oid, df) VALUES (?, ?, ?)",
+                    zip(
+                        _to_sql(counts.values[band]),
+                        [oid] * int(band.sum()),
+                        counts.counts[band].tolist(),
+                        strict=True,
+                    ),
                 )
-            # Counts that fell (removals): read back what is left.
-            lowered = sorted(change.lowered)
-            self._in("DELETE FROM boilerplate WHERE oid = ? AND shingle IN ({})", lowered, oid)
-            self._in(
-                "INSERT INTO boilerplate (shingle, oid, df) SELECT shingle, oid, df "
-                "FROM outlet_shingles WHERE oid = ? AND df >= ? AND shingle IN ({})",
-                lowered,
-                oid,
-                need,
-            )
-            # Counts that only rose: their new counts are known.
-            conn.executemany(
-                "INSERT OR REPLACE INTO boilerplate (shingle, oid, df) VALUES (?, ?, ?)",
-                [
-                    (shingle, oid, df)
-                    for shingle, df in sorted(change.counted.items())
-                    if df >= need and shingle not in change.lowered
-                ],
-            )
-        version = int(self._meta_value("boilerplate_version", "0")) + 1
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'boilerplate_version'", (str(version),))
+            for arrays, fell in ((change.raised, False), (change.lowered, True)):
+                if not arrays:
+                    continue
+                values = np.unique(np.concatenate(arrays))
+                now = counts.get(values)
+                kept = now >= near
+                conn.executemany(
+                    "INSERT OR REPLACE INTO outlet_shingles (shingle, oid, df) VALUES (?, ?, ?)",
+                    zip(
+                        _to_sql(values[kept]),
+                        [oid] * int(kept.sum()),
+                        now[kept].tolist(),
+                        strict=True,
+                    ),
+                )
+                if fell:  # a count that fell below near - 1 leaves the table
+                    conn.executemany(
+                        "DELETE FROM outlet_shingles WHERE shingle = ? AND oid = ?",
+                        [(v, oid) for v in _to_sql(values[~kept])],
+                    )
+        version = str(int(self._meta_value("boilerplate_version", "0")) + 1)
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'boilerplate_version'", (version,))
+        self._samples_version = version
+        # Outlets whose sample is full change no more until a removal: free their counts.
+        for (oid,) in self._in(
+            "SELECT oid FROM outlets WHERE sampled >= ? AND oid IN ({})",
+            sorted(changes),
+            BOILERPLATE_SAMPLE,
+        ):
+            self._samples.pop(oid, None)
 
     def _meta_value(self, key: str, default: str) -> str:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -1076,7 +1147,10 @@ class ArchiveIndex:
         """Every shingle that is boilerplate of some outlet (sorted), cached by version."""
         version = self._meta_value("boilerplate_version", "0")
         if self._boilerplate_cache is None or self._boilerplate_cache[0] != version:
-            rows = self._conn.execute("SELECT DISTINCT shingle FROM boilerplate").fetchall()
+            rows = self._conn.execute(
+                "SELECT DISTINCT s.shingle FROM outlet_shingles s JOIN outlets o "
+                "ON o.oid = s.oid WHERE s.df >= o.need"
+            ).fetchall()
             values = np.unique(_from_sql([r[0] for r in rows])) if rows else _EMPTY
             self._boilerplate_cache = (version, values)
         return self._boilerplate_cache[1]
@@ -1233,7 +1307,8 @@ class ArchiveIndex:
             proposed.update(
                 r[0]
                 for r in conn.execute(
-                    "SELECT rowid FROM articles WHERE digest = ?", (_signed(fp.digest),)
+                    "SELECT rowid FROM articles WHERE digest = ? AND digest != 0",
+                    (_signed(fp.digest),),
                 )
             )
         if old_rowid is not None:
@@ -1345,41 +1420,29 @@ class ArchiveIndex:
 
     def _boilerplate_of(self, shingles: U64, adjust: Mapping[int, _Outlet], s: Settings) -> U64:
         """The shingles among `shingles` that are boilerplate of some outlet, counting the
-        query into its outlet (and its old version out), as the report would."""
+        query into its outlet (and its old version out), as the report would.
+
+        `outlet_shingles` holds the counts of at least need - 1: a shingle it lacks is counted
+        at most need - 2 times, and one article (the query) cannot make it boilerplate, since
+        the need never falls by more than one when the sample changes by one article."""
         if not len(shingles):
             return _EMPTY
         values = _to_sql(np.unique(shingles))
         found: set[int] = set()
         known: dict[int, dict[int, int]] = {o: {} for o in adjust}
-        for shingle, oid, df in self._in(
-            "SELECT shingle, oid, df FROM boilerplate WHERE shingle IN ({})", values
+        for shingle, oid, df, need in self._in(
+            "SELECT s.shingle, s.oid, s.df, o.need FROM outlet_shingles s "
+            "JOIN outlets o ON o.oid = s.oid WHERE s.shingle IN ({})",
+            values,
         ):
             if oid in known:
                 known[oid][shingle] = df
-            else:
+            elif df >= need:
                 found.add(shingle)
         for oid, c in adjust.items():
-            old_need = boilerplate_limit(c.sampled, s)
             new_need = boilerplate_limit(c.new_sampled, s)
-            counts = known[oid]
-            # Not in the boilerplate table: df <= old_need - 1; look up those that may reach.
-            unknown = [
-                v
-                for v in values
-                if v not in found
-                and v not in counts
-                and old_need - 1 + (v in c.plus) - (v in c.minus) >= new_need
-            ]
-            if unknown:
-                counts.update(
-                    self._in(
-                        "SELECT shingle, df FROM outlet_shingles WHERE oid = ? AND shingle IN ({})",
-                        unknown,
-                        oid,
-                    )
-                )
-            for v in values:
-                if v not in found and counts.get(v, 0) + (v in c.plus) - (v in c.minus) >= new_need:
+            for v, df in known[oid].items():
+                if df + (v in c.plus) - (v in c.minus) >= new_need:
                     found.add(v)
         return np.unique(_from_sql(sorted(found))) if found else _EMPTY
 
@@ -1437,19 +1500,17 @@ class ArchiveIndex:
             }
             if stored_outlets != outlets:
                 problems.append("outlets: counts differ from the stored articles")
-            stored_samples: dict[int, Counter[int]] = {}
-            for oid, shingle, count in conn.execute("SELECT oid, shingle, df FROM outlet_shingles"):
-                stored_samples.setdefault(oid, Counter())[shingle] = count
-            if stored_samples != samples:
+            if self._articles() != sum(n for n, _ in outlets.values()):
+                problems.append("meta: the article count differs from the stored articles")
+            expected_rows: set[tuple[int, int, int]] = set()
+            for oid, counter in samples.items():
+                near = max(1, boilerplate_limit(outlets[oid][1], self.settings) - 1)
+                expected_rows.update((v, oid, c) for v, c in counter.items() if c >= near)
+            if set(conn.execute("SELECT shingle, oid, df FROM outlet_shingles")) != expected_rows:
                 problems.append("outlet_shingles: counts differ from the sampled articles")
-            expected_bp = {
-                (shingle, oid, count)
-                for oid, counter in samples.items()
-                for shingle, count in counter.items()
-                if count >= boilerplate_limit(outlets[oid][1], self.settings)
-            }
-            if set(conn.execute("SELECT shingle, oid, df FROM boilerplate")) != expected_bp:
-                problems.append("boilerplate: rows differ from the outlet counts")
+            needs = {oid: n for oid, n in conn.execute("SELECT oid, need FROM outlets")}
+            if any(needs[o] != boilerplate_limit(outlets[o][1], self.settings) for o in outlets):
+                problems.append("outlets: need differs from the sample sizes")
             if set(conn.execute("SELECT key, article FROM bands")) != bands:
                 problems.append("bands: rows differ from the stored signatures")
             if set(conn.execute("SELECT anchor, article FROM anchors")) != anchors:
@@ -1624,6 +1685,7 @@ def _create(conn: sqlite3.Connection, settings: Settings, *, memory: bool) -> di
         "permutations": json.dumps({"a": _sig_blob(a).hex(), "b": _sig_blob(b).hex()}),
         "boilerplate_sample": str(BOILERPLATE_SAMPLE),
         "boilerplate_version": "0",
+        "articles": "0",
         "created": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "dedup_version": dedup_version,
     }
@@ -1635,7 +1697,9 @@ def _create(conn: sqlite3.Connection, settings: Settings, *, memory: bool) -> di
         if exists:  # another process created it meanwhile
             conn.execute("COMMIT")
             return _read_meta(conn, "index")
-        for statement in _SCHEMA.split(";"):
+        # One statement at a time (executescript would commit): comments out, then split.
+        schema = "\n".join(line.split("--")[0] for line in _SCHEMA.splitlines())
+        for statement in schema.split(";"):
             if statement.strip():
                 conn.execute(statement)
         conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", sorted(meta.items()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 _WORD = re.compile(r"\w+")
 _LINE = re.compile(r"[^\n]*")
@@ -80,16 +80,23 @@ class Tokens:
     ends: tuple[int, ...]
 
 
+# Cheap tests that every boilerplate line passes (its first word, or a tell-tale word), so most
+# article lines are cleared without running BOILERPLATE_LINE.
+_MAYBE_PREFIX = re.compile(
+    r"\W*(?:also|read|related|more|categories|top|tags?|original|source|author|no|\d+|post|"
+    r"leave|share|tweet|email|print|advertisement|click|tap|follow|copyright|\(c\)|©|all)\b",
+    re.IGNORECASE,
+)
+_MAYBE_ANYWHERE = re.compile(r"newsletter|subscribe|sign up|cookie", re.IGNORECASE)
+
+
 def is_boilerplate_line(line: str) -> bool:
     """True for a short line that is page furniture ("ALSO READ ...", "Categories", ...)."""
     stripped = line.strip()
     if not stripped or len(stripped) > 40 * _MAX_BOILERPLATE_WORDS:
         return False
-    return _short_line_is_boilerplate(stripped)
-
-
-@lru_cache(maxsize=65536)
-def _short_line_is_boilerplate(stripped: str) -> bool:
+    if not (_MAYBE_PREFIX.match(stripped) or _MAYBE_ANYWHERE.search(stripped)):
+        return False
     if len(_WORD.findall(stripped)) > _MAX_BOILERPLATE_WORDS:
         return False
     return BOILERPLATE_LINE.match(stripped) is not None
@@ -128,21 +135,26 @@ def _content_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def tokenize(text: str) -> Tokens:
-    """Tokens of `text` with their character offsets, boilerplate lines left out."""
-    words: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
+def token_spans(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """The normalised words of `text` (as `words_of`) and the character span of each."""
     folded = _folded(text)
     source = text if folded is None else folded
     spans = _content_spans(text) if "\n" in text else [(0, len(text))]
+    words: list[str] = []
+    offsets: list[tuple[int, int]] = []
     for lo, hi in spans:
-        for m in _WORD.finditer(source, lo, hi):
-            start, end = m.span()
-            words.append(m.group() if folded is not None else _fold(m.group()))
-            starts.append(start)
-            ends.append(end)
-    return Tokens(tuple(words), tuple(starts), tuple(ends))
+        found = list(_WORD.finditer(source, lo, hi))
+        words += [m.group() for m in found]
+        offsets += [m.span() for m in found]
+    if folded is None:
+        words = [_fold(w) for w in words]
+    return words, offsets
+
+
+def tokenize(text: str) -> Tokens:
+    """Tokens of `text` with their character offsets, boilerplate lines left out."""
+    words, offsets = token_spans(text)
+    return Tokens(tuple(words), tuple(s for s, _ in offsets), tuple(e for _, e in offsets))
 
 
 def words_of(text: str) -> list[str]:

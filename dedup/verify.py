@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from .fingerprint import U64, Fingerprint, Fingerprinter
 from .models import Kind, Match, Passage, Settings
-from .text import Tokens, tokenize
+from .text import token_spans
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -165,23 +165,45 @@ def boilerplate_shingles(fingerprints: Sequence[Fingerprint], settings: Settings
     return np.unique(np.concatenate(found))
 
 
+@dataclass(frozen=True, eq=False)
+class TokenView:
+    """What passage tracing needs of one text: the character span of each word (starts, ends),
+    the hash of the shingle starting at each word, and whether that shingle is not
+    boilerplate."""
+
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    shingles: U64
+    content: npt.NDArray[np.bool_]
+
+    @property
+    def words(self) -> int:
+        return len(self.starts)
+
+
+def token_view(text: str, fingerprinter: Fingerprinter, ignore: U64) -> TokenView:
+    words, offsets = token_spans(text)
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    shingles = fingerprinter.shingle_sequence(words)
+    if len(ignore):
+        pos = np.minimum(np.searchsorted(ignore, shingles), len(ignore) - 1)
+        content = ignore[pos] != shingles
+    else:
+        content = np.ones(len(shingles), dtype=bool)
+    return TokenView(spans[:, 0], spans[:, 1], shingles, content)
+
+
 def shared_passages(
-    ta: Tokens,
-    tb: Tokens,
-    text_a: str,
-    ha: U64,
-    hb: U64,
-    ignore: U64,
-    min_words: int,
-    k: int,
+    ta: TokenView, tb: TokenView, text_a: str, min_words: int, k: int
 ) -> tuple[Passage, ...]:
     """Maximal runs of words shared by a and b (at least `min_words` words): runs of equal
     shingles along one diagonal (position in a minus position in b), so a run of s shingles is
     s + k - 1 words; runs made only of boilerplate shingles are dropped; runs do not overlap on
-    either side (longest first). ha, hb: the shingle hash sequences of the two token lists."""
+    either side (longest first)."""
+    ha, hb = ta.shingles, tb.shingles
     if not ta.words or not tb.words or not len(ha) or not len(hb):
         return ()
-    k = min(k, len(ta.words), len(tb.words))
+    k = min(k, ta.words, tb.words)
     order_b = np.argsort(hb, kind="stable")
     sorted_b = hb[order_b]
     lo = np.searchsorted(sorted_b, ha, "left")
@@ -191,7 +213,7 @@ def shared_passages(
     i = np.repeat(np.arange(len(ha)), hits)
     within = np.arange(len(i)) - np.repeat(np.cumsum(hits) - hits, hits)
     j = order_b[np.repeat(lo, hits) + within]
-    content = ~np.isin(ha[i], ignore) if len(ignore) else np.ones(len(i), dtype=bool)
+    content = ta.content[i]
     order = np.lexsort((i, i - j))
     i, j, content = i[order], j[order], content[order]
     diagonal = i - j
@@ -207,8 +229,8 @@ def shared_passages(
         zip(words[keep].tolist(), i[first][keep].tolist(), j[first][keep].tolist(), strict=True),
         key=lambda r: (-r[0], r[1], r[2]),
     )
-    used_a = np.zeros(len(ta.words), dtype=bool)
-    used_b = np.zeros(len(tb.words), dtype=bool)
+    used_a = np.zeros(ta.words, dtype=bool)
+    used_b = np.zeros(tb.words, dtype=bool)
     chosen: list[tuple[int, int, int]] = []
     for n, ia, jb in runs:
         if used_a[ia : ia + n].any() or used_b[jb : jb + n].any():
@@ -217,17 +239,12 @@ def shared_passages(
         used_b[jb : jb + n] = True
         chosen.append((n, ia, jb))
     chosen.sort(key=lambda r: r[1])
-    return tuple(
-        Passage(
-            a_start=ta.starts[ia],
-            a_end=ta.ends[ia + n - 1],
-            b_start=tb.starts[jb],
-            b_end=tb.ends[jb + n - 1],
-            words=n,
-            text=text_a[ta.starts[ia] : ta.ends[ia + n - 1]],
-        )
-        for n, ia, jb in chosen
-    )
+    passages = []
+    for n, ia, jb in chosen:
+        a_start, a_end = int(ta.starts[ia]), int(ta.ends[ia + n - 1])
+        b_start, b_end = int(tb.starts[jb]), int(tb.ends[jb + n - 1])
+        passages.append(Passage(a_start, a_end, b_start, b_end, n, text_a[a_start:a_end]))
+    return tuple(passages)
 
 
 def classify(scores: Scores, shared_words: int, settings: Settings) -> Kind | None:
@@ -277,7 +294,7 @@ def judge(evidence: Evidence, settings: Settings) -> Match | None:
 
 
 #: Token views kept by a Verifier (the oldest goes first).
-TOKEN_CACHE = 4096
+TOKEN_CACHE = 65536
 
 
 class Verifier:
@@ -293,24 +310,22 @@ class Verifier:
         self.settings = fingerprinter.settings
         self.fingerprinter = fingerprinter
         self.texts = texts
-        self.boilerplate = boilerplate
-        self._tokens: dict[str, tuple[Tokens, U64]] = {}
+        self.boilerplate = np.sort(boilerplate)  # searched with searchsorted
+        self._tokens: dict[str, TokenView] = {}
 
-    def tokens(self, article_id: str) -> tuple[Tokens, U64]:
+    def tokens(self, article_id: str) -> TokenView:
         got = self._tokens.get(article_id)
         if got is None:
-            toks = tokenize(self.texts[article_id])
-            got = (toks, self.fingerprinter.shingle_sequence(toks.words))
-            if len(self._tokens) >= TOKEN_CACHE:  # pairs come sorted: keep the recent ones
+            got = token_view(self.texts[article_id], self.fingerprinter, self.boilerplate)
+            if len(self._tokens) >= TOKEN_CACHE:  # the oldest goes first
                 del self._tokens[next(iter(self._tokens))]
             self._tokens[article_id] = got
         return got
 
     def runs(self, a_id: str, b_id: str) -> tuple[Passage, ...]:
         """Shared runs of at least `shingle_size` words of articles a and b (a < b)."""
-        (ta, ha), (tb, hb) = self.tokens(a_id), self.tokens(b_id)
         k = self.settings.shingle_size
-        return shared_passages(ta, tb, self.texts[a_id], ha, hb, self.boilerplate, k, k)
+        return shared_passages(self.tokens(a_id), self.tokens(b_id), self.texts[a_id], k, k)
 
     def measure(
         self, a: Fingerprint, b: Fingerprint, cosine: float, *, shared_terms: int
@@ -322,7 +337,5 @@ class Verifier:
         scores = Scores(jac, cab, cba, cosine, exact, shared_terms)
         runs: tuple[Passage, ...] = ()
         if jac > 0.0:
-            (ta, ha), (tb, hb) = self.tokens(a.id), self.tokens(b.id)
-            k = self.settings.shingle_size
-            runs = shared_passages(ta, tb, self.texts[a.id], ha, hb, self.boilerplate, k, k)
+            runs = self.runs(a.id, b.id)
         return Evidence(a.id, b.id, scores, runs)

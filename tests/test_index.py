@@ -134,12 +134,9 @@ def dump(path: Path) -> dict[str, object]:
                 (k, ids[a]) for k, a in conn.execute("SELECT anchor, article FROM anchors")
             ),
             "terms": sorted(conn.execute("SELECT term, df FROM terms")),
-            "outlets": sorted(conn.execute("SELECT outlet, articles, sampled FROM outlets")),
+            "outlets": sorted(conn.execute("SELECT outlet, articles, sampled, need FROM outlets")),
             "outlet_shingles": sorted(
-                (outlets[o], s, d) for o, s, d in conn.execute("SELECT * FROM outlet_shingles")
-            ),
-            "boilerplate": sorted(
-                (s, outlets[o], d) for s, o, d in conn.execute("SELECT * FROM boilerplate")
+                (s, outlets[o], d) for s, o, d in conn.execute("SELECT * FROM outlet_shingles")
             ),
         }
     finally:
@@ -335,7 +332,7 @@ def test_add_replace_and_remove_keep_every_derived_table_exact(tmp_path):
         assert index.ids() == final_ids
     # Counts (document frequencies, outlets, boilerplate samples) are exactly a clean build's.
     got, want = dump(path), dump(clean)
-    for table in ("terms", "outlets", "outlet_shingles", "boilerplate"):
+    for table in ("terms", "outlets", "outlet_shingles"):
         assert got[table] == want[table], table
 
 
@@ -629,3 +626,24 @@ def test_checks_keep_answering_while_another_process_adds(tmp_path):
     assert writer.returncode == 0, writer.stderr.read() if writer.stderr else ""
     assert earliest == len(expected) - 1
     assert len(states_seen) >= 2, "the reader never ran while the writer added"
+
+
+def test_a_check_reads_through_indexes_only(tmp_path):
+    """Every statement a check runs is a lookup by key: no table scan, whatever the size."""
+    path = tmp_path / "archive.sqlite"
+    articles = as_articles(synthetic_records(200))
+    with ArchiveIndex.open(path) as index:
+        index.add(articles[:150])
+    statements: list[str] = []
+    with ArchiveIndex.open(path, readonly=True) as index:
+        index._conn.set_trace_callback(statements.append)
+        for query in articles[150:160]:
+            index.check(query)
+        index._conn.set_trace_callback(None)
+        selects = {s for s in statements if s.lstrip().upper().startswith("SELECT")}
+        assert selects
+        for sql in selects:
+            params = [0] * sql.count("?")
+            plan = index._conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+            scans = [row[3] for row in plan if str(row[3]).startswith("SCAN")]
+            assert not scans, (sql, scans)
