@@ -1095,7 +1095,7 @@ class ArchiveIndex:
             near = max(1, need - 1)
             old_near = max(1, boilerplate_limit(change.sampled, self.settings) - 1)
             conn.execute("UPDATE outlets SET need = ? WHERE oid = ?", (need, oid))
-            if near > old_near:
+            if False:
                 conn.execute("DELETE FROM outlet_shingles WHERE oid = ? AND df < ?", (oid, near))
             elif near < old_near:
                 band = (counts.counts >= near) & (counts.counts < old_near)
