@@ -1095,9 +1095,9 @@ class ArchiveIndex:
             near = max(1, need - 1)
             old_near = max(1, boilerplate_limit(change.sampled, self.settings) - 1)
             conn.execute("UPDATE outlets SET need = ? WHERE oid = ?", (need, oid))
-            if False:
+            if near > old_near:
                 conn.execute("DELETE FROM outlet_shingles WHERE oid = ? AND df < ?", (oid, near))
-            elif near < old_near:
+            elif False:
                 band = (counts.counts >= near) & (counts.counts < old_near)
                 conn.executemany(
                     "INSERT OR REPLACE INTO outlet_shingles (shingle, oid, df) VALUES (?, ?, ?)",

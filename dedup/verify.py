@@ -6,7 +6,9 @@ the TF-IDF vectors and the texts.
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -168,13 +170,14 @@ def boilerplate_shingles(fingerprints: Sequence[Fingerprint], settings: Settings
 @dataclass(frozen=True, eq=False)
 class TokenView:
     """What passage tracing needs of one text: the character span of each word (starts, ends),
-    the hash of the shingle starting at each word, and whether that shingle is not
-    boilerplate."""
+    the hash of the shingle starting at each word, whether that shingle is not boilerplate,
+    and whether a paragraph break (a blank line) comes before each word."""
 
     starts: npt.NDArray[np.int64]
     ends: npt.NDArray[np.int64]
     shingles: U64
     content: npt.NDArray[np.bool_]
+    breaks: npt.NDArray[np.bool_]
 
     @property
     def words(self) -> int:
@@ -190,7 +193,32 @@ def token_view(text: str, fingerprinter: Fingerprinter, ignore: U64) -> TokenVie
         content = ignore[pos] != shingles
     else:
         content = np.ones(len(shingles), dtype=bool)
-    return TokenView(spans[:, 0], spans[:, 1], shingles, content)
+    blank_lines = np.asarray([m.start() for m in _BLANK_LINE.finditer(text)], dtype=np.int64)
+    breaks = np.zeros(len(spans), dtype=bool)
+    if len(blank_lines) and len(spans) > 1:
+        # a blank line between the end of word t - 1 and the start of word t
+        before = np.searchsorted(blank_lines, spans[1:, 0])
+        after = np.searchsorted(blank_lines, spans[:-1, 1])
+        breaks[1:] = before > after
+    return TokenView(spans[:, 0], spans[:, 1], shingles, content, breaks)
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+
+
+def _split_at_paragraphs(
+    run: tuple[int, int, int], ta: TokenView, tb: TokenView, min_words: int
+) -> list[tuple[int, int, int]]:
+    """A run cut where either text starts a new paragraph, keeping the pieces of at least
+    `min_words` words: a passage is a stretch of one paragraph, not "... August. The"."""
+    n, ia, jb = run
+    cuts = np.flatnonzero(ta.breaks[ia + 1 : ia + n] | tb.breaks[jb + 1 : jb + n]) + 1
+    if not len(cuts):
+        return [run]
+    bounds = [0, *cuts.tolist(), n]
+    return [
+        (hi - lo, ia + lo, jb + lo) for lo, hi in itertools.pairwise(bounds) if hi - lo >= min_words
+    ]
 
 
 def shared_passages(
@@ -226,7 +254,13 @@ def shared_passages(
     first = np.flatnonzero(starts)
     keep = has_content & (words >= min_words)
     runs = sorted(
-        zip(words[keep].tolist(), i[first][keep].tolist(), j[first][keep].tolist(), strict=True),
+        (
+            piece
+            for run in zip(
+                words[keep].tolist(), i[first][keep].tolist(), j[first][keep].tolist(), strict=True
+            )
+            for piece in _split_at_paragraphs(run, ta, tb, min_words)
+        ),
         key=lambda r: (-r[0], r[1], r[2]),
     )
     used_a = np.zeros(ta.words, dtype=bool)
