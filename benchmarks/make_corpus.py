@@ -15,7 +15,8 @@ SOURCE.md): they are written under `benchmarks/data/` (git-ignored), never commi
 
 How a corpus is made (everything is drawn from one seeded `random.Random`):
 1. Base texts: the Reuters bodies of at least 40 words, with the collection's own repeats removed
-   (identical bodies, and bodies sharing 30% or more of their word 5-shingles with an earlier one),
+   (identical bodies, and bodies sharing 30% or more of their word 5-shingles, or a passage of
+   about 16 words, with an earlier one),
    so that the only copies in a corpus are the ones made here.
 2. Base articles: a wire story each, "<DATELINE> (Reuters) - " and the body. When a size needs
    more base articles than there are base texts, the texts are reused in further rounds; in round
@@ -199,11 +200,14 @@ def _shingles(text: str, k: int = 5) -> set[int]:
     }
 
 
-def distinct_bases(bases: Sequence[Base], min_words: int = 40, overlap: float = 0.3) -> list[Base]:
-    """Bases of at least `min_words` words, without the collection's own repeats: a body is
-    dropped when it shares `overlap` or more of its (or the earlier body's) 5-shingles with an
-    earlier kept body (exact, over an inverted index; shingles found in more than 50 bodies are
-    stock phrases and are not counted as evidence)."""
+def distinct_bases(
+    bases: Sequence[Base], min_words: int = 40, overlap: float = 0.3, passage: int = 12
+) -> list[Base]:
+    """Bases of at least `min_words` words, without the collection's own repeats or reuse: a
+    body is dropped when it shares `overlap` or more of its (or the earlier body's) 5-shingles,
+    or `passage` 5-shingles at all (a shared passage of about 16 words), with an earlier kept
+    body (exact, over an inverted index; shingles found in more than 50 bodies are stock phrases
+    and are not counted as evidence). So the gold lists every pair that shares a passage."""
     texts = [" ".join(b.paragraphs) for b in bases]
     keep = [len(_TOKEN.findall(t)) >= min_words for t in texts]
     sets = [_shingles(t) if k else set() for t, k in zip(texts, keep, strict=True)]
@@ -221,7 +225,7 @@ def distinct_bases(bases: Sequence[Base], min_words: int = 40, overlap: float = 
     for (i, j), n in sorted(shared.items()):
         if i in dropped or not keep[i] or not keep[j]:
             continue
-        if n >= overlap * min(len(sets[i]), len(sets[j])):
+        if n >= passage or n >= overlap * min(len(sets[i]), len(sets[j])):
             dropped.add(j)
     return [b for i, b in enumerate(bases) if keep[i] and i not in dropped]
 

@@ -324,11 +324,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Each sweep varies one setting at a time from the defaults. `defaults` is the row at "
             "the default settings, `best F1` the setting with the highest pair F1 (tuned on the "
             "same data: an upper bound, not a held-out figure). Precision, recall and F1 are over "
-            "article pairs (the pairs of the report's stories); `cand. recall` is the share of "
+            "article pairs (the verified matches listed in the report's stories); `cand. recall` "
+            "is the share of "
             "gold match pairs that the candidate stage (MinHash-LSH and passage anchors) proposed "
             "at all; `match recall` the share that are candidates and verify as a match before "
             "stories are formed (recall below it is lost to complete linkage, which keeps an "
-            "article out of a story unless it matches every member); ARI/AMI compare the stories "
+            "article out of a story unless it matches, or is topically linked to, every member); "
+            "ARI/AMI compare the stories "
             "with the gold clusters. How to read a `dedup bench` table: benchmarks/README.md.",
             "",
             "\n\n".join(sections),
