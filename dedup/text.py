@@ -95,7 +95,9 @@ def is_boilerplate_line(line: str) -> bool:
     stripped = line.strip()
     if not stripped or len(stripped) > 40 * _MAX_BOILERPLATE_WORDS:
         return False
-    if not (_MAYBE_PREFIX.match(stripped) or _MAYBE_ANYWHERE.search(stripped)):
+    if not _MAYBE_PREFIX.match(stripped) and (
+        len(stripped) > 12 * _MAX_BOILERPLATE_WORDS or not _MAYBE_ANYWHERE.search(stripped)
+    ):
         return False
     if len(_WORD.findall(stripped)) > _MAX_BOILERPLATE_WORDS:
         return False

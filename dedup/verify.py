@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -183,6 +184,16 @@ class TokenView:
     def words(self) -> int:
         return len(self.starts)
 
+    def breaks_before(self, lo: int, hi: int) -> bool:
+        """Whether a paragraph starts at any word lo .. hi - 1."""
+        return bool(self.break_count[hi] - self.break_count[lo])
+
+    @cached_property
+    def break_count(self) -> npt.NDArray[np.int64]:
+        counts = np.zeros(len(self.breaks) + 1, dtype=np.int64)
+        np.cumsum(self.breaks, out=counts[1:])
+        return counts
+
 
 def token_view(text: str, fingerprinter: Fingerprinter, ignore: U64) -> TokenView:
     words, offsets = token_spans(text)
@@ -212,6 +223,8 @@ def _split_at_paragraphs(
     """A run cut where either text starts a new paragraph, keeping the pieces of at least
     `min_words` words: a passage is a stretch of one paragraph, not "... August. The"."""
     n, ia, jb = run
+    if not (ta.breaks_before(ia + 1, ia + n) or tb.breaks_before(jb + 1, jb + n)):
+        return [run]
     cuts = np.flatnonzero(ta.breaks[ia + 1 : ia + n] | tb.breaks[jb + 1 : jb + n]) + 1
     if not len(cuts):
         return [run]
