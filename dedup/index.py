@@ -10,8 +10,10 @@ gives for q, with the same kinds and scores.
 Stored per article: its metadata and text (for passages), the sorted word-shingle hashes, the
 content-word hashes and counts, both MinHash signatures, the LSH band keys (an indexed table) and
 the anchor shingles (an indexed table). Kept up to date as articles are added and removed: the
-document frequency of every content word (TF-IDF), and per outlet the counts of the shingles of a
-sample of its articles (boilerplate). Each add, replace or remove commits whole articles in one
+document frequency of every content word (TF-IDF), and per outlet, over a sample of its articles,
+the counts of the shingles that are its boilerplate or one article away from it (an add recomputes
+the other counts from the sampled articles when it needs them). Each add, replace or remove
+commits whole articles in one
 transaction, so a process killed at any point leaves an index of whole articles; readers see the
 index as of their last commit.
 
@@ -21,8 +23,10 @@ Where a check is approximate (and says so):
   tables shares buckets with thousands of articles); the report has no such limit.
 - Band keys of an archive article are computed with the boilerplate and corpus stop words known
   when it was added; verification always uses the current ones.
-- Boilerplate of an outlet is counted over the first `BOILERPLATE_SAMPLE` (1000) of its articles
-  (a removed article's place goes to the next one added): exact for smaller outlets.
+- Boilerplate of an outlet is counted over a sample of its articles, as the report counts it
+  over the first `BOILERPLATE_SAMPLE` (1000) by id: here the first 1000 added (in id order
+  within one add, as the report; a removed article's place goes to the next one added). Exact
+  for outlets of up to 1000 articles.
 
 The Python API:
 
@@ -51,7 +55,8 @@ from urllib.parse import quote
 import numpy as np
 import numpy.typing as npt
 
-from .detect import ANALYSIS_SETTINGS, MAX_ANCHOR_POSTINGS, Progress
+from .batch import Vocabulary, fingerprint_corpus
+from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, Progress
 from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
 from .models import KINDS, Article, Kind, Passage, Settings, Skipped, kind_rank
@@ -82,8 +87,6 @@ __all__ = [
 FORMAT_VERSION = 1
 #: `PRAGMA application_id` of a dedup index ("ddup").
 APPLICATION_ID = 0x64647570
-#: Articles per outlet whose shingles are counted for that outlet's boilerplate.
-BOILERPLATE_SAMPLE = 1000
 #: Candidate buckets with more archive articles than this are skipped by `check` (None: no limit).
 MAX_BUCKET = 1000
 #: Settings that shape what is stored: fixed when an index is created.
@@ -91,14 +94,13 @@ INDEX_SETTINGS: tuple[str, ...] = (*ANALYSIS_SETTINGS, "lsh_copy", "lsh_story", 
 #: Articles fingerprinted and committed together by `add` (each commit holds whole articles):
 #: at least BATCH, and a tenth of the index up to MAX_BATCH, since a commit rewrites every page
 #: its (randomly keyed) LSH rows touch and a bigger index has more of them.
-BATCH = 500
+BATCH = 1000
 MAX_BATCH = 20_000
 
 _BUSY_SECONDS = 60.0
-_SQL_VARIABLES = 30_000  # SQLite >= 3.32 allows 32766 parameters per statement
 _COPY, _STORY = 1, 2  # resolutions, part of each band key's hash seed
 _EMPTY = np.zeros(0, dtype=np.uint64)
-_SIG_BATCH = 4096  # values per block when computing signatures (cache-friendly)
+_SIG_BATCH = 1024  # values per block when computing signatures (fits in a CPU cache)
 
 _TABLES = (
     "meta",
@@ -299,17 +301,17 @@ class _Counts:
         pos = np.minimum(np.searchsorted(self.values, values), len(self.values) - 1)
         return np.where(self.values[pos] == values, self.counts[pos], 0)
 
-    def update(self, values: U64, delta: int) -> None:
-        """Add `delta` to the counts of `values` (distinct)."""
+    def update(self, values: U64, deltas: npt.NDArray[np.int64]) -> None:
+        """Add `deltas` to the counts of `values` (distinct, sorted)."""
         pos = np.searchsorted(self.values, values)
         hit = np.zeros(len(values), dtype=bool)
         if len(self.values):
             hit = self.values[np.minimum(pos, len(self.values) - 1)] == values
-        self.counts[pos[hit]] += delta
-        if delta > 0 and not hit.all():
+        self.counts[pos[hit]] += deltas[hit]
+        if not hit.all():  # new values: only counts that rise
             self.values = np.insert(self.values, pos[~hit], values[~hit])
-            self.counts = np.insert(self.counts, pos[~hit], delta)
-        if delta < 0:
+            self.counts = np.insert(self.counts, pos[~hit], deltas[~hit])
+        if (deltas < 0).any():
             keep = self.counts > 0
             self.values, self.counts = self.values[keep], self.counts[keep]
 
@@ -524,6 +526,8 @@ class ArchiveIndex:
         max_bucket: int | None,
     ) -> None:
         self._conn = conn
+        # Parameters per statement: 32766 since SQLite 3.32, 999 before.
+        self._max_variables = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 8
         self.path = path
         self.settings = settings
         self.readonly = readonly
@@ -546,6 +550,7 @@ class ArchiveIndex:
         # valid while `boilerplate_version` in meta is the one noted (no other writer since).
         self._samples: dict[int, _Counts] = {}
         self._samples_version: str | None = None
+        self._vocab: Vocabulary | None = None  # words seen by `add`, for bulk fingerprints
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -671,8 +676,9 @@ class ArchiveIndex:
     def _in(self, sql: str, values: Sequence[Any], *params: Any) -> list[Any]:
         """Rows of `sql` with its `IN ({})` filled by `values` (in chunks)."""
         rows: list[Any] = []
-        for start in range(0, len(values), _SQL_VARIABLES):
-            chunk = values[start : start + _SQL_VARIABLES]
+        step = self._max_variables
+        for start in range(0, len(values), step):
+            chunk = values[start : start + step]
             query = sql.format(",".join("?" * len(chunk)))
             rows.extend(self._conn.execute(query, (*params, *chunk)).fetchall())
         return rows
@@ -779,7 +785,7 @@ class ArchiveIndex:
                 yield len(chunk), batch
 
         for size, batch in batches():
-            prepared = _prepare(self._fingerprinter, batch)
+            prepared = self._prepare(batch)
             with self._errors(), self._write():
                 counts.update(self._store(prepared))
             done += size
@@ -831,6 +837,48 @@ class ArchiveIndex:
                 "(datasketch's changed); build a new index."
             )
         self._library_checked = True
+
+    def _prepare(self, batch: Sequence[Article]) -> list[_New]:
+        """Fingerprint a batch in bulk (`batch.fingerprint_corpus`: the values of
+        `Fingerprinter.fingerprint`, which a check uses for its query)."""
+        if self._vocab is None:
+            self._vocab = Vocabulary(stop=self._stop_words)
+        vocab = self._vocab
+        corpus = fingerprint_corpus(
+            (a.text for a in batch), self.settings, vocab, batch=max(1, len(batch))
+        )
+        words = vocab.words()
+        every = np.uint64(self.settings.anchor_every)
+        terms = corpus.term_ids
+        offsets = terms.offsets.tolist()
+        ids = terms.values.tolist()
+        counts = corpus.term_counts.tolist()
+        # Each article's distinct content-word hashes, sorted: one sort for the whole batch.
+        rows = terms.row_ids
+        hashes = vocab.hashes()[terms.values]
+        order = np.lexsort((hashes, rows))
+        hashes, rows = hashes[order], rows[order]
+        keep = np.ones(len(hashes), dtype=bool)
+        keep[1:] = (hashes[1:] != hashes[:-1]) | (rows[1:] != rows[:-1])
+        topic_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[keep], minlength=len(batch)), out=topic_offsets[1:])
+        topics = hashes[keep]
+        out: list[_New] = []
+        for i, article in enumerate(batch):
+            lo, hi = offsets[i], offsets[i + 1]
+            shingles = corpus.shingles.row(i).astype(np.uint64)
+            fp = Fingerprint(
+                id=article.id,
+                outlet=article.outlet,
+                words=int(corpus.words[i]),
+                digest=int(corpus.digests[i]),
+                shingles=shingles,
+                topics=topics[topic_offsets[i] : topic_offsets[i + 1]],
+                terms={words[t]: c for t, c in zip(ids[lo:hi], counts[lo:hi], strict=True)},
+            )
+            anchors = shingles[shingles % every == 0] if every else _EMPTY
+            out.append(_New(article, fp, _meta_json(article), anchors))
+        return out
 
     def _store(self, batch: Sequence[_New]) -> Counter[str]:
         """Store a batch inside the caller's write transaction."""
@@ -1007,10 +1055,10 @@ class ArchiveIndex:
             )
             if take:
                 change = changes.setdefault(oid, _SampleChange(sampled))
-                counts = self._samples[oid]
-                for item in take:
-                    counts.update(item.fp.shingles, +1)
-                    change.raised.append(item.fp.shingles)
+                shingles = [item.fp.shingles for item in take]
+                values, counts = np.unique(np.concatenate(shingles), return_counts=True)
+                self._samples[oid].update(values, counts.astype(np.int64))
+                change.raised.append(values)
 
     def _delete_rows(self, rowids: Sequence[int], changes: dict[int, _SampleChange]) -> None:
         """Delete articles (inside the caller's write transaction) with everything derived from
@@ -1050,7 +1098,7 @@ class ArchiveIndex:
             )
             change = changes.setdefault(oid, _SampleChange(int(before[0])))
             if sampled:
-                self._samples[oid].update(shingles, -1)
+                self._samples[oid].update(shingles, np.full(len(shingles), -1, dtype=np.int64))
                 change.lowered.append(shingles)
             conn.execute("DELETE FROM article_data WHERE rowid = ?", (rowid,))
             conn.execute("DELETE FROM articles WHERE rowid = ?", (rowid,))
@@ -1097,7 +1145,7 @@ class ArchiveIndex:
             conn.execute("UPDATE outlets SET need = ? WHERE oid = ?", (need, oid))
             if near > old_near:
                 conn.execute("DELETE FROM outlet_shingles WHERE oid = ? AND df < ?", (oid, near))
-            elif False:
+            elif near < old_near:
                 band = (counts.counts >= near) & (counts.counts < old_near)
                 conn.executemany(
                     "INSERT OR REPLACE INTO outlet_shingles (shingle, oid, df) VALUES (?, ?, ?)",
@@ -1519,16 +1567,6 @@ class ArchiveIndex:
 
 
 # -- fingerprinting ----------------------------------------------------------------------------
-
-
-def _prepare(fingerprinter: Fingerprinter, batch: Sequence[Article]) -> list[_New]:
-    every = fingerprinter.settings.anchor_every
-    out: list[_New] = []
-    for article in batch:
-        fp = fingerprinter.fingerprint(article)
-        anchors = fp.shingles[fp.shingles % np.uint64(every) == 0] if every else _EMPTY
-        out.append(_New(article, fp, _meta_json(article), anchors))
-    return out
 
 
 # -- opening helpers --------------------------------------------------------------------------

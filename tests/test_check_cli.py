@@ -254,3 +254,23 @@ def test_the_done_when_scenario_through_the_installed_command(tmp_path):
         [sys.executable, "-m", "dedup", "check", "--help"], capture_output=True, text=True
     )
     assert module.returncode == 0 and "--fail-on" in module.stdout
+
+
+def test_a_one_shot_check_loads_neither_scikit_learn_nor_scipy_nor_datasketch(tmp_path):
+    """`dedup check` starts fast: the index carries its stop words and permutations."""
+    index = tmp_path / "archive.sqlite"
+    assert (
+        CliRunner().invoke(main, ["index", "add", str(SEED), "--index", str(index)]).exit_code == 0
+    )
+    code = (
+        "import sys\n"
+        "from dedup.cli import main\n"
+        "try:\n"
+        f"    main(['check', {str(SEED / GUARDIAN)!r}, '--index', {str(index)!r}, '-q'])\n"
+        "except SystemExit as e:\n"
+        "    heavy = [m for m in ('sklearn', 'scipy', 'datasketch', 'trafilatura') "
+        "if m in sys.modules]\n"
+        "    print(e.code, heavy, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stderr.strip().splitlines()[-1] == "1 []", proc.stderr

@@ -283,6 +283,23 @@ def test_tfidf_cosine_is_the_report_s_to_the_last_bit():
     assert (cosines > 0).sum() > 100
 
 
+def test_add_fingerprints_in_bulk_what_check_fingerprints_one_at_a_time():
+    odd = [
+        Article(id="short", text="one two"),
+        Article(id="no-words", text="!!! ..."),
+        Article(id="unicode", text="Ünïcödé WÖRDS, ﬁve six seven eight nine ten eleven"),
+    ]
+    articles = all_fixture_articles() + as_articles(synthetic_records(100)) + odd
+    with ArchiveIndex.in_memory() as index:
+        single = Fingerprinter(index.settings, stop_words=index._stop_words)
+        for item in index._prepare(articles):
+            one = single.fingerprint(item.article)
+            bulk = item.fp
+            assert (bulk.words, bulk.digest, bulk.terms) == (one.words, one.digest, one.terms)
+            assert np.array_equal(bulk.shingles, one.shingles)
+            assert np.array_equal(bulk.topics, one.topics)
+
+
 def test_band_keys_share_exactly_the_buckets_of_datasketch():
     from datasketch import LeanMinHash, MinHashLSH
 
@@ -679,3 +696,16 @@ def test_a_check_reads_through_indexes_only(tmp_path):
             plan = index._conn.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
             scans = [row[3] for row in plan if str(row[3]).startswith("SCAN")]
             assert not scans, (sql, scans)
+
+
+def test_an_old_sqlite_with_999_parameters_a_statement_works_in_chunks():
+    articles = as_articles(synthetic_records(80))
+    with ArchiveIndex.open(":memory:") as index:
+        index._conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 24)
+        index._max_variables = 16
+        index.add(articles[:70])
+        index.remove([a.id for a in articles[:30]])
+        assert index.audit() == []
+        with ArchiveIndex.in_memory(articles[30:70]) as plain:
+            for query in articles[70:]:
+                assert summary(index.check(query)) == summary(plain.check(query))
