@@ -60,7 +60,16 @@ from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, 
 from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
 from .models import KINDS, Article, Kind, Passage, Settings, Skipped, kind_rank
-from .verify import Verifier, boilerplate_limit, common_limit, idf, judge
+from .verify import (
+    Evidence,
+    Scores,
+    Verifier,
+    boilerplate_limit,
+    common_limit,
+    idf,
+    judge,
+    set_scores,
+)
 
 __all__ = [
     "BOILERPLATE_SAMPLE",
@@ -331,17 +340,28 @@ class _Outlet:
 @dataclass
 class _Gathered:
     """What a check read in its snapshot: the candidates to verify with their fingerprints,
-    titles and texts, their TF-IDF cosines with the query and the number of content words
-    (not corpus stop words) they share with it, the boilerplate in force, and how
-    many candidates were proposed before the pre-filter."""
+    titles and texts, their exact scores and shared shingles (boilerplate excluded), the
+    boilerplate in force, and how many candidates were proposed before any was left out."""
 
     candidates: list[_Candidate]
-    fingerprints: dict[int, Fingerprint]
     titles: dict[int, str]
     texts: dict[str, str]
-    cosines: dict[int, tuple[float, int]]
+    scores: dict[int, Scores]
+    shared: dict[int, int]
     ignore: U64
     proposed: int
+
+
+class _NearCounts:
+    """`outlet_shingles` in memory, sorted by shingle (unsigned), and each outlet's need."""
+
+    def __init__(self, rows: Sequence[tuple[int, int, int]], needs: Mapping[int, int]) -> None:
+        values = _from_sql([r[0] for r in rows]) if rows else _EMPTY
+        order = np.argsort(values, kind="stable")
+        self.shingles: U64 = values[order]
+        self.oids = np.array([r[1] for r in rows], dtype=np.int64)[order]
+        self.dfs = np.array([r[2] for r in rows], dtype=np.int64)[order]
+        self.needs = dict(needs)
 
 
 @dataclass
@@ -423,13 +443,21 @@ def _insert_pairs(
     column: str,
     keys: npt.NDArray[np.int64],
     owners: npt.NDArray[np.int64],
+    max_variables: int,
 ) -> None:
-    """Insert (key, article) rows in key order (b-tree friendly)."""
+    """Insert (key, article) rows in key order (b-tree friendly), many rows a statement."""
     if not len(keys):
         return
     order = np.lexsort((owners, keys))
-    rows = zip(keys[order].tolist(), owners[order].tolist(), strict=True)
-    conn.executemany(f"INSERT OR IGNORE INTO {table} ({column}, article) VALUES (?, ?)", rows)
+    values = np.stack([keys[order], owners[order]], axis=1).ravel().tolist()
+    per = 2 * max(1, min(5000, max_variables // 2))
+    for start in range(0, len(values), per):
+        chunk = values[start : start + per]
+        conn.execute(
+            f"INSERT OR IGNORE INTO {table} ({column}, article) VALUES "
+            + ",".join(["(?, ?)"] * (len(chunk) // 2)),
+            chunk,
+        )
 
 
 def _chunks(items: Iterable[T], size: Callable[[], int]) -> Iterator[list[T]]:
@@ -551,6 +579,8 @@ class ArchiveIndex:
         self._samples: dict[int, _Counts] = {}
         self._samples_version: str | None = None
         self._vocab: Vocabulary | None = None  # words seen by `add`, for bulk fingerprints
+        self._writes = 0  # commits by this object (part of the version a check caches by)
+        self._near: tuple[tuple[int, int], _NearCounts] | None = None
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -661,6 +691,8 @@ class ArchiveIndex:
             self._samples_version = None
             self._boilerplate_cache = None
             raise
+        finally:
+            self._writes += 1
         self._conn.execute("COMMIT")
 
     @contextmanager
@@ -924,8 +956,8 @@ class ArchiveIndex:
         for item in new:
             term_counts.update(item.fp.terms.keys())
         terms = sorted(term_counts)
-        conn.executemany(
-            "INSERT INTO terms (term, df) VALUES (?, ?) "
+        self._insert_rows(
+            "INSERT INTO terms (term, df) VALUES {} "
             "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
             [(t, term_counts[t]) for t in terms],
         )
@@ -946,14 +978,17 @@ class ArchiveIndex:
         copy_keys = band_keys(copy_sigs, *self._copy_bands, _COPY)
         story_keys = band_keys(story_sigs, *self._story_bands, _STORY)
 
-        rowids: list[int] = []
-        for i, item in enumerate(new):
+        # Row ids as SQLite would give them (one past the largest), so rows go in many a statement.
+        first = int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM articles").fetchone()[0]) + 1
+        rowids = list(range(first, first + len(new)))
+        article_rows: list[tuple[Any, ...]] = []
+        data_rows: list[tuple[Any, ...]] = []
+        for i, (rowid, item) in enumerate(zip(rowids, new, strict=True)):
             a, fp = item.article, item.fp
             copy_ok, story_ok = len(copy_sets[i]) > 0, len(topic_sets[i]) > 0
-            cur = conn.execute(
-                "INSERT INTO articles (id, oid, published, digest, words, sampled, shingles, "
-                "topics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            article_rows.append(
                 (
+                    rowid,
                     a.id,
                     item.oid,
                     a.published,
@@ -962,14 +997,9 @@ class ArchiveIndex:
                     int(item.sampled),
                     _blob(fp.shingles),
                     _blob(fp.topics),
-                ),
+                )
             )
-            rowid = cur.lastrowid
-            assert rowid is not None
-            rowids.append(rowid)
-            conn.execute(
-                "INSERT INTO article_data (rowid, title, url, author, meta_json, terms, copy_sig, "
-                "story_sig, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            data_rows.append(
                 (
                     rowid,
                     a.title,
@@ -980,21 +1010,44 @@ class ArchiveIndex:
                     _sig_blob(copy_sigs[i]) if copy_ok else None,
                     _sig_blob(story_sigs[i]) if story_ok else None,
                     a.text,
-                ),
+                )
             )
             if not copy_ok:
                 copy_keys[i] = 0
             if not story_ok:
                 story_keys[i] = 0
+        self._insert_rows(
+            "INSERT INTO articles (rowid, id, oid, published, digest, words, sampled, shingles, "
+            "topics) VALUES {}",
+            article_rows,
+        )
+        self._insert_rows(
+            "INSERT INTO article_data (rowid, title, url, author, meta_json, terms, copy_sig, "
+            "story_sig, text) VALUES {}",
+            data_rows,
+        )
         owners = np.array(rowids, dtype=np.int64)
         keys = np.concatenate([copy_keys, story_keys], axis=1)
         key_owner = np.broadcast_to(owners[:, None], keys.shape)
         used = keys != 0  # 0: the set was empty, no bands (a real key of 0 is one in 2^64)
-        _insert_pairs(conn, "bands", "key", keys[used], key_owner[used])
+        _insert_pairs(conn, "bands", "key", keys[used], key_owner[used], self._max_variables)
         anchor_owner = np.repeat(owners, [len(item.anchors) for item in new])
         anchors = np.concatenate([item.anchors for item in new]).view(np.int64)
-        _insert_pairs(conn, "anchors", "anchor", anchors, anchor_owner)
+        _insert_pairs(conn, "anchors", "anchor", anchors, anchor_owner, self._max_variables)
         return counts
+
+    def _insert_rows(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Run `sql`, whose `VALUES {}` takes rows of one width, for many rows a statement."""
+        if not rows:
+            return
+        width = len(rows[0])
+        per = max(1, min(2000, self._max_variables // width))
+        row = "(" + ", ".join("?" * width) + ")"
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            self._conn.execute(
+                sql.format(",".join([row] * len(chunk))), [v for r in chunk for v in r]
+            )
 
     def _batch_size(self) -> int:
         return min(MAX_BATCH, max(BATCH, len(self) // 10))
@@ -1229,19 +1282,25 @@ class ArchiveIndex:
         if window_days is not None and window_days < 0:
             raise SettingsError(f"window_days must be at least 0, got {window_days}")
         fp = self._fingerprinter.fingerprint(article)
-        with self._errors(), self._read():
-            got = self._gather(article, fp, s, window_days)
+        with self._errors():
+            version = self._version()
+            with self._read():
+                got = self._gather(article, fp, s, window_days, version)
         texts = {**got.texts, article.id: article.text}
         verifier = Verifier(self._fingerprinter, texts, got.ignore)
         matches: list[CheckMatch] = []
         for cand in got.candidates:
-            d = got.fingerprints[cand.rowid]
-            cosine, shared = got.cosines[cand.rowid]
-            if article.id < cand.id:
-                evidence = verifier.measure(fp, d, cosine, shared_terms=shared)
-            else:
-                evidence = verifier.measure(d, fp, cosine, shared_terms=shared)
-            match = judge(evidence, s)
+            scores, shared = got.scores[cand.rowid], got.shared[cand.rowid]
+            if not _may_match(scores, shared, s):
+                continue
+            if not _match_by_scores(scores, s):
+                # Only passages could make it `partial`: trace them only if they can add up.
+                query_view = verifier.tokens(article.id).shingles
+                if _passage_words_bound(query_view, cand.shingles, s) < s.partial_words:
+                    continue
+            a, b = sorted((article.id, cand.id))
+            runs = verifier.runs(a, b) if shared else ()  # as the report traces them
+            match = judge(Evidence(a, b, scores, runs), s)
             if match is None:
                 continue
             matches.append(_check_match(match, article, cand, got.titles[cand.rowid]))
@@ -1269,8 +1328,19 @@ class ArchiveIndex:
             raise IndexFileError(_settings_message(self.path, self.settings, settings, differ))
         return settings
 
+    def _version(self) -> tuple[int, int]:
+        """Changes the moment the index changes: commits by other connections
+        (`PRAGMA data_version`, read before a snapshot starts) and this object's own."""
+        row = self._conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0]), self._writes
+
     def _gather(
-        self, article: Article, fp: Fingerprint, s: Settings, window_days: int | None
+        self,
+        article: Article,
+        fp: Fingerprint,
+        s: Settings,
+        window_days: int | None,
+        version: tuple[int, int],
     ) -> _Gathered:
         """Everything a check reads, in one snapshot: the candidates to verify, their
         fingerprints and texts, the TF-IDF cosines and the boilerplate in force."""
@@ -1319,7 +1389,8 @@ class ArchiveIndex:
         q_weights = tfidf_weights(fp.terms, q_vocab, n_docs)
 
         # Candidates: LSH buckets at both resolutions, shared anchors, equal digests.
-        q_ignore = self._boilerplate_of(fp.shingles, adjust, s)
+        near = self._near_counts(version)
+        q_ignore = self._boilerplate_of(fp.shingles, adjust, s, near)
         copy_set = _without(fp.shingles, q_ignore)
         common = {t for t, d in q_df.items() if d >= limit}
         common_hashes = self._fingerprinter.word_hashes(sorted(common))
@@ -1341,7 +1412,7 @@ class ArchiveIndex:
                     continue
             proposed.update(r[0] for r in rows)
         if s.anchor_every:
-            shared: Counter[int] = Counter()
+            anchor_hits: Counter[int] = Counter()
             for anchor in _to_sql(copy_set[copy_set % np.uint64(s.anchor_every) == 0]):
                 rows = conn.execute(
                     "SELECT article FROM anchors WHERE anchor = ? LIMIT ?",
@@ -1349,8 +1420,8 @@ class ArchiveIndex:
                 ).fetchall()
                 posting = [r[0] for r in rows if r[0] != old_rowid]
                 if len(posting) + 1 <= MAX_ANCHOR_POSTINGS:  # + 1: the query
-                    shared.update(posting)
-            proposed.update(r for r, n in shared.items() if n >= s.min_anchors)
+                    anchor_hits.update(posting)
+            proposed.update(r for r, n in anchor_hits.items() if n >= s.min_anchors)
         if fp.digest:
             proposed.update(
                 r[0]
@@ -1383,116 +1454,142 @@ class ArchiveIndex:
             candidates = _in_window(candidates, article.published, window_days)
         proposed_count = len(candidates)
 
-        # Cheap, exact pre-filter: a candidate that shares no shingle, has another digest and
-        # whose cosine cannot reach `same_story` is not a match of any kind.
-        keep = self._worth_verifying(candidates, fp, q_weights, s)
-        candidates = [c for c, k in zip(candidates, keep, strict=True) if k]
+        # Exact scores of every candidate, on what the candidate row holds; the rest (text,
+        # term counts) is read only for those that may match. A candidate with no shingle in
+        # common (boilerplate aside), another digest and a cosine that cannot reach
+        # `same_story` is no match of any kind.
+        shared_nb, story_possible = self._prefilter(candidates, fp, copy_set, q_weights, s)
+        relevant = np.unique(
+            np.concatenate(
+                [fp.shingles]
+                + [c.shingles for c, n in zip(candidates, shared_nb, strict=True) if n]
+            )
+        )
+        ignore = self._boilerplate_of(relevant, adjust, s, near)
+        q_digest = _signed(fp.digest) if fp.digest else None
+        kept: list[_Candidate] = []
+        partial_scores: dict[int, tuple[float, float, float]] = {}
+        anything = min(s.near_duplicate, s.contained, s.partial) <= 0.0  # all pairs match
+        for c, n, story in zip(candidates, shared_nb, story_possible, strict=True):
+            exact = c.digest == q_digest
+            if not (n or exact or story or anything):
+                continue
+            d = Fingerprint(c.id, c.outlet, c.words, c.digest % (1 << 64), c.shingles, c.topics, {})
+            a, b = (fp, d) if article.id < c.id else (d, fp)
+            jac, cab, cba = set_scores(a, b, ignore) if n else (0.0, 0.0, 0.0)
+            probe = Scores(jac, cab, cba, 0.0, exact, 0)
+            if story or _may_match(probe, int(n), s):
+                kept.append(c)
+                partial_scores[c.rowid] = (jac, cab, cba)
 
         data = {
             r[0]: r[1:]
             for r in self._in(
                 "SELECT rowid, title, terms, text FROM article_data WHERE rowid IN ({})",
-                [c.rowid for c in candidates],
+                [c.rowid for c in kept],
             )
         }
         cand_terms = {rowid: json.loads(d[1]) for rowid, d in data.items()}
         all_df = doc_freq(t for terms in cand_terms.values() for t in terms)
         all_vocab = {t: d for t, d in all_df.items() if d < limit}
-        cosines: dict[int, tuple[float, int]] = {}
-        for rowid, terms in cand_terms.items():
-            weights = tfidf_weights(terms, all_vocab, n_docs)
-            cosines[rowid] = (tfidf_cosine(q_weights, weights), len(q_weights.keys() & weights))
-        fps = {
-            c.rowid: Fingerprint(
-                id=c.id,
-                outlet=c.outlet,
-                words=c.words,
-                digest=c.digest % (1 << 64),
-                shingles=c.shingles,
-                topics=c.topics,
-                terms=cand_terms[c.rowid],
-            )
-            for c in candidates
-        }
-        texts = {c.id: data[c.rowid][2] for c in candidates}
-        relevant = np.unique(np.concatenate([fp.shingles, *(c.shingles for c in candidates)]))
-        ignore = self._boilerplate_of(relevant, adjust, s)
+        scores: dict[int, Scores] = {}
+        shared: dict[int, int] = {}
+        for c, n in zip(candidates, shared_nb, strict=True):
+            if c.rowid not in partial_scores:
+                continue
+            weights = tfidf_weights(cand_terms[c.rowid], all_vocab, n_docs)
+            cosine = tfidf_cosine(q_weights, weights)
+            jac, cab, cba = partial_scores[c.rowid]
+            exact = c.digest == q_digest
+            scores[c.rowid] = Scores(jac, cab, cba, cosine, exact, len(q_weights.keys() & weights))
+            shared[c.rowid] = int(n)
         return _Gathered(
-            candidates=candidates,
-            fingerprints=fps,
+            candidates=kept,
             titles={rowid: d[0] for rowid, d in data.items()},
-            texts=texts,
-            cosines=cosines,
+            texts={c.id: data[c.rowid][2] for c in kept},
+            scores=scores,
+            shared=shared,
             ignore=ignore,
             proposed=proposed_count,
         )
 
-    def _worth_verifying(
+    def _prefilter(
         self,
         candidates: Sequence[_Candidate],
         fp: Fingerprint,
+        copy_set: U64,
         q_weights: Mapping[str, float],
         s: Settings,
-    ) -> list[bool]:
-        if not candidates:
-            return []
-        if min(s.near_duplicate, s.contained, s.partial, s.same_story) <= 0.0:
-            return [True] * len(candidates)  # every candidate is a match at these thresholds
-        owners = np.repeat(np.arange(len(candidates)), [len(c.shingles) for c in candidates])
+    ) -> tuple[list[int], list[bool]]:
+        """For each candidate: the shingles it shares with the query, boilerplate aside (the
+        query's shingles without boilerplate hold every shared one that is not), and whether
+        it may be `same_story` (`story_terms` shared words, and a cosine bound of
+        `same_story`: the cosine is at most the norm of the query's weights over the shared
+        words, by Cauchy-Schwarz)."""
+        n = len(candidates)
+        if not n:
+            return [], []
+        owners = np.repeat(np.arange(n), [len(c.shingles) for c in candidates])
         values = np.concatenate([c.shingles for c in candidates])
-        shared = np.bincount(owners[np.isin(values, fp.shingles)], minlength=len(candidates))
-        # same_story needs `story_terms` shared words and a cosine of `same_story`; the cosine
-        # is at most sqrt(sum over shared words of the query's squared weight) (Cauchy-Schwarz).
+        shared = np.bincount(owners[np.isin(values, copy_set)], minlength=n)
+        if s.same_story <= 0.0 and s.story_terms <= 0:
+            return shared.tolist(), [True] * n
         terms = sorted(q_weights)
         hashes = self._fingerprinter.word_hashes(terms)
         order = np.argsort(hashes)
         hashes, squares = hashes[order], (np.array([q_weights[t] for t in terms]) ** 2)[order]
-        owners = np.repeat(np.arange(len(candidates)), [len(c.topics) for c in candidates])
+        owners = np.repeat(np.arange(n), [len(c.topics) for c in candidates])
         values = np.concatenate([c.topics for c in candidates])
-        bound = np.zeros(len(candidates))
-        common = np.zeros(len(candidates), dtype=np.int64)
+        bound = np.zeros(n)
+        common = np.zeros(n, dtype=np.int64)
         if len(hashes) and len(values):
             pos = np.minimum(np.searchsorted(hashes, values), len(hashes) - 1)
             hit = hashes[pos] == values
-            bound = np.sqrt(
-                np.bincount(owners[hit], weights=squares[pos[hit]], minlength=len(candidates))
-            )
-            common = np.bincount(owners[hit], minlength=len(candidates))
-        digest = _signed(fp.digest) if fp.digest else None
-        return [
-            bool(shared[i])
-            or c.digest == digest
-            or (bound[i] >= s.same_story - 1e-9 and common[i] >= s.story_terms)
-            for i, c in enumerate(candidates)
-        ]
+            bound = np.sqrt(np.bincount(owners[hit], weights=squares[pos[hit]], minlength=n))
+            common = np.bincount(owners[hit], minlength=n)
+        story = (bound >= s.same_story - 1e-9) & (common >= s.story_terms)
+        return shared.tolist(), story.tolist()
 
-    def _boilerplate_of(self, shingles: U64, adjust: Mapping[int, _Outlet], s: Settings) -> U64:
+    def _near_counts(self, version: tuple[int, int]) -> _NearCounts:
+        """`outlet_shingles` and the outlets' needs, read once per version of the index."""
+        if self._near is None or self._near[0] != version:
+            rows = self._conn.execute(
+                "SELECT shingle, oid, df FROM outlet_shingles ORDER BY shingle"
+            ).fetchall()
+            needs = dict(self._conn.execute("SELECT oid, need FROM outlets").fetchall())
+            self._near = (version, _NearCounts(rows, needs))
+        return self._near[1]
+
+    def _boilerplate_of(
+        self, shingles: U64, adjust: Mapping[int, _Outlet], s: Settings, near: _NearCounts
+    ) -> U64:
         """The shingles among `shingles` that are boilerplate of some outlet, counting the
         query into its outlet (and its old version out), as the report would.
 
         `outlet_shingles` holds the counts of at least need - 1: a shingle it lacks is counted
         at most need - 2 times, and one article (the query) cannot make it boilerplate, since
         the need never falls by more than one when the sample changes by one article."""
-        if not len(shingles):
+        if not len(shingles) or not len(near.shingles):
             return _EMPTY
-        values = _to_sql(np.unique(shingles))
-        found: set[int] = set()
-        known: dict[int, dict[int, int]] = {o: {} for o in adjust}
-        for shingle, oid, df, need in self._in(
-            "SELECT s.shingle, s.oid, s.df, o.need FROM outlet_shingles s "
-            "JOIN outlets o ON o.oid = s.oid WHERE s.shingle IN ({})",
-            values,
-        ):
-            if oid in known:
-                known[oid][shingle] = df
-            elif df >= need:
-                found.add(shingle)
-        for oid, c in adjust.items():
-            new_need = boilerplate_limit(c.new_sampled, s)
-            for v, df in known[oid].items():
-                if df + (v in c.plus) - (v in c.minus) >= new_need:
-                    found.add(v)
-        return np.unique(_from_sql(sorted(found))) if found else _EMPTY
+        values = np.unique(shingles)
+        lo = np.searchsorted(near.shingles, values, side="left")
+        hi = np.searchsorted(near.shingles, values, side="right")
+        found: list[int] = []
+        for k in np.flatnonzero(hi > lo).tolist():
+            v = int(values[k])
+            signed = _signed(v)
+            for r in range(int(lo[k]), int(hi[k])):
+                oid, df = int(near.oids[r]), int(near.dfs[r])
+                c = adjust.get(oid)
+                if c is None:
+                    hit = df >= near.needs.get(oid, 0)
+                else:
+                    delta = (signed in c.plus) - (signed in c.minus)
+                    hit = df + delta >= boilerplate_limit(c.new_sampled, s)
+                if hit:
+                    found.append(v)
+                    break
+        return np.array(found, dtype=np.uint64)
 
     # -- consistency --------------------------------------------------------------------------
 
@@ -1758,6 +1855,45 @@ def _without(values: U64, ignore: U64) -> U64:
     if not len(ignore) or not len(values):
         return values
     return values[~np.isin(values, ignore, assume_unique=True)]
+
+
+def _match_by_scores(scores: Scores, s: Settings) -> bool:
+    """Whether the scores alone make a pair a match (of any kind) at `s`."""
+    containment = max(scores.containment_ab, scores.containment_ba)
+    return (
+        scores.exact
+        or scores.jaccard >= s.near_duplicate
+        or containment >= s.contained
+        or containment >= s.partial
+        or (scores.cosine >= s.same_story and scores.shared_terms >= s.story_terms)
+    )
+
+
+def _may_match(scores: Scores, shared: int, s: Settings) -> bool:
+    """Whether a pair can be a match at `s`, as `detect.Analysis.judge_pairs` decides which
+    pairs to trace passages for: a kind by its scores, or enough shared shingles that passages
+    could add up to `partial_words` (each run of w >= min_passage_words words holds
+    w - shingle_size + 1 shared shingles; halved, since runs may cross boilerplate)."""
+    if _match_by_scores(scores, s):
+        return True
+    k, m = s.shingle_size, s.min_passage_words
+    return shared >= s.partial_words * (m - k + 1) / m / 2
+
+
+def _passage_words_bound(query: U64, other: U64, s: Settings) -> int:
+    """At most how many words passages shared with `other` (its shingle set) can hold, from
+    the query's shingle at each word (`query`): a passage of w >= min_passage_words words
+    lies in a chain of consecutive words whose w - shingle_size + 1 shingles `other` has, and
+    passages do not overlap, so the chains of at least min_passage_words - shingle_size + 1
+    such shingles (each spanning its length + shingle_size - 1 words) bound them."""
+    k, m = s.shingle_size, s.min_passage_words
+    inside = np.isin(query, other).astype(np.int8)
+    if not inside.any():
+        return 0
+    edges = np.diff(np.concatenate(([0], inside, [0])))
+    lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+    chains = lengths[lengths >= max(1, m - k + 1)]
+    return int(chains.sum() + len(chains) * (k - 1))
 
 
 def _without_each(sets: Sequence[U64], ignore: U64) -> list[U64]:

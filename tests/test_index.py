@@ -151,12 +151,31 @@ def digest(path: Path) -> str:
 # -- one detector -----------------------------------------------------------------------------
 
 
-def report_matches(articles: list[Article]) -> dict[tuple[str, str], object]:
+def report_matches(
+    articles: list[Article], settings: Settings | None = None
+) -> dict[tuple[str, str], object]:
     """Every verified match of the report over `articles` (before stories are formed)."""
-    analysis = analyse(articles)
+    analysis = analyse(articles, settings)
     s = analysis.settings
     pairs = analysis.candidates(s)
     return {(m.a, m.b): m for e in analysis.measure(pairs) if (m := judge(e, s)) is not None}
+
+
+@pytest.mark.parametrize(
+    "changes", [{"partial": 0.0}, {"same_story": 0.0, "story_terms": 0}, {"partial_words": 12}]
+)
+def test_check_follows_report_at_other_thresholds(changes):
+    settings = Settings().replace(**changes)
+    for folder in (FIXTURES / "seed", FIXTURES / "scenarios" / "chain_trap"):
+        articles = list(read_articles([folder]).articles)
+        expected = {pair: m.kind for pair, m in report_matches(articles, settings).items()}
+        found = {}
+        for query in articles:
+            others = [a for a in articles if a.id != query.id]
+            with ArchiveIndex.in_memory(others, settings) as index:
+                for m in index.check(query).matches:
+                    found[tuple(sorted((query.id, m.id)))] = m.kind
+        assert found == expected, folder.name
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda p: p.name)
@@ -298,6 +317,36 @@ def test_add_fingerprints_in_bulk_what_check_fingerprints_one_at_a_time():
             assert (bulk.words, bulk.digest, bulk.terms) == (one.words, one.digest, one.terms)
             assert np.array_equal(bulk.shingles, one.shingles)
             assert np.array_equal(bulk.topics, one.topics)
+
+
+def test_passages_never_hold_more_words_than_check_s_bound():
+    """`check` traces passages only when they could reach `partial_words`: its bound must
+    hold for every pair."""
+    from dedup.index import _passage_words_bound
+    from dedup.verify import Verifier
+
+    records = synthetic_records(120)
+    articles = all_fixture_articles() + as_articles(records)
+    settings = Settings()
+    fingerprinter = Fingerprinter(settings)
+    fps = {a.id: fingerprinter.fingerprint(a) for a in articles}
+    verifier = Verifier(fingerprinter, {a.id: a.text for a in articles}, np.zeros(0, np.uint64))
+    rng = random.Random(9)
+    ids = sorted(fps)
+    pairs = [tuple(sorted(rng.sample(ids, 2))) for _ in range(400)]
+    pairs += [(r["id"], o["id"]) for r in records for o in records if r["text"][40:90] in o["text"]]
+    tested = 0
+    for a, b in pairs:
+        if a == b:
+            continue
+        words = sum(p.words for p in verifier.runs(a, b) if p.words >= settings.min_passage_words)
+        for one, other in ((a, b), (b, a)):
+            bound = _passage_words_bound(
+                verifier.tokens(one).shingles, fps[other].shingles, settings
+            )
+            assert words <= bound, (a, b)
+        tested += words > 0
+    assert tested > 10
 
 
 def test_band_keys_share_exactly_the_buckets_of_datasketch():
@@ -678,13 +727,15 @@ def test_checks_keep_answering_while_another_process_adds(tmp_path):
 
 
 def test_a_check_reads_through_indexes_only(tmp_path):
-    """Every statement a check runs is a lookup by key: no table scan, whatever the size."""
+    """Every statement a check runs is a lookup by key, no table scan, whatever the size (the
+    small table of boilerplate counts is read once per version of the index, not per check)."""
     path = tmp_path / "archive.sqlite"
     articles = as_articles(synthetic_records(200))
     with ArchiveIndex.open(path) as index:
         index.add(articles[:150])
     statements: list[str] = []
     with ArchiveIndex.open(path, readonly=True) as index:
+        index.check(articles[199])  # reads the boilerplate counts of this version
         index._conn.set_trace_callback(statements.append)
         for query in articles[150:160]:
             index.check(query)
