@@ -7,15 +7,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .config import SETTING_HELP, load_config, make_settings
 from .errors import DedupError
 from .models import KINDS, Settings
+
+if TYPE_CHECKING:
+    from .readers import ReadResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -135,6 +138,18 @@ def warn(message: str) -> None:
     click.echo(message, err=True)
 
 
+def read_inputs(paths: Iterable[str], strict: bool, stdin: bool = True) -> ReadResult:
+    """Read articles, telling stderr what was noted or skipped (with --strict, a skip raises)."""
+    from .readers import read_articles
+
+    read = read_articles(paths, stdin=sys.stdin if stdin else None, strict=strict)
+    for note in read.notes:
+        warn(f"note: {note.path}: {note.message}")
+    for skip in read.skipped:
+        warn(f"skipped: {skip.path}: {skip.reason}")
+    return read
+
+
 @click.group(cls=Group)
 @click.version_option(package_name="dedup")
 def main() -> None:
@@ -179,15 +194,10 @@ def report(
       dedup report articles/ --format html -o report.html
     """
     from .detect import detect
-    from .readers import read_articles
     from .render import render_report
 
     settings = settings_from(options)
-    read = read_articles(paths, stdin=sys.stdin, strict=strict)
-    for note in read.notes:
-        warn(f"note: {note.path}: {note.message}")
-    for skip in read.skipped:
-        warn(f"skipped: {skip.path}: {skip.reason}")
+    read = read_inputs(paths, strict)
     with progress_bar(quiet) as progress:
         result = detect(
             read.articles, settings, skipped=read.skipped, progress=progress, timing=timing
@@ -260,18 +270,13 @@ def bench(
     import importlib.util
 
     from .bench import DEFAULT_SWEEPS, load_gold, parse_sweep, plot_bench, render_bench, run_bench
-    from .readers import read_articles
 
     if plot and importlib.util.find_spec("matplotlib") is None:
         raise Failure("--plot needs matplotlib: pip install 'dedup[plot]'")
     base = settings_from(options)
     parsed = [parse_sweep(s) for s in (sweeps or DEFAULT_SWEEPS)]
     labelled = load_gold(gold)
-    read = read_articles(paths, stdin=sys.stdin, strict=strict)
-    for note in read.notes:
-        warn(f"note: {note.path}: {note.message}")
-    for skip in read.skipped:
-        warn(f"skipped: {skip.path}: {skip.reason}")
+    read = read_inputs(paths, strict)
     with progress_bar(quiet) as progress:
         result = run_bench(
             read.articles,
@@ -319,13 +324,6 @@ def index_option(required: bool) -> Callable[[F], F]:
     )
 
 
-def report_inputs(read: Any) -> None:
-    for note in read.notes:
-        warn(f"note: {note.path}: {note.message}")
-    for skip in read.skipped:
-        warn(f"skipped: {skip.path}: {skip.reason}")
-
-
 @main.group(name="index")
 def index_group() -> None:
     """Build and maintain a persistent index of an archive, for `dedup check`.
@@ -363,11 +361,9 @@ def index_add(
       cat wires.jsonl | dedup index add - --index archive.sqlite
     """
     from .index import ArchiveIndex
-    from .readers import read_articles
 
     settings = explicit_settings(options)
-    read = read_articles(paths, stdin=sys.stdin, strict=strict)
-    report_inputs(read)
+    read = read_inputs(paths, strict)
     with ArchiveIndex.open(index_path, settings or None) as index, progress_bar(quiet) as progress:
         summary = index.add(read.articles, progress=progress)
     for skip in summary.skipped:
@@ -477,20 +473,17 @@ def check(
       dedup check fixtures/seed/guardian --against fixtures/seed/asianlite --format json
     """
     from .index import ArchiveIndex, render_check
-    from .readers import read_articles
 
     if bool(index_path) == bool(against):
         raise click.UsageError("give either --index FILE or --against PATH")
     settings = explicit_settings(options)
-    read = read_articles(paths, stdin=sys.stdin, strict=strict)
-    report_inputs(read)
+    read = read_inputs(paths, strict)
     if not read.articles:
         raise Failure(f"no article to check in {', '.join(paths)}")
     if index_path:
         index = ArchiveIndex.open(index_path, settings or None, readonly=True)
     else:
-        archive = read_articles(against, strict=strict)
-        report_inputs(archive)
+        archive = read_inputs(against, strict, stdin=False)
         with progress_bar(quiet) as progress:
             index = ArchiveIndex.in_memory(archive.articles, settings or None, progress)
     with index:
