@@ -389,7 +389,7 @@ class Analysis:
         return out
 
     def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
-        """Scores and shared runs of pairs of rows (i < j), cached."""
+        """Scores and shared runs of pairs of rows (i < j); the runs are cached."""
         if not len(pairs):
             return []
         left = np.asarray([i for i, _ in pairs], dtype=np.int64)
