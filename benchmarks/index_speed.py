@@ -19,7 +19,8 @@ missing):
   imports, and the peak RSS of each process (`wait4`);
 - the index size on disk (file and write-ahead log);
 - for the sizes in --report: `detect` (what `dedup report` runs) over the same archive articles
-  in one warm process, for the build-rate comparison.
+  in one warm process, reading the JSON included as for the build, for the build-rate
+  comparison.
 
 Writes `benchmarks/out/index_speed-<size>.json` and the `index_speed` section of
 `benchmarks/RESULTS.md`: one row per size, from the latest run of that size (the section names
@@ -263,8 +264,8 @@ def oneshot_checks(
 def report_rate(source: Path, held: set[int]) -> dict[str, Any]:
     from dedup import detect
 
+    start = time.perf_counter()  # reading the JSON included, as for the build
     articles = [article(r) for r in archive_records(source, held)]
-    start = time.perf_counter()
     report = detect(articles)
     seconds = time.perf_counter() - start
     return {
@@ -350,7 +351,8 @@ def section(results: list[dict[str, Any]]) -> str:
         "",
         "Corpus: `make_corpus.py`'s synthetic syndication corpus of each size (Reuters-21578 "
         "wire stories and edited copies at 60 outlets). The queries are held out of the archive "
-        "and checked against it; about a third of them have copies in it.",
+        "and checked against it; about a third of them have copies in it. Each row is the "
+        "latest run of its size, by the command above that names it.",
         "",
     ]
     rows = []
@@ -394,7 +396,7 @@ def section(results: list[dict[str, Any]]) -> str:
         "",
         "- build (API): `ArchiveIndex.add` in one process, JSON parsing included; build (CLI): "
         "the one-shot `dedup index add` on the same articles; `dedup report`: `detect` over the "
-        "same archive articles in one process.",
+        "same archive articles in one process, JSON parsing included.",
         "- warm check: `ArchiveIndex.check` in a process that has the index open (after "
         f"{WARMUP} warm-up checks); one-shot: `dedup check QUERY --index FILE --format json` as "
         "a new process, wall time; start-up: a process that only imports what `check` imports.",
