@@ -16,15 +16,19 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from .fingerprint import U32, U64, _fmix32, permutations, shingle_hashes, to_hash32
+from .fingerprint import (
+    _POSITION_MULTIPLIERS,
+    U32,
+    U64,
+    _fmix32,
+    permutations,
+    shingle_hashes,
+    to_hash32,
+)
 from .models import Settings
 from .text import stop_words, words_of
 
 I64 = npt.NDArray[np.int64]
-
-_POSITION_MULTIPLIERS = np.array(
-    [(0x9E3779B97F4A7C15 * (2 * i + 1)) & 0xFFFFFFFFFFFFFFFF for i in range(32)], dtype=np.uint64
-)
 
 
 class Vocabulary:

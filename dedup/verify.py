@@ -133,39 +133,10 @@ def common_limit(n_docs: int, settings: Settings) -> int:
     return max(settings.common_docs, math.ceil(settings.common_share * n_docs))
 
 
-def without_common_terms(
-    doc_freq: Mapping[str, int], n_docs: int, settings: Settings
-) -> dict[str, int]:
-    """The document frequencies of the words TF-IDF weighs: corpus stop words (in at least
-    `common_share` of the articles and `common_docs` of them) left out, as scikit-learn's
-    `max_df` does, so templated items (earnings tables, dividend notices) are not one story."""
-    limit = common_limit(n_docs, settings)
-    return {t: d for t, d in doc_freq.items() if d < limit}
-
-
 def boilerplate_limit(outlet_docs: int, settings: Settings) -> int:
     """Articles of one outlet a shingle must be in to be that outlet's boilerplate."""
     share = math.ceil(settings.boilerplate_share * outlet_docs)
     return max(settings.boilerplate_docs, min(share, settings.boilerplate_cap))
-
-
-def boilerplate_shingles(fingerprints: Sequence[Fingerprint], settings: Settings) -> U64:
-    """Shingles found in at least `boilerplate_limit` articles of one outlet: footers, bylines,
-    stock phrases, templates. Copies are found across outlets, so an outlet's own repeated text
-    is not evidence of copying."""
-    by_outlet: dict[str, list[U64]] = {}
-    for fp in fingerprints:
-        by_outlet.setdefault(fp.outlet, []).append(fp.shingles)
-    found: list[U64] = []
-    for sets in by_outlet.values():
-        need = boilerplate_limit(len(sets), settings)
-        if len(sets) < need:
-            continue
-        values, counts = np.unique(np.concatenate(sets), return_counts=True)
-        found.append(values[counts >= need])
-    if not found:
-        return np.zeros(0, dtype=np.uint64)
-    return np.unique(np.concatenate(found))
 
 
 @dataclass(frozen=True, eq=False)
