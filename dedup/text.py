@@ -13,7 +13,12 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+import numpy as np
+import numpy.typing as npt
+
 _WORD = re.compile(r"\w+")
+_WORD_SPLIT = re.compile(r"(\w+)")
+_NO_OFFSETS = np.zeros(0, dtype=np.int64)
 _LINE = re.compile(r"[^\n]*")
 
 #: Lines (up to `_MAX_BOILERPLATE_WORDS` words) that are page furniture rather than article text.
@@ -122,35 +127,85 @@ def _folded(text: str) -> str | None:
     return None
 
 
+# Every line that `is_boilerplate_line` may accept starts as `_PREFIX_LINE` matches or holds one of
+# `_ANYWHERE_WORDS`, so two quick scans of the whole text find the few lines worth checking.
+_PREFIX_LINE = re.compile(r"^[^\w\n]*" + _MAYBE_PREFIX.pattern[3:], re.IGNORECASE | re.MULTILINE)
+_ANYWHERE_WORDS = ("newsletter", "subscribe", "sign up", "cookie")
+
+
+def _flagged(text: str) -> list[int]:
+    """Positions in `text` on lines that may be boilerplate (a superset: see `_PREFIX_LINE`)."""
+    found = [m.start() for m in _PREFIX_LINE.finditer(text)]
+    if text.isascii():  # ASCII case-folding is `lower`: plain substring search is exact
+        low = text.lower()
+        for word in _ANYWHERE_WORDS:
+            at = low.find(word)
+            while at >= 0:
+                found.append(at)
+                at = low.find(word, at + 1)
+    else:
+        found += [m.start() for m in _MAYBE_ANYWHERE.finditer(text)]
+    return sorted(found)
+
+
+def _boilerplate_lines(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the boilerplate lines of `text` (newlines excluded), in order."""
+    lines: list[tuple[int, int]] = []
+    line_start = -1
+    for at in _flagged(text):
+        lo = text.rfind("\n", 0, at) + 1
+        if lo == line_start:
+            continue  # this line was checked already
+        line_start = lo
+        hi = text.find("\n", at)
+        hi = len(text) if hi < 0 else hi
+        if is_boilerplate_line(text[lo:hi]):
+            lines.append((lo, hi))
+    return lines
+
+
 def _content_spans(text: str) -> list[tuple[int, int]]:
     """Character ranges of the text that are not boilerplate lines."""
     spans: list[tuple[int, int]] = []
     pos = 0
-    for line in text.split("\n"):
-        end = pos + len(line)
-        if not is_boilerplate_line(line):
-            if spans and spans[-1][1] == pos - 1:
-                spans[-1] = (spans[-1][0], end)
-            else:
-                spans.append((pos, end))
-        pos = end + 1
+    for lo, hi in _boilerplate_lines(text):
+        if lo - 1 > pos:
+            spans.append((pos, lo - 1))
+        pos = hi + 1
+    if pos < len(text):
+        spans.append((pos, len(text)))
     return spans
 
 
 def token_spans(text: str) -> tuple[list[str], list[tuple[int, int]]]:
     """The normalised words of `text` (as `words_of`) and the character span of each."""
+    words, starts, ends = token_arrays(text)
+    return words, list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def token_arrays(text: str) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The normalised words of `text` (as `words_of`), and the start and end of each in `text`.
+
+    Splitting on words and adding up the lengths of the pieces gives every offset without a
+    match object per word."""
     folded = _folded(text)
     source = text if folded is None else folded
     spans = _content_spans(text) if "\n" in text else [(0, len(text))]
     words: list[str] = []
-    offsets: list[tuple[int, int]] = []
+    starts: list[npt.NDArray[np.int64]] = []
+    ends: list[npt.NDArray[np.int64]] = []
     for lo, hi in spans:
-        found = list(_WORD.finditer(source, lo, hi))
-        words += [m.group() for m in found]
-        offsets += [m.span() for m in found]
+        parts = _WORD_SPLIT.split(source if (lo, hi) == (0, len(source)) else source[lo:hi])
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        end = np.cumsum(lengths)[1::2] + lo  # parts: gap, word, gap, word, ..., gap
+        ends.append(end)
+        starts.append(end - lengths[1::2])
+        words += parts[1::2]
     if folded is None:
         words = [_fold(w) for w in words]
-    return words, offsets
+    if len(starts) == 1:
+        return words, starts[0], ends[0]
+    return words, np.concatenate(starts or [_NO_OFFSETS]), np.concatenate(ends or [_NO_OFFSETS])
 
 
 def tokenize(text: str) -> Tokens:
@@ -162,8 +217,9 @@ def tokenize(text: str) -> Tokens:
 def words_of(text: str) -> list[str]:
     """The normalised tokens of `text` without offsets (the fast path for fingerprints)."""
     if "\n" in text:
-        parts = [text[lo:hi] for lo, hi in _content_spans(text)]
-        text = "\n".join(parts)
+        spans = _content_spans(text)
+        if spans != [(0, len(text))]:
+            text = "\n".join(text[lo:hi] for lo, hi in spans)
     folded = _folded(text)
     if folded is not None:
         return _WORD.findall(folded)

@@ -1,6 +1,17 @@
-import pytest
+import unicodedata
 
-from dedup.text import content_words, is_boilerplate_line, tokenize, wire_credit, words_of
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dedup.text import (
+    content_words,
+    is_boilerplate_line,
+    token_spans,
+    tokenize,
+    wire_credit,
+    words_of,
+)
 
 
 def test_tokens_keep_offsets_into_the_original_text():
@@ -66,3 +77,39 @@ def test_content_words_drop_stop_words_and_short_numbers():
 )
 def test_wire_credit(text, credit):
     assert wire_credit(text) == credit
+
+
+# --- the one-pass screen against the line-by-line definition --------------------------------
+
+_LINES = st.sampled_from(
+    [
+        "ALSO READ: more news",
+        "Categories",
+        "  Source: the wires",
+        "Sign up to our newsletter for updates",
+        "SUBSCRIBE to the newsletter inbox",
+        "We use cookies; accept them",
+        "© 2024 Gazette",
+        "All rights reserved.",
+        "12 comments",
+        "No comments",
+        "Kim said the talks would go on.",
+        "All ministers met on Monday.",
+        "The ﬁrst ſubscribe Newsletter line",
+        "Ünïcode and a KELVIN sign K, cookie policy",
+        "",
+        "   ",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_LINES, st.text(max_size=40)), max_size=12))
+def test_boilerplate_screen_finds_what_checking_every_line_finds(lines):
+    text = "\n".join(lines)
+    kept = [line for line in text.split("\n") if not is_boilerplate_line(line)]
+    expected = [w for line in kept for w in words_of(line)] if "\n" in text else words_of(text)
+    assert words_of(text) == expected
+    words, spans = token_spans(text)
+    assert words == expected
+    folded = [unicodedata.normalize("NFKC", text[lo:hi]).casefold() for lo, hi in spans]
+    assert folded == words
