@@ -109,6 +109,16 @@ class CorpusFingerprints:
     term_counts: npt.NDArray[np.int32]
 
 
+def ragged_arange(starts: I64, lengths: I64) -> tuple[I64, I64]:
+    """The ranges starts[r] .. starts[r] + lengths[r] - 1 one after another, and the r each value
+    belongs to."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    first = np.cumsum(lengths) - lengths
+    values = np.arange(len(owner), dtype=np.int64) - first[owner] + np.asarray(starts)[owner]
+    return values, owner
+
+
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 

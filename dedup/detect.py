@@ -35,6 +35,7 @@ from .batch import (
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
 from .models import KINDS, Article, Match, Passage, Report, Settings, Skipped, Stats
+from .passages import to_passages, trace, views
 from .stories import build_stories, group
 from .verify import (
     Evidence,
@@ -67,6 +68,9 @@ ANALYSIS_SETTINGS = (
 
 #: Articles of each outlet (the first by id) whose shingles are counted for its boilerplate.
 BOILERPLATE_SAMPLE = 1000
+
+#: Pairs whose passages are traced in one vectorised step (bounds the working memory).
+TRACE_BLOCK = 16384
 
 #: Anchors shared by more articles than this are stock phrases, not evidence of reuse.
 MAX_ANCHOR_POSTINGS = 64
@@ -343,13 +347,32 @@ class Analysis:
         )
         return float(np.dot(m.data[lo_i:hi_i][pi], m.data[lo_j:hi_j][pj]))
 
-    def runs(self, i: int, j: int) -> tuple[Passage, ...]:
-        """Shared runs of at least `shingle_size` words of rows i < j (cached)."""
-        got = self._runs.get((i, j))
-        if got is None:
-            got = self.verifier.runs(self.ordered[i].id, self.ordered[j].id)
-            self._runs[(i, j)] = got
-        return got
+    def trace(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Trace the shared runs of pairs of rows (i < j) not traced yet, TRACE_BLOCK pairs at a
+        time; pairs that share articles go in the same block, so most texts are tokenised once."""
+        k = self.settings.shingle_size
+        todo = sorted({pair for pair in pairs if pair not in self._runs})
+        if not todo:
+            return
+        short = self.corpus.words < k
+        texts = [a.text for a in self.ordered]
+        for i, j in [(i, j) for i, j in todo if short[i] or short[j]]:
+            self._runs[(i, j)] = self.verifier.runs(self.ordered[i].id, self.ordered[j].id)
+        todo = [(i, j) for i, j in todo if not (short[i] or short[j])]
+        left = np.asarray([i for i, _ in todo], dtype=np.int64)
+        right = np.asarray([j for _, j in todo], dtype=np.int64)
+        order = np.lexsort((right, left, _components(left, right, len(self.ordered))[left]))
+        for lo in range(0, len(order), TRACE_BLOCK):
+            block = order[lo : lo + TRACE_BLOCK]
+            both = np.concatenate((left[block], right[block]))
+            rows, local = np.unique(both, return_inverse=True)
+            v = views([texts[r] for r in rows.tolist()], self.vocab, self.boilerplate, k)
+            la, lb = local[: len(block)], local[len(block) :]
+            traced = trace(v, la, lb, k, k)
+            for q, found in enumerate(traced):
+                i, j = int(left[block[q]]), int(right[block[q]])
+                self._runs[(i, j)] = to_passages(v, int(la[q]), int(lb[q]), found, texts[i])
+            self.progress("passages", min(lo + TRACE_BLOCK, len(order)), len(order))
 
     def judge_pairs(
         self, settings: Settings, where: npt.NDArray[np.intp], scores: PairScores
@@ -377,11 +400,15 @@ class Analysis:
         maybe = (kinds == _NO_KIND) & (scores.shared[sel] >= need)
         kinds[(kinds == _NO_KIND) & ~maybe & story] = KINDS.index("same_story")
         out: list[Match] = []
-        for pos in np.flatnonzero((kinds != _NO_KIND) | maybe).tolist():
-            p = int(sel[pos])
+        judged = sel[np.flatnonzero((kinds != _NO_KIND) | maybe)].tolist()
+        # No shared shingle (boilerplate aside): no passage to trace.
+        traced = [p for p in judged if scores.shared[p]]
+        self.trace(
+            list(zip(scores.left[traced].tolist(), scores.right[traced].tolist(), strict=True))
+        )
+        for p in judged:
             i, j = int(scores.left[p]), int(scores.right[p])
-            # No shared shingle (boilerplate aside): no passage to trace.
-            runs = self.runs(i, j) if scores.shared[p] else ()
+            runs = self._runs[(i, j)] if scores.shared[p] else ()
             evidence = Evidence(self.ordered[i].id, self.ordered[j].id, scores.scores(p), runs)
             match = judge(evidence, s)
             if match is not None:
@@ -395,8 +422,9 @@ class Analysis:
         left = np.asarray([i for i, _ in pairs], dtype=np.int64)
         right = np.asarray([j for _, j in pairs], dtype=np.int64)
         scores = self.score_pairs(left, right)
+        self.trace(pairs)
         return [
-            Evidence(self.ordered[i].id, self.ordered[j].id, scores.scores(p), self.runs(i, j))
+            Evidence(self.ordered[i].id, self.ordered[j].id, scores.scores(p), self._runs[(i, j)])
             for p, (i, j) in enumerate(pairs)
         ]
 
@@ -451,6 +479,16 @@ class Analysis:
             stories=tuple(stories),
             articles={i: self.articles[i] for i in members},
         )
+
+
+def _components(left: I64, right: I64, n: int) -> I64:
+    """The connected component of each of n rows in the graph of pairs (left, right)."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    graph = sparse.coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    labels: I64 = connected_components(graph, directed=False)[1].astype(np.int64)
+    return labels
 
 
 def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:

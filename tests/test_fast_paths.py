@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup import detect
+from dedup import Settings, analyse, detect
+from dedup.batch import Vocabulary
+from dedup.fingerprint import Fingerprinter
+from dedup.passages import to_passages, trace, views
 from dedup.readers import read_articles
 from dedup.render import dumps_json, report_to_dict
+from dedup.text import words_of
+from dedup.verify import Verifier, shared_passages
 from tests.conftest import FIXTURES
 
 FIXTURE_INPUTS = ["seed", "seed.jsonl", "scenarios", "bench/articles", "xss", "malformed"]
@@ -49,3 +55,50 @@ def test_json_writer_matches_on_rounded_scores(score: float) -> None:
 def test_json_writer_falls_back_on_what_orjson_refuses() -> None:
     data = {"text": "half a pair \ud800", "big": 2**70}
     assert dumps_json(data) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- passages: traced a block of pairs at a time, or pair by pair -----------------------------
+
+
+@pytest.mark.parametrize("name", [n for n in FIXTURE_INPUTS if n != "malformed"])
+def test_block_tracing_finds_the_passages_of_pair_by_pair_tracing(name: str) -> None:
+    analysis = analyse(read_articles([FIXTURES / name]).articles)
+    pairs = analysis.candidates(analysis.settings)
+    assert pairs
+    for (i, j), evidence in zip(pairs, analysis.measure(pairs), strict=True):
+        a, b = analysis.ordered[i].id, analysis.ordered[j].id
+        assert evidence.runs == analysis.verifier.runs(a, b), (a, b)
+
+
+_WORDS = st.sampled_from(["kim", "putin", "met", "in", "the", "port", "of", "vladivostok", "on"])
+_PARAGRAPH = st.lists(_WORDS, min_size=0, max_size=30).map(" ".join)
+_TEXT = st.lists(_PARAGRAPH, min_size=1, max_size=4).map("\n\n".join)
+
+
+@given(
+    texts=st.lists(_TEXT, min_size=2, max_size=5),
+    k=st.integers(2, 5),
+    min_words=st.integers(2, 9),
+    boilerplate_share=st.sampled_from([0, 3, 7]),
+)
+def test_block_tracing_equals_pair_by_pair_on_repetitive_texts(
+    texts: list[str], k: int, min_words: int, boilerplate_share: int
+) -> None:
+    """Texts from nine words repeat shingles within and across texts: overlapping runs, runs on
+    several diagonals, runs cut at paragraphs, boilerplate shingles."""
+    settings = Settings(shingle_size=k)
+    fingerprinter = Fingerprinter(settings)
+    sequences = [fingerprinter.shingle_sequence(words_of(t)) for t in texts]
+    pool = np.unique(np.concatenate(sequences))
+    boilerplate = pool[::boilerplate_share] if boilerplate_share else pool[:0]
+    long_enough = [t for t in texts if len(words_of(t)) >= k]
+    verifier = Verifier(fingerprinter, {str(n): t for n, t in enumerate(long_enough)}, boilerplate)
+    v = views(long_enough, Vocabulary(), boilerplate, k)
+    pairs = [(x, y) for x in range(len(long_enough)) for y in range(x + 1, len(long_enough))]
+    left = np.asarray([x for x, _ in pairs], dtype=np.int64)
+    right = np.asarray([y for _, y in pairs], dtype=np.int64)
+    for (x, y), runs in zip(pairs, trace(v, left, right, k, min_words), strict=True):
+        expected = shared_passages(
+            verifier.tokens(str(x)), verifier.tokens(str(y)), long_enough[x], min_words, k
+        )
+        assert to_passages(v, x, y, runs, long_enough[x]) == expected

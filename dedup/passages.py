@@ -1,0 +1,210 @@
+"""Shared passages of many pairs at once: `verify.shared_passages` for a whole corpus.
+
+`verify.shared_passages` traces one pair with a dozen numpy calls, and a corpus of 100k articles
+has about 100k pairs to trace. Here the same steps run over a block of pairs at once:
+1. token views of the texts involved (`views`): word offsets, paragraph breaks, the hash of the
+   shingle starting at each word and whether it is boilerplate, flat over all the texts;
+2. every shingle position of a paired with every equal one of b (one sort for the block);
+3. runs along diagonals (position in a minus position in b), cut at paragraph breaks;
+4. per pair, the longest runs first, none overlapping another on either side.
+The passages are those of `verify.shared_passages`, pair for pair (a test compares them).
+Texts shorter than a shingle are left to `verify.shared_passages`.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .batch import I64, Vocabulary, ragged_arange
+from .fingerprint import _POSITION_MULTIPLIERS, U64
+from .models import Passage
+from .text import token_arrays
+
+Bools = npt.NDArray[np.bool_]
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+# A position key: text number * _SPAN + character offset (texts are shorter than 2**32).
+_SPAN = 1 << 32
+
+
+@dataclass(frozen=True)
+class Views:
+    """Token views of texts 0..n-1, flat. Text t has words word_offsets[t]..word_offsets[t+1]
+    (`starts`, `ends`: character span in the text; `breaks`: a blank line comes before the word)
+    and shingles shingle_offsets[t]..shingle_offsets[t+1] (one per word but the last k - 1:
+    `shingles` the hash, `content` not boilerplate)."""
+
+    word_offsets: I64
+    starts: I64
+    ends: I64
+    breaks: Bools
+    shingle_offsets: I64
+    shingles: U64
+    content: Bools
+
+    @property
+    def break_counts(self) -> I64:
+        counts = np.zeros(len(self.breaks) + 1, dtype=np.int64)
+        np.cumsum(self.breaks, out=counts[1:])
+        return counts
+
+
+def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, k: int) -> Views:
+    """Token views of `texts` (each of at least `k` words); `boilerplate`: sorted shingle hashes
+    that do not count as shared content."""
+    ids = array("q")
+    starts: list[I64] = []
+    ends: list[I64] = []
+    blank_keys: list[int] = []
+    counts = np.zeros(len(texts), dtype=np.int64)
+    for t, text in enumerate(texts):
+        words, s, e = token_arrays(text)
+        ids.extend(vocab.ids(words))
+        starts.append(s)
+        ends.append(e)
+        counts[t] = len(words)
+        base = t * _SPAN
+        blank_keys += [base + m.start() for m in _BLANK_LINE.finditer(text)]
+    word_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=word_offsets[1:])
+    start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+    end = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
+    owner = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+
+    # a blank line between the end of word w - 1 and the start of word w, within one text
+    blanks = np.asarray(blank_keys, dtype=np.int64)
+    breaks = np.zeros(len(start), dtype=bool)
+    if len(blanks) and len(start) > 1:
+        key = owner * _SPAN
+        before = np.searchsorted(blanks, key[1:] + start[1:])
+        after = np.searchsorted(blanks, key[:-1] + end[:-1])
+        breaks[1:] = (before > after) & (owner[1:] == owner[:-1])
+
+    word_hashes = vocab.hashes()[np.frombuffer(ids, dtype=np.int64)]
+    count = max(len(word_hashes) - k + 1, 0)
+    acc = np.zeros(count, dtype=np.uint64)
+    for j in range(k):
+        acc ^= word_hashes[j : j + count] * _POSITION_MULTIPLIERS[j]
+        acc = (acc << np.uint64(13)) | (acc >> np.uint64(51))
+    valid = np.arange(count) + k <= word_offsets[1:][owner[:count]]
+    shingles = acc[valid]
+    shingle_offsets = word_offsets - np.arange(len(texts) + 1, dtype=np.int64) * (k - 1)
+    if len(boilerplate):
+        pos = np.minimum(np.searchsorted(boilerplate, shingles), len(boilerplate) - 1)
+        content = boilerplate[pos] != shingles
+    else:
+        content = np.ones(len(shingles), dtype=bool)
+    return Views(word_offsets, start, end, breaks, shingle_offsets, shingles, content)
+
+
+def trace(
+    v: Views, left: I64, right: I64, k: int, min_words: int
+) -> list[list[tuple[int, int, int]]]:
+    """For each pair (left[p], right[p]) of texts of `v`: its passages as (words, first word in
+    a, first word in b), in order of position in a."""
+    pairs = len(left)
+    out: list[list[tuple[int, int, int]]] = [[] for _ in range(pairs)]
+    if not pairs:
+        return out
+    so = v.shingle_offsets
+    # 1. every equal shingle of a and b, pair by pair: keys (pair, dense shingle id)
+    uniq, sid = np.unique(v.shingles, return_inverse=True)
+    width = np.int64(len(uniq) + 1)
+    a_pos, a_pair = ragged_arange(so[left], so[left + 1] - so[left])
+    b_pos, b_pair = ragged_arange(so[right], so[right + 1] - so[right])
+    key_a = a_pair * width + sid[a_pos]
+    key_b = b_pair * width + sid[b_pos]
+    order_b = np.argsort(key_b, kind="stable")
+    sorted_b = key_b[order_b]
+    lo = np.searchsorted(sorted_b, key_a, "left")
+    hits = np.searchsorted(sorted_b, key_a, "right") - lo
+    hit_a = np.repeat(np.arange(len(key_a)), hits)
+    within = np.arange(len(hit_a)) - np.repeat(np.cumsum(hits) - hits, hits)
+    hit_b = order_b[np.repeat(lo, hits) + within]
+    p = a_pair[hit_a]
+    i = a_pos[hit_a] - so[left][p]
+    j = b_pos[hit_b] - so[right][p]
+    content = v.content[a_pos[hit_a]]
+
+    # 2. runs of consecutive positions along one diagonal of one pair
+    diagonal = i - j
+    order = np.lexsort((i, diagonal, p))
+    p, i, j, diagonal, content = p[order], i[order], j[order], diagonal[order], content[order]
+    first = np.ones(len(i), dtype=bool)
+    first[1:] = (p[1:] != p[:-1]) | (diagonal[1:] != diagonal[:-1]) | (i[1:] != i[:-1] + 1)
+    run = np.cumsum(first) - 1
+    words = np.bincount(run) + k - 1
+    has_content = np.bincount(run, weights=content) > 0
+    keep = has_content & (words >= min_words)
+    start = np.flatnonzero(first)[keep]
+    rp, rn, ri, rj = p[start], words[keep], i[start], j[start]
+
+    # 3. cut where either text starts a paragraph
+    rp, rn, ri, rj = _split_at_paragraphs(v, left, right, rp, rn, ri, rj, min_words)
+
+    # 4. longest first (then leftmost in a, then in b), none overlapping on either side
+    order = np.lexsort((rj, ri, -rn, rp))
+    current = -1
+    taken: list[tuple[int, int, int]] = []
+    for q, n, ia, jb in zip(
+        rp[order].tolist(), rn[order].tolist(), ri[order].tolist(), rj[order].tolist(), strict=True
+    ):
+        if q != current:
+            if taken:
+                out[current] = sorted(taken, key=lambda r: r[1])
+            current, taken = q, []
+        if any((ia < x + m and x < ia + n) or (jb < y + m and y < jb + n) for m, x, y in taken):
+            continue
+        taken.append((n, ia, jb))
+    if taken:
+        out[current] = sorted(taken, key=lambda r: r[1])
+    return out
+
+
+def _split_at_paragraphs(
+    v: Views, left: I64, right: I64, rp: I64, rn: I64, ri: I64, rj: I64, min_words: int
+) -> tuple[I64, I64, I64, I64]:
+    """Runs (pair, words, first word in a, first word in b) cut where either text starts a new
+    paragraph, keeping the pieces of at least `min_words` words."""
+    wa = v.word_offsets[left[rp]] + ri  # flat index of each run's first word in a, and in b
+    wb = v.word_offsets[right[rp]] + rj
+    counts = v.break_counts
+    crossing = (counts[wa + rn] - counts[wa + 1] > 0) | (counts[wb + rn] - counts[wb + 1] > 0)
+    if not crossing.any():
+        return rp, rn, ri, rj
+    whole = ~crossing
+    cut = np.flatnonzero(crossing)
+    offset, owner = ragged_arange(np.zeros(len(cut), dtype=np.int64), rn[cut])
+    run = cut[owner]
+    starts_piece = (offset == 0) | v.breaks[wa[run] + offset] | v.breaks[wb[run] + offset]
+    piece = np.cumsum(starts_piece) - 1
+    length = np.bincount(piece)
+    head = np.flatnonzero(starts_piece)
+    long_enough = length >= min_words
+    head, length = head[long_enough], length[long_enough]
+    run_of = run[head]
+    return (
+        np.concatenate((rp[whole], rp[run_of])),
+        np.concatenate((rn[whole], length)),
+        np.concatenate((ri[whole], ri[run_of] + offset[head])),
+        np.concatenate((rj[whole], rj[run_of] + offset[head])),
+    )
+
+
+def to_passages(
+    v: Views, t: int, u: int, runs: Sequence[tuple[int, int, int]], text_a: str
+) -> tuple[Passage, ...]:
+    """The runs of texts t (a) and u (b) of `v` as Passages."""
+    wa, wb = int(v.word_offsets[t]), int(v.word_offsets[u])
+    out = []
+    for n, ia, jb in runs:
+        a_start, a_end = int(v.starts[wa + ia]), int(v.ends[wa + ia + n - 1])
+        b_start, b_end = int(v.starts[wb + jb]), int(v.ends[wb + jb + n - 1])
+        out.append(Passage(a_start, a_end, b_start, b_end, n, text_a[a_start:a_end]))
+    return tuple(out)
