@@ -9,8 +9,8 @@ come from the same word ids.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +26,7 @@ from .fingerprint import (
     to_hash32,
 )
 from .models import Settings
+from .parallel import run_blocks
 from .text import stop_words, words_of
 
 I64 = npt.NDArray[np.int64]
@@ -39,7 +40,7 @@ class Vocabulary:
         self.index: dict[str, int] = {}
         self._hashes = array("Q")
         self._content = bytearray()
-        self._stop = stop if stop is not None else stop_words()
+        self.stop = stop if stop is not None else stop_words()
 
     def __len__(self) -> int:
         return len(self.index)
@@ -48,9 +49,7 @@ class Vocabulary:
         i = len(self.index)
         self.index[word] = i
         self._hashes.append(xxhash.xxh3_64_intdigest(word.encode("utf-8")))
-        content = (
-            len(word) > 1 and word not in self._stop and not (word.isdigit() and len(word) < 3)
-        )
+        content = len(word) > 1 and word not in self.stop and not (word.isdigit() and len(word) < 3)
         self._content.append(content)
         return i
 
@@ -123,45 +122,70 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
-def fingerprint_corpus(
-    texts: Iterable[str], settings: Settings, vocab: Vocabulary, batch: int = 2048
-) -> CorpusFingerprints:
-    """Fingerprint every text, `batch` texts per vectorised step."""
-    k = settings.shingle_size
-    words_n: list[int] = []
-    digests: list[int] = []
-    sh_vals: list[U64] = []
-    sh_lens: list[I64] = []
-    t_ids: list[I64] = []
-    t_cnts: list[np.ndarray] = []
-    t_lens: list[I64] = []
+@dataclass(frozen=True)
+class _Block:
+    """Fingerprints of a block of texts with word ids of the block's own vocabulary (`words`,
+    in order of first use), to be renumbered by the corpus vocabulary."""
 
-    pending: list[list[int]] = []
+    words: list[str]
+    counts: I64
+    digests: U64
+    shingles: U64
+    shingle_counts: I64
+    term_ids: I64
+    term_counts: npt.NDArray[np.int32]
+    term_rows: I64
 
-    def flush() -> None:
-        if not pending:
-            return
-        lengths = np.fromiter((len(p) for p in pending), dtype=np.int64, count=len(pending))
-        flat = np.fromiter(
-            (i for p in pending for i in p), dtype=np.int64, count=int(lengths.sum())
-        )
-        values, per_doc = _batch_shingles(flat, lengths, vocab.hashes(), k)
-        sh_vals.append(values)
-        sh_lens.append(per_doc)
-        ids, counts, per_doc_terms = _batch_terms(flat, lengths, vocab.content())
-        t_ids.append(ids)
-        t_cnts.append(counts)
-        t_lens.append(per_doc_terms)
-        pending.clear()
 
-    for text in texts:
+def _fingerprint_block(texts: Sequence[str], k: int, stop: frozenset[str]) -> _Block:
+    local = Vocabulary(stop)
+    ids = array("q")
+    counts = np.zeros(len(texts), dtype=np.int64)
+    digests = np.zeros(len(texts), dtype=np.uint64)
+    for t, text in enumerate(texts):
         words = words_of(text)
-        words_n.append(len(words))
-        digests.append(xxhash.xxh3_64_intdigest("\x1f".join(words).encode("utf-8")) if words else 0)
-        pending.append(vocab.ids(words))
-        if len(pending) >= batch:
-            flush()
-    flush()
+        counts[t] = len(words)
+        if words:
+            digests[t] = xxhash.xxh3_64_intdigest("\x1f".join(words).encode("utf-8"))
+        ids.extend(local.ids(words))
+    flat = np.frombuffer(ids, dtype=np.int64)
+    shingles, shingle_counts = _batch_shingles(flat, counts, local.hashes(), k)
+    term_ids, term_counts, term_rows = _batch_terms(flat, counts, local.content())
+    return _Block(
+        local.words(), counts, digests, shingles, shingle_counts, term_ids, term_counts, term_rows
+    )
+
+
+def fingerprint_corpus(
+    texts: Sequence[str],
+    settings: Settings,
+    vocab: Vocabulary,
+    batch: int = 4096,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> CorpusFingerprints:
+    """Fingerprint every text, `batch` texts per vectorised step, on up to `workers` processes.
+    Each block numbers its words itself; they are renumbered here in block order, so `vocab`
+    grows exactly as if one process had read the texts in order. `progress(done)` is called as
+    texts are done."""
+    k = settings.shingle_size
+    blocks = (len(texts) + batch - 1) // batch
+
+    def task(b: int) -> _Block:
+        return _fingerprint_block(texts[b * batch : (b + 1) * batch], k, vocab.stop)
+
+    parts: list[_Block] = []
+    done = 0
+    for part in run_blocks(task, blocks, workers):
+        renumber = np.asarray(vocab.ids(part.words), dtype=np.int64)
+        ids = renumber[part.term_ids]
+        order = np.lexsort((ids, part.term_rows))  # ascending corpus ids within each text
+        parts.append(
+            replace(part, words=[], term_ids=ids[order], term_counts=part.term_counts[order])
+        )
+        done += len(part.counts)
+        if progress is not None:
+            progress(done)
 
     def ragged(values: list[np.ndarray], lens: list[I64], dtype: type) -> Ragged:
         lengths = _concat(lens, np.int64)
@@ -170,11 +194,15 @@ def fingerprint_corpus(
         return Ragged(_concat(values, dtype), offsets)
 
     return CorpusFingerprints(
-        words=np.asarray(words_n, dtype=np.int64),
-        digests=np.asarray(digests, dtype=np.uint64),
-        shingles=ragged(sh_vals, sh_lens, np.uint64),
-        term_ids=ragged(t_ids, t_lens, np.int64),
-        term_counts=_concat(t_cnts, np.int32).astype(np.int32),
+        words=_concat([p.counts for p in parts], np.int64),
+        digests=_concat([p.digests for p in parts], np.uint64),
+        shingles=ragged([p.shingles for p in parts], [p.shingle_counts for p in parts], np.uint64),
+        term_ids=ragged(
+            [p.term_ids for p in parts],
+            [np.bincount(p.term_rows, minlength=len(p.counts)) for p in parts],
+            np.int64,
+        ),
+        term_counts=_concat([p.term_counts for p in parts], np.int32).astype(np.int32),
     )
 
 
@@ -212,19 +240,14 @@ def _batch_shingles(flat: I64, lengths: I64, hashes: U64, k: int) -> tuple[U64, 
 
 def _batch_terms(
     flat: I64, lengths: I64, content: npt.NDArray[np.bool_]
-) -> tuple[I64, np.ndarray, I64]:
-    """Content-word ids (ascending) and counts of each document of a batch."""
+) -> tuple[I64, npt.NDArray[np.int32], I64]:
+    """Content-word ids (ascending within each document), their counts, and the document of
+    each, for a batch of documents."""
     doc = np.repeat(np.arange(len(lengths)), lengths)
     mask = content[flat]
     key = doc[mask] * (len(content) + 1) + flat[mask]
     uniq, counts = np.unique(key, return_counts=True)
-    owners = uniq // (len(content) + 1)
-    ids = uniq % (len(content) + 1)
-    return (
-        ids,
-        counts.astype(np.int32),
-        np.bincount(owners, minlength=len(lengths)).astype(np.int64),
-    )
+    return uniq % (len(content) + 1), counts.astype(np.int32), uniq // (len(content) + 1)
 
 
 def minhash_rows(sets: Ragged, num_perm: int, seed: int, use: int | None = None) -> U32:

@@ -96,6 +96,16 @@ def output_options(formats: tuple[str, ...], default: str) -> Callable[[F], F]:
     return decorate
 
 
+def jobs_option(f: F) -> F:
+    return click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Processes to use  [default: every core]. The output does not depend on it.",
+    )(f)
+
+
 def quiet_option(f: F) -> F:
     return click.option("-q", "--quiet", is_flag=True, help="No progress bar on stderr.")(f)
 
@@ -173,6 +183,7 @@ def main() -> None:
     show_default=True,
     help="Record the run time in stats.seconds (--no-timing: null, for byte-identical output).",
 )
+@jobs_option
 @quiet_option
 def report(
     paths: tuple[str, ...],
@@ -180,6 +191,7 @@ def report(
     output: str | None,
     strict: bool,
     timing: bool,
+    jobs: int | None,
     quiet: bool,
     **options: Any,
 ) -> None:
@@ -200,7 +212,12 @@ def report(
     read = read_inputs(paths, strict)
     with progress_bar(quiet) as progress:
         result = detect(
-            read.articles, settings, skipped=read.skipped, progress=progress, timing=timing
+            read.articles,
+            settings,
+            skipped=read.skipped,
+            progress=progress,
+            timing=timing,
+            workers=jobs,
         )
     emit(render_report(result, fmt), output)
 

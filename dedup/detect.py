@@ -35,6 +35,7 @@ from .batch import (
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
 from .models import KINDS, Article, Match, Passage, Report, Settings, Skipped, Stats
+from .parallel import default_workers, run_blocks
 from .passages import to_passages, trace, views
 from .stories import build_stories, group
 from .verify import (
@@ -179,10 +180,15 @@ class Analysis:
     computed on first use and cached."""
 
     def __init__(
-        self, articles: Iterable[Article], settings: Settings, progress: Progress | None = None
+        self,
+        articles: Iterable[Article],
+        settings: Settings,
+        progress: Progress | None = None,
+        workers: int | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress or _no_progress
+        self.workers = workers or default_workers()
         by_id: dict[str, Article] = {}
         for art in articles:
             if art.id in by_id:
@@ -195,7 +201,11 @@ class Analysis:
 
         self.vocab = Vocabulary()
         self.corpus: CorpusFingerprints = fingerprint_corpus(
-            self._texts_with_progress(), settings, self.vocab
+            [a.text for a in self.ordered],
+            settings,
+            self.vocab,
+            workers=self.workers,
+            progress=lambda done: self.progress("fingerprint", done, n),
         )
         self.boilerplate: U64 = self._boilerplate()
         self.copy_sets = _filter_rows(self.corpus.shingles, self.boilerplate)
@@ -217,13 +227,6 @@ class Analysis:
         self._pair_scores: PairScores | None = None
         self._runs: dict[tuple[int, int], tuple[Passage, ...]] = {}
         self._shingle_matrix: sparse.csr_matrix | None = None
-
-    def _texts_with_progress(self) -> Iterable[str]:
-        total = len(self.ordered)
-        for n, art in enumerate(self.ordered, start=1):
-            yield art.text
-            if n % 2000 == 0 or n == total:
-                self.progress("fingerprint", n, total)
 
     def _boilerplate(self) -> U64:
         """Shingles in at least `boilerplate_limit` of an outlet's sampled articles (the first
@@ -362,17 +365,30 @@ class Analysis:
         left = np.asarray([i for i, _ in todo], dtype=np.int64)
         right = np.asarray([j for _, j in todo], dtype=np.int64)
         order = np.lexsort((right, left, _components(left, right, len(self.ordered))[left]))
-        for lo in range(0, len(order), TRACE_BLOCK):
-            block = order[lo : lo + TRACE_BLOCK]
+        blocks = [order[lo : lo + TRACE_BLOCK] for lo in range(0, len(order), TRACE_BLOCK)]
+
+        def block_passages(b: int) -> list[tuple[Passage, ...]]:
+            block = blocks[b]
             both = np.concatenate((left[block], right[block]))
             rows, local = np.unique(both, return_inverse=True)
             v = views([texts[r] for r in rows.tolist()], self.vocab, self.boilerplate, k)
-            la, lb = local[: len(block)], local[len(block) :]
-            traced = trace(v, la, lb, k, k)
-            for q, found in enumerate(traced):
-                i, j = int(left[block[q]]), int(right[block[q]])
-                self._runs[(i, j)] = to_passages(v, int(la[q]), int(lb[q]), found, texts[i])
-            self.progress("passages", min(lo + TRACE_BLOCK, len(order)), len(order))
+            la, lb = local[: len(block)].tolist(), local[len(block) :].tolist()
+            traced = trace(v, local[: len(block)], local[len(block) :], k, k)
+            return [
+                to_passages(v, la[q], lb[q], found, texts[int(left[block[q]])])
+                for q, found in enumerate(traced)
+            ]
+
+        done = 0
+        for block, found in zip(
+            blocks, run_blocks(block_passages, len(blocks), self.workers), strict=True
+        ):
+            for i, j, passages in zip(
+                left[block].tolist(), right[block].tolist(), found, strict=True
+            ):
+                self._runs[(i, j)] = passages
+            done += len(block)
+            self.progress("passages", done, len(order))
 
     def judge_pairs(
         self, settings: Settings, where: npt.NDArray[np.intp], scores: PairScores
@@ -526,10 +542,15 @@ def _merge_scores(a: PairScores, b: PairScores, n: int) -> PairScores:
 
 
 def analyse(
-    articles: Iterable[Article], settings: Settings | None = None, progress: Progress | None = None
+    articles: Iterable[Article],
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+    workers: int | None = None,
 ) -> Analysis:
-    """Fingerprint and index `articles` once; see `Analysis.report`."""
-    return Analysis(articles, settings or Settings(), progress)
+    """Fingerprint and index `articles` once; see `Analysis.report`. `workers`: processes for
+    the work that splits into blocks (default: every core this process may use); the results
+    do not depend on it."""
+    return Analysis(articles, settings or Settings(), progress, workers)
 
 
 def detect(
@@ -539,10 +560,11 @@ def detect(
     skipped: Sequence[Skipped] = (),
     progress: Progress | None = None,
     timing: bool = True,
+    workers: int | None = None,
 ) -> Report:
     """Find the stories in `articles`: verified matches grouped without chaining, each with its
     original. `skipped` (inputs that could not be read) is carried into the report. The result
-    does not depend on the order of `articles`."""
+    does not depend on the order of `articles`, nor on `workers` (as in `analyse`)."""
     started = time.perf_counter()
-    analysis = analyse(articles, settings, progress)
+    analysis = analyse(articles, settings, progress, workers)
     return analysis.report(skipped=skipped, started=started if timing else None)

@@ -877,7 +877,7 @@ class ArchiveIndex:
             self._vocab = Vocabulary(stop=self._stop_words)
         vocab = self._vocab
         corpus = fingerprint_corpus(
-            (a.text for a in batch), self.settings, vocab, batch=max(1, len(batch))
+            [a.text for a in batch], self.settings, vocab, batch=max(1, len(batch))
         )
         words = vocab.words()
         every = np.uint64(self.settings.anchor_every)
