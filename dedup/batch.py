@@ -118,7 +118,7 @@ def ragged_arange(starts: I64, lengths: I64) -> tuple[I64, I64]:
     return values, owner
 
 
-def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+def concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
@@ -188,21 +188,21 @@ def fingerprint_corpus(
             progress(done)
 
     def ragged(values: list[np.ndarray], lens: list[I64], dtype: type) -> Ragged:
-        lengths = _concat(lens, np.int64)
+        lengths = concat(lens, np.int64)
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        return Ragged(_concat(values, dtype), offsets)
+        return Ragged(concat(values, dtype), offsets)
 
     return CorpusFingerprints(
-        words=_concat([p.counts for p in parts], np.int64),
-        digests=_concat([p.digests for p in parts], np.uint64),
+        words=concat([p.counts for p in parts], np.int64),
+        digests=concat([p.digests for p in parts], np.uint64),
         shingles=ragged([p.shingles for p in parts], [p.shingle_counts for p in parts], np.uint64),
         term_ids=ragged(
             [p.term_ids for p in parts],
             [np.bincount(p.term_rows, minlength=len(p.counts)) for p in parts],
             np.int64,
         ),
-        term_counts=_concat([p.term_counts for p in parts], np.int32).astype(np.int32),
+        term_counts=concat([p.term_counts for p in parts], np.int32).astype(np.int32),
     )
 
 
@@ -250,9 +250,12 @@ def _batch_terms(
     return uniq % (len(content) + 1), counts.astype(np.int32), uniq // (len(content) + 1)
 
 
-def minhash_rows(sets: Ragged, num_perm: int, seed: int, use: int | None = None) -> U32:
+def minhash_rows(
+    sets: Ragged, num_perm: int, seed: int, use: int | None = None, workers: int = 1
+) -> U32:
     """MinHash signatures (datasketch `affine32`, see `fingerprint.signatures`) of every row, for
-    the first `use` permutations only; one permutation at a time keeps the working set small."""
+    the first `use` permutations only; one permutation at a time keeps the working set small,
+    and blocks of permutations go to up to `workers` processes."""
     a, b = permutations(num_perm, seed)
     use = num_perm if use is None else use
     n = len(sets.offsets) - 1
@@ -263,9 +266,18 @@ def minhash_rows(sets: Ragged, num_perm: int, seed: int, use: int | None = None)
         return out
     values = _fmix32(to_hash32(sets.values.astype(np.uint64)))
     starts = sets.offsets[:-1][nonempty]
-    with np.errstate(over="ignore"):
-        for p in range(use):
-            out[nonempty, p] = np.minimum.reduceat(values * a[p] + b[p], starts)
+    step = 16
+
+    def block(first: int) -> U32:
+        perms = range(first * step, min((first + 1) * step, use))
+        part = np.empty((len(nonempty), len(perms)), dtype=np.uint32)
+        with np.errstate(over="ignore"):
+            for c, p in enumerate(perms):
+                part[:, c] = np.minimum.reduceat(values * a[p] + b[p], starts)
+        return part
+
+    for first, part in enumerate(run_blocks(block, (use + step - 1) // step, workers)):
+        out[nonempty, first * step : first * step + part.shape[1]] = part
     return out
 
 
@@ -282,8 +294,8 @@ def band_pairs(sigs: U32, bands: int, rows: int, usable: npt.NDArray[np.bool_]) 
         sorted_keys = keys[order]
         members = idx[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
-        codes.append(_group_pairs(members, same, n))
-    return np.unique(_concat(codes, np.int64)) if codes else np.zeros(0, dtype=np.int64)
+        codes.append(group_pairs(members, same, n))
+    return np.unique(concat(codes, np.int64)) if codes else np.zeros(0, dtype=np.int64)
 
 
 def band_keys(band: U32) -> U64:
@@ -297,7 +309,7 @@ def band_keys(band: U32) -> U64:
     return key
 
 
-def _group_pairs(members: I64, same: npt.NDArray[np.bool_], n: int) -> I64:
+def group_pairs(members: I64, same: npt.NDArray[np.bool_], n: int) -> I64:
     """All pairs within runs of equal keys (same[i]: element i + 1 equals element i), as codes
     i * n + j with i < j."""
     if not same.any():

@@ -29,7 +29,9 @@ from .batch import (
     Ragged,
     Vocabulary,
     band_pairs,
+    concat,
     fingerprint_corpus,
+    group_pairs,
     minhash_rows,
 )
 from .errors import DedupError
@@ -131,22 +133,13 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     if not len(hashes):
         return np.zeros(0, dtype=np.int64)
     bounds = np.flatnonzero(hashes[1:] != hashes[:-1]) + 1
-    starts = np.concatenate(([0], bounds))
-    ends = np.concatenate((bounds, [len(hashes)]))
-    sizes = ends - starts
-    codes: list[I64] = []
-    keep = (sizes >= 2) & (sizes <= MAX_ANCHOR_POSTINGS)
-    two = keep & (sizes == 2)
-    codes.append(owners[starts[two]] * n + owners[starts[two] + 1])
-    for lo, hi in zip(
-        starts[keep & (sizes > 2)].tolist(), ends[keep & (sizes > 2)].tolist(), strict=True
-    ):
-        posting = owners[lo:hi]
-        i, j = np.triu_indices(len(posting), k=1)
-        codes.append(posting[i] * n + posting[j])
-    all_codes = np.concatenate(codes)
-    uniq, counts = np.unique(all_codes, return_counts=True)
-    return uniq[counts >= min_shared]
+    sizes = np.diff(np.concatenate(([0], bounds, [len(hashes)])))
+    kept = np.repeat(sizes <= MAX_ANCHOR_POSTINGS, sizes)
+    hashes, owners = hashes[kept], owners[kept]
+    codes = group_pairs(owners, hashes[1:] == hashes[:-1], n)
+    uniq, counts = np.unique(codes, return_counts=True)
+    shared: I64 = uniq[counts >= min_shared]
+    return shared
 
 
 @dataclass(frozen=True)
@@ -216,7 +209,8 @@ class Analysis:
         kept = ~self.common[term_ids.values]
         self.terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
         self.term_counts = self.corpus.term_counts[kept]
-        self.topic_sets = _sorted_rows(self.vocab.hashes()[self.terms.values], self.terms)
+        # (in order of the term ids: MinHash does not care about order)
+        self.topic_sets = Ragged(self.vocab.hashes()[self.terms.values], self.terms.offsets)
         self.tfidf = self._tfidf(df, n)
         self.fingerprinter = Fingerprinter(settings)
         self.verifier = Verifier(
@@ -262,7 +256,9 @@ class Analysis:
         if resolution not in self._signatures:
             sets = self.copy_sets if resolution == "copy" else self.topic_sets
             s = self.settings
-            self._signatures[resolution] = minhash_rows(sets, s.num_perm, s.seed)
+            self._signatures[resolution] = minhash_rows(
+                sets, s.num_perm, s.seed, workers=self.workers
+            )
         return self._signatures[resolution]
 
     def candidate_codes(self, settings: Settings) -> I64:
@@ -303,22 +299,30 @@ class Analysis:
         return self._shingle_matrix
 
     def score_pairs(self, left: I64, right: I64, chunk: int = 1 << 16) -> PairScores:
-        """Exact scores of pairs of rows, computed for all pairs at once."""
+        """Exact scores of pairs of rows, `chunk` pairs per vectorised step, on the workers."""
         sizes = self.copy_sets.lengths()
         matrix = self._shingles()
-        shared = np.zeros(len(left), dtype=np.int64)
-        for lo in range(0, len(left), chunk):
-            a, b = left[lo : lo + chunk], right[lo : lo + chunk]
-            both = matrix[a].multiply(matrix[b]).tocsr()
-            shared[lo : lo + chunk] = np.diff(both.indptr)
-            self.progress("verify", min(lo + chunk, len(left)), len(left))
+        blocks = (len(left) + chunk - 1) // chunk
+
+        def block_scores(b: int) -> tuple[I64, npt.NDArray[np.float64], I64]:
+            a, c = left[b * chunk : (b + 1) * chunk], right[b * chunk : (b + 1) * chunk]
+            both = matrix[a].multiply(matrix[c]).tocsr()
+            cosine, shared_terms = pair_cosines(self.tfidf, a, c)
+            return np.diff(both.indptr), cosine, shared_terms
+
+        parts = []
+        for part in run_blocks(block_scores, blocks, self.workers):
+            parts.append(part)
+            self.progress("verify", min(len(parts) * chunk, len(left)), len(left))
+        shared = concat([p[0] for p in parts], np.int64)
+        cosine = concat([p[1] for p in parts], np.float64)
+        shared_terms = concat([p[2] for p in parts], np.int64)
         sa, sb = sizes[left], sizes[right]
         union = sa + sb - shared
         with np.errstate(divide="ignore", invalid="ignore"):
             jaccard = np.where(union > 0, shared / np.maximum(union, 1), 0.0)
             cab = np.where(sa > 0, shared / np.maximum(sa, 1), 0.0)
             cba = np.where(sb > 0, shared / np.maximum(sb, 1), 0.0)
-        cosine, shared_terms = pair_cosines(self.tfidf, left, right)
         digests = self.corpus.digests
         exact = (digests[left] == digests[right]) & (digests[left] != 0)
         return PairScores(left, right, shared, jaccard, cab, cba, cosine, shared_terms, exact)
@@ -517,19 +521,19 @@ def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
 
 
 def _filter_rows(rows: Ragged, drop: U64) -> Ragged:
-    """Rows without the values in `drop` (sorted)."""
+    """Rows without the values in `drop` (sorted). A bitmap of the low bits of `drop` clears
+    most values at once; only the rest are looked up."""
     if not len(drop):
         return rows
     values = rows.values.astype(np.uint64)
-    pos = np.searchsorted(drop, values)
-    keep = drop[np.minimum(pos, len(drop) - 1)] != values
+    mask = np.uint64((1 << 22) - 1)
+    bitmap = np.zeros(1 << 22, dtype=bool)
+    bitmap[(drop & mask).astype(np.int64)] = True
+    maybe = np.flatnonzero(bitmap[(values & mask).astype(np.int64)])
+    pos = np.minimum(np.searchsorted(drop, values[maybe]), len(drop) - 1)
+    keep = np.ones(len(values), dtype=bool)
+    keep[maybe] = drop[pos] != values[maybe]
     return Ragged(values[keep], _filtered_offsets(rows, keep))
-
-
-def _sorted_rows(values: U64, rows: Ragged) -> Ragged:
-    """`values` laid out as `rows`, sorted within each row."""
-    order = np.lexsort((values, rows.row_ids))
-    return Ragged(values[order], rows.offsets)
 
 
 def _merge_scores(a: PairScores, b: PairScores, n: int) -> PairScores:
