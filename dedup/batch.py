@@ -31,6 +31,9 @@ from .text import stop_words, words_of
 
 I64 = npt.NDArray[np.int64]
 
+#: Sets with fewer values than this have their signatures computed in this process.
+PARALLEL_MIN_VALUES = 1 << 20
+
 
 class Vocabulary:
     """Word -> id, with each word's 64-bit hash (the one `Fingerprinter` uses) and whether it is a
@@ -276,6 +279,8 @@ def minhash_rows(
                 part[:, c] = np.minimum.reduceat(values * a[p] + b[p], starts)
         return part
 
+    if len(values) < PARALLEL_MIN_VALUES:
+        workers = 1  # forking would cost more than it saves
     for first, part in enumerate(run_blocks(block, (use + step - 1) // step, workers)):
         out[nonempty, first * step : first * step + part.shape[1]] = part
     return out

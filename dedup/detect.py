@@ -72,7 +72,10 @@ ANALYSIS_SETTINGS = (
 #: Articles of each outlet (the first by id) whose shingles are counted for its boilerplate.
 BOILERPLATE_SAMPLE = 1000
 
-#: Pairs whose passages are traced in one vectorised step (bounds the working memory).
+#: Texts fingerprinted, pairs scored, pairs traced in one vectorised step: each a block of work
+#: for one worker process (blocks bound the working memory).
+FINGERPRINT_BLOCK = 4096
+SCORE_BLOCK = 1 << 16
 TRACE_BLOCK = 16384
 
 #: Anchors shared by more articles than this are stock phrases, not evidence of reuse.
@@ -197,6 +200,7 @@ class Analysis:
             [a.text for a in self.ordered],
             settings,
             self.vocab,
+            batch=FINGERPRINT_BLOCK,
             workers=self.workers,
             progress=lambda done: self.progress("fingerprint", done, n),
         )
@@ -298,8 +302,9 @@ class Analysis:
             )
         return self._shingle_matrix
 
-    def score_pairs(self, left: I64, right: I64, chunk: int = 1 << 16) -> PairScores:
-        """Exact scores of pairs of rows, `chunk` pairs per vectorised step, on the workers."""
+    def score_pairs(self, left: I64, right: I64) -> PairScores:
+        """Exact scores of pairs of rows, SCORE_BLOCK pairs per vectorised step, on the workers."""
+        chunk = SCORE_BLOCK
         sizes = self.copy_sets.lengths()
         matrix = self._shingles()
         blocks = (len(left) + chunk - 1) // chunk

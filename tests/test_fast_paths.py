@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -10,14 +11,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dedup import Settings, analyse, detect
+from dedup import batch as batch_module
 from dedup.batch import Vocabulary
 from dedup.fingerprint import Fingerprinter
+from dedup.parallel import run_blocks
 from dedup.passages import to_passages, trace, views
 from dedup.readers import read_articles
-from dedup.render import dumps_json, report_to_dict
+from dedup.render import dumps_json, render_json, report_to_dict
 from dedup.text import words_of
 from dedup.verify import Verifier, shared_passages
 from tests.conftest import FIXTURES
+
+detect_module = importlib.import_module("dedup.detect")  # the module, not `dedup.detect()`
 
 FIXTURE_INPUTS = ["seed", "seed.jsonl", "scenarios", "bench/articles", "xss", "malformed"]
 
@@ -102,3 +107,32 @@ def test_block_tracing_equals_pair_by_pair_on_repetitive_texts(
             verifier.tokens(str(x)), verifier.tokens(str(y)), long_enough[x], min_words, k
         )
         assert to_passages(v, x, y, runs, long_enough[x]) == expected
+
+
+# --- workers: forked processes, or this one ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["scenarios", "bench/articles", "seed"])
+def test_two_workers_give_the_bytes_of_one(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blocks of one text, pair or permutation block each, so that every stage forks."""
+    monkeypatch.setattr(detect_module, "FINGERPRINT_BLOCK", 1)
+    monkeypatch.setattr(detect_module, "SCORE_BLOCK", 2)
+    monkeypatch.setattr(detect_module, "TRACE_BLOCK", 2)
+    monkeypatch.setattr(batch_module, "PARALLEL_MIN_VALUES", 0)
+    read = read_articles([FIXTURES / name])
+    one = detect(read.articles, skipped=read.skipped, timing=False, workers=1)
+    two = detect(read.articles, skipped=read.skipped, timing=False, workers=2)
+    assert render_json(two) == render_json(one)
+    assert one.stories
+
+
+def test_workers_run_blocks_in_order_and_raise_what_a_block_raises() -> None:
+    assert list(run_blocks(lambda b: b * b, 7, 2)) == [b * b for b in range(7)]
+
+    def fails(b: int) -> int:
+        if b == 3:
+            raise ValueError("block 3")
+        return b
+
+    with pytest.raises(ValueError, match="block 3"):
+        list(run_blocks(fails, 5, 2))
