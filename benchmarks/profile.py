@@ -1,0 +1,126 @@
+"""Where `dedup report` spends its time: wall time of each stage on a synthetic corpus, with one
+worker process and with every core.
+
+Usage (from the project root, after `python benchmarks/make_corpus.py --size 100k`):
+    python benchmarks/profile.py --size 100k
+
+Stages, in the order the report runs them:
+- read: the JSONL into articles (`readers.read_articles`);
+- fingerprint: tokenising, word ids, shingle hashes, term counts (`batch.fingerprint_corpus`);
+- index: boilerplate, corpus stop words, TF-IDF rows (the rest of `Analysis`);
+- candidates: MinHash at both resolutions, LSH banding, anchor pairs;
+- scores: exact Jaccard, containment and TF-IDF cosine of every candidate pair;
+- passages: shared passages of the pairs that are or may be matches (`dedup.passages`);
+- judge and stories: thresholds, complete linkage, originals;
+- json: the report as JSON.
+Each stage is timed in this process (`time.perf_counter`), so work done by the workers counts as
+the wall time the stage waited for it. Results: the `profile` section of `benchmarks/RESULTS.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+STAGES = ("read", "fingerprint", "index", "candidates", "scores", "passages", "judge and stories")
+
+
+def profile(corpus: Path, workers: int) -> dict[str, float]:
+    """Seconds per stage of one report over `corpus` on `workers` processes."""
+    from dedup import Settings
+    from dedup.detect import Analysis
+    from dedup.readers import read_articles
+    from dedup.render import render_json
+
+    times: dict[str, float] = {}
+    marks: dict[str, list[float]] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        marks.setdefault(stage, []).append(time.perf_counter())
+
+    t = time.perf_counter()
+    read = read_articles([corpus])
+    times["read"] = time.perf_counter() - t
+
+    settings = Settings()
+    t = time.perf_counter()
+    analysis = Analysis(read.articles, settings, progress, workers)
+    fingerprinted = marks["fingerprint"][-1]
+    times["fingerprint"] = fingerprinted - t
+    times["index"] = time.perf_counter() - fingerprinted
+
+    t = time.perf_counter()
+    analysis.candidate_codes(settings)
+    times["candidates"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    report = analysis.report(settings, skipped=read.skipped)
+    total = time.perf_counter() - t
+    scored = marks.get("verify", [t])[-1]
+    traced = marks.get("passages", [scored])
+    times["scores"] = scored - t
+    times["passages"] = traced[-1] - scored
+    times["judge and stories"] = total - times["scores"] - times["passages"]
+
+    t = time.perf_counter()
+    render_json(report)
+    times["json"] = time.perf_counter() - t
+    times["total"] = sum(times.values())
+    return times
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="100k", help="corpus under benchmarks/data: 10k, 100k")
+    parser.add_argument("--no-results", action="store_true", help="do not update RESULTS.md")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE))
+    from results_md import command_line, machine, md_table, update_section
+
+    from dedup.parallel import default_workers
+
+    corpus = DATA / f"synthetic-{args.size.lower()}" / "articles.jsonl"
+    if not corpus.exists():
+        raise SystemExit(f"{corpus} not found: python benchmarks/make_corpus.py --size {args.size}")
+    cores = default_workers()
+    runs = {w: profile(corpus, w) for w in sorted({1, cores})}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    names = [*STAGES, "json", "total"]
+    headers = ["stage", *(f"{w} worker{'s' if w > 1 else ''} (s)" for w in runs)]
+    if len(runs) > 1:
+        headers.append("speed-up")
+    rows = []
+    for name in names:
+        row: list[object] = [name, *(f"{r[name]:.1f}" for r in runs.values())]
+        if len(runs) > 1:
+            one, many = runs[1][name], runs[cores][name]
+            row.append(f"{one / many:.2f}×" if many > 0.05 else "–")
+        rows.append(row)
+    print(md_table(headers, rows))
+    if not args.no_results:
+        info = machine()
+        body = "\n\n".join(
+            [
+                "## Profile: where `dedup report` spends its time",
+                f"Command: `{command_line()}`.",
+                f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
+                f"Python {info['python']}; run {info['date']}.",
+                f"Corpus: `synthetic-{args.size.lower()}`; stages as listed in "
+                "`benchmarks/profile.py`, timed in the main process (a stage on the workers "
+                f"counts as the time it was waited for). Peak RSS of the main process: "
+                f"{peak:.0f} MiB.",
+                md_table(headers, rows),
+            ]
+        )
+        update_section("profile", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
