@@ -396,7 +396,8 @@ def section(results: list[dict[str, Any]]) -> str:
         "",
         "- build (API): `ArchiveIndex.add` in one process, JSON parsing included; build (CLI): "
         "the one-shot `dedup index add` on the same articles; `dedup report`: `detect` over the "
-        "same archive articles in one process, JSON parsing included.",
+        "same archive articles with its default workers (every core; runs before 2026-11-24 "
+        "17:30 UTC used one process), JSON parsing included.",
         "- warm check: `ArchiveIndex.check` in a process that has the index open (after "
         f"{WARMUP} warm-up checks); one-shot: `dedup check QUERY --index FILE --format json` as "
         "a new process, wall time; start-up: a process that only imports what `check` imports.",

@@ -8,8 +8,10 @@ on exact scores (see `dedup.verify`).
 `analyse` does the work that does not depend on the verification thresholds (fingerprints,
 signatures, candidates, exact scores of each pair, all cached); `Analysis.report(settings)` then
 applies thresholds, so a sweep over thresholds costs little more than one run. The work is done
-for the whole corpus at once with numpy: nothing runs per shingle in Python, and only the pairs
-that are matches have their passages traced word by word.
+in blocks with numpy (nothing runs per shingle in Python), the blocks of each stage on forked
+worker processes (`dedup.parallel`); only the pairs that are or may be matches have their
+passages traced (`dedup.passages`). Neither the block sizes nor the number of workers changes a
+byte of the report.
 """
 
 from __future__ import annotations
