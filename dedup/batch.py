@@ -17,7 +17,6 @@ import numpy.typing as npt
 import xxhash
 
 from .fingerprint import (
-    _POSITION_MULTIPLIERS,
     U32,
     U64,
     _fmix32,
@@ -216,11 +215,8 @@ def _batch_shingles(flat: I64, lengths: I64, hashes: U64, k: int) -> tuple[U64, 
     doc = np.repeat(np.arange(len(lengths)), lengths)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
     if n >= k:
-        count = n - k + 1
-        acc = np.zeros(count, dtype=np.uint64)
-        for j in range(k):
-            acc ^= word_hashes[j : j + count] * _POSITION_MULTIPLIERS[j]
-            acc = (acc << np.uint64(13)) | (acc >> np.uint64(51))
+        acc = shingle_hashes(word_hashes, k)  # across document ends too: dropped next
+        count = len(acc)
         pos = np.arange(count)
         valid = pos + k <= (starts + lengths)[doc[:count]]
         values = acc[valid]

@@ -13,7 +13,6 @@ Texts shorter than a shingle are left to `verify.shared_passages`.
 
 from __future__ import annotations
 
-import re
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,13 +21,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .batch import I64, Vocabulary, ragged_arange
-from .fingerprint import _POSITION_MULTIPLIERS, U64
+from .fingerprint import U64, shingle_hashes
 from .models import Passage
-from .text import token_arrays
+from .text import PARAGRAPH_BREAK, token_arrays
 
 Bools = npt.NDArray[np.bool_]
 
-_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 # A position key: text number * _SPAN + character offset (texts are shorter than 2**32).
 _SPAN = 1 << 32
 
@@ -70,7 +68,7 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, k: int) -> 
         ends.append(e)
         counts[t] = len(words)
         base = t * _SPAN
-        blank_keys += [base + m.start() for m in _BLANK_LINE.finditer(text)]
+        blank_keys += [base + m.start() for m in PARAGRAPH_BREAK.finditer(text)]
     word_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum(counts, out=word_offsets[1:])
     start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
@@ -87,11 +85,8 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, k: int) -> 
         breaks[1:] = (before > after) & (owner[1:] == owner[:-1])
 
     word_hashes = vocab.hashes()[np.frombuffer(ids, dtype=np.int64)]
-    count = max(len(word_hashes) - k + 1, 0)
-    acc = np.zeros(count, dtype=np.uint64)
-    for j in range(k):
-        acc ^= word_hashes[j : j + count] * _POSITION_MULTIPLIERS[j]
-        acc = (acc << np.uint64(13)) | (acc >> np.uint64(51))
+    acc = shingle_hashes(word_hashes, k)  # across text ends too: those are dropped next
+    count = len(acc)
     valid = np.arange(count) + k <= word_offsets[1:][owner[:count]]
     shingles = acc[valid]
     shingle_offsets = word_offsets - np.arange(len(texts) + 1, dtype=np.int64) * (k - 1)

@@ -18,6 +18,8 @@ import numpy.typing as npt
 
 _WORD = re.compile(r"\w+")
 _WORD_SPLIT = re.compile(r"(\w+)")
+#: A blank line: where a paragraph ends (passages never run across one).
+PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n")
 _NO_OFFSETS = np.zeros(0, dtype=np.int64)
 _LINE = re.compile(r"[^\n]*")
 
@@ -87,11 +89,11 @@ class Tokens:
 
 # Cheap tests that every boilerplate line passes (its first word, or a tell-tale word), so most
 # article lines are cleared without running BOILERPLATE_LINE.
-_MAYBE_PREFIX = re.compile(
-    r"\W*(?:also|read|related|more|categories|top|tags?|original|source|author|no|\d+|post|"
-    r"leave|share|tweet|email|print|advertisement|click|tap|follow|copyright|\(c\)|©|all)\b",
-    re.IGNORECASE,
+_PREFIX_WORDS = (
+    r"(?:also|read|related|more|categories|top|tags?|original|source|author|no|\d+|post|"
+    r"leave|share|tweet|email|print|advertisement|click|tap|follow|copyright|\(c\)|©|all)\b"
 )
+_MAYBE_PREFIX = re.compile(r"\W*" + _PREFIX_WORDS, re.IGNORECASE)
 _MAYBE_ANYWHERE = re.compile(r"newsletter|subscribe|sign up|cookie", re.IGNORECASE)
 
 
@@ -129,7 +131,7 @@ def _folded(text: str) -> str | None:
 
 # Every line that `is_boilerplate_line` may accept starts as `_PREFIX_LINE` matches or holds one of
 # `_ANYWHERE_WORDS`, so two quick scans of the whole text find the few lines worth checking.
-_PREFIX_LINE = re.compile(r"^[^\w\n]*" + _MAYBE_PREFIX.pattern[3:], re.IGNORECASE | re.MULTILINE)
+_PREFIX_LINE = re.compile(r"^[^\w\n]*" + _PREFIX_WORDS, re.IGNORECASE | re.MULTILINE)
 _ANYWHERE_WORDS = ("newsletter", "subscribe", "sign up", "cookie")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,7 +18,7 @@ import numpy.typing as npt
 
 from .fingerprint import U64, Fingerprint, Fingerprinter
 from .models import Kind, Match, Passage, Settings
-from .text import token_spans
+from .text import PARAGRAPH_BREAK, token_spans
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -175,7 +174,7 @@ def token_view(text: str, fingerprinter: Fingerprinter, ignore: U64) -> TokenVie
         content = ignore[pos] != shingles
     else:
         content = np.ones(len(shingles), dtype=bool)
-    blank_lines = np.asarray([m.start() for m in _BLANK_LINE.finditer(text)], dtype=np.int64)
+    blank_lines = np.asarray([m.start() for m in PARAGRAPH_BREAK.finditer(text)], dtype=np.int64)
     breaks = np.zeros(len(spans), dtype=bool)
     if len(blank_lines) and len(spans) > 1:
         # a blank line between the end of word t - 1 and the start of word t
@@ -183,9 +182,6 @@ def token_view(text: str, fingerprinter: Fingerprinter, ignore: U64) -> TokenVie
         after = np.searchsorted(blank_lines, spans[:-1, 1])
         breaks[1:] = before > after
     return TokenView(spans[:, 0], spans[:, 1], shingles, content, breaks)
-
-
-_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
 def _split_at_paragraphs(
