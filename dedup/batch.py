@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -176,36 +176,54 @@ def fingerprint_corpus(
     def task(b: int) -> _Block:
         return _fingerprint_block(texts[b * batch : (b + 1) * batch], k, vocab.stop)
 
-    parts: list[_Block] = []
+    fields: dict[str, list[np.ndarray]] = {name: [] for name in _PARTS}
     done = 0
     for part in run_blocks(task, blocks, workers):
         renumber = np.asarray(vocab.ids(part.words), dtype=np.int64)
         ids = renumber[part.term_ids]
         order = np.lexsort((ids, part.term_rows))  # ascending corpus ids within each text
-        parts.append(
-            replace(part, words=[], term_ids=ids[order], term_counts=part.term_counts[order])
-        )
+        for name, value in (
+            ("counts", part.counts),
+            ("digests", part.digests),
+            ("shingles", part.shingles),
+            ("shingle_counts", part.shingle_counts),
+            ("term_ids", ids[order]),
+            ("term_lengths", np.bincount(part.term_rows, minlength=len(part.counts))),
+            ("term_counts", part.term_counts[order]),
+        ):
+            fields[name].append(value)
         done += len(part.counts)
         if progress is not None:
             progress(done)
 
-    def ragged(values: list[np.ndarray], lens: list[I64], dtype: type) -> Ragged:
-        lengths = concat(lens, np.int64)
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return Ragged(concat(values, dtype), offsets)
+    def take(name: str, dtype: type) -> np.ndarray:
+        """One field for the whole corpus; the blocks' pieces are let go at once."""
+        return concat(fields.pop(name), dtype).astype(dtype, copy=False)
+
+    def ragged(values: str, lengths: str, dtype: type) -> Ragged:
+        sizes = take(lengths, np.int64)
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return Ragged(take(values, dtype), offsets)
 
     return CorpusFingerprints(
-        words=concat([p.counts for p in parts], np.int64),
-        digests=concat([p.digests for p in parts], np.uint64),
-        shingles=ragged([p.shingles for p in parts], [p.shingle_counts for p in parts], np.uint64),
-        term_ids=ragged(
-            [p.term_ids for p in parts],
-            [np.bincount(p.term_rows, minlength=len(p.counts)) for p in parts],
-            np.int64,
-        ),
-        term_counts=concat([p.term_counts for p in parts], np.int32).astype(np.int32),
+        words=take("counts", np.int64),
+        digests=take("digests", np.uint64),
+        shingles=ragged("shingles", "shingle_counts", np.uint64),
+        term_ids=ragged("term_ids", "term_lengths", np.int64),
+        term_counts=take("term_counts", np.int32),
     )
+
+
+_PARTS = (
+    "counts",
+    "digests",
+    "shingles",
+    "shingle_counts",
+    "term_ids",
+    "term_lengths",
+    "term_counts",
+)
 
 
 def _batch_shingles(flat: I64, lengths: I64, hashes: U64, k: int) -> tuple[U64, I64]:

@@ -118,6 +118,17 @@ def emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def emit_bytes(chunks: Iterable[bytes], output: str | None) -> None:
+    """Write UTF-8 pieces as they come (a large report is never held whole)."""
+    if output:
+        with open(output, "wb") as fh:
+            fh.writelines(chunks)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.writelines(chunks)
+        sys.stdout.buffer.flush()
+
+
 @contextmanager
 def progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
     """A progress callback drawing on stderr when it is a terminal (and not --quiet)."""
@@ -206,7 +217,7 @@ def report(
       dedup report articles/ --format html -o report.html
     """
     from .detect import detect
-    from .render import render_report
+    from .render import json_chunks, render_report
 
     settings = settings_from(options)
     read = read_inputs(paths, strict)
@@ -219,7 +230,10 @@ def report(
             timing=timing,
             workers=jobs,
         )
-    emit(render_report(result, fmt), output)
+    if fmt == "json":
+        emit_bytes(json_chunks(result), output)
+    else:
+        emit(render_report(result, fmt), output)
 
 
 @main.command()

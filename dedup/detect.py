@@ -27,7 +27,6 @@ import numpy.typing as npt
 
 from .batch import (
     I64,
-    CorpusFingerprints,
     Ragged,
     Vocabulary,
     band_pairs,
@@ -35,6 +34,7 @@ from .batch import (
     fingerprint_corpus,
     group_pairs,
     minhash_rows,
+    ragged_arange,
 )
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
@@ -198,7 +198,7 @@ class Analysis:
         n = len(self.ordered)
 
         self.vocab = Vocabulary()
-        self.corpus: CorpusFingerprints = fingerprint_corpus(
+        corpus = fingerprint_corpus(
             [a.text for a in self.ordered],
             settings,
             self.vocab,
@@ -206,15 +206,18 @@ class Analysis:
             workers=self.workers,
             progress=lambda done: self.progress("fingerprint", done, n),
         )
-        self.boilerplate: U64 = self._boilerplate()
-        self.copy_sets = _filter_rows(self.corpus.shingles, self.boilerplate)
+        self.words, self.digests = corpus.words, corpus.digests
+        self.boilerplate: U64 = self._boilerplate(corpus.shingles)
+        # (the shingle sets with boilerplate are not kept: nothing after this needs them)
+        self.copy_sets = _filter_rows(corpus.shingles, self.boilerplate)
 
-        term_ids = self.corpus.term_ids
+        term_ids = corpus.term_ids
         df = np.bincount(term_ids.values, minlength=len(self.vocab))
         self.common = df >= common_limit(n, settings)
         kept = ~self.common[term_ids.values]
         self.terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
-        self.term_counts = self.corpus.term_counts[kept]
+        self.term_counts = corpus.term_counts[kept]
+        del corpus, term_ids, kept
         # (in order of the term ids: MinHash does not care about order)
         self.topic_sets = Ragged(self.vocab.hashes()[self.terms.values], self.terms.offsets)
         self.tfidf = self._tfidf(df, n)
@@ -222,13 +225,11 @@ class Analysis:
         self.verifier = Verifier(
             self.fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
         )
-        self._signatures: dict[str, U32] = {}
         self._candidates: dict[tuple[float, float, int, int], I64] = {}
         self._pair_scores: PairScores | None = None
         self._runs: dict[tuple[int, int], tuple[Passage, ...]] = {}
-        self._shingle_matrix: sparse.csr_matrix | None = None
 
-    def _boilerplate(self) -> U64:
+    def _boilerplate(self, sets: Ragged) -> U64:
         """Shingles in at least `boilerplate_limit` of an outlet's sampled articles (the first
         BOILERPLATE_SAMPLE by id): footers, bylines, stock phrases, templates."""
         by_outlet: dict[str, list[int]] = {}
@@ -237,7 +238,6 @@ class Analysis:
             if len(rows) < BOILERPLATE_SAMPLE:
                 rows.append(i)
         found: list[U64] = []
-        sets = self.corpus.shingles
         for rows in by_outlet.values():
             need = boilerplate_limit(len(rows), self.settings)
             if len(rows) < need:
@@ -258,14 +258,11 @@ class Analysis:
 
     def signatures(self, resolution: str) -> U32:
         """MinHash signatures of every article: "copy" (shingles without boilerplate) or "story"
-        (content words without corpus stop words)."""
-        if resolution not in self._signatures:
-            sets = self.copy_sets if resolution == "copy" else self.topic_sets
-            s = self.settings
-            self._signatures[resolution] = minhash_rows(
-                sets, s.num_perm, s.seed, workers=self.workers
-            )
-        return self._signatures[resolution]
+        (content words without corpus stop words). Not kept: 512 bytes an article at each
+        resolution, needed only to band (once for each LSH threshold asked for)."""
+        sets = self.copy_sets if resolution == "copy" else self.topic_sets
+        s = self.settings
+        return minhash_rows(sets, s.num_perm, s.seed, workers=self.workers)
 
     def candidate_codes(self, settings: Settings) -> I64:
         """Candidate pairs as codes i * n + j (i < j), sorted: proposed by either LSH resolution
@@ -291,29 +288,31 @@ class Analysis:
         codes = self.candidate_codes(settings)
         return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 
-    def _shingles(self) -> sparse.csr_matrix:
-        """The shingle sets as a sparse 0/1 matrix (columns: hash >> 1, order kept)."""
-        if self._shingle_matrix is None:
-            from scipy import sparse
+    def _shingles(self, rows: I64) -> sparse.csr_matrix:
+        """The shingle sets of `rows` as a sparse 0/1 matrix (columns: hash >> 1, order kept),
+        built for a block of pairs (the whole corpus as a matrix would cost 12 bytes a
+        shingle)."""
+        from scipy import sparse
 
-            sets = self.copy_sets
-            cols = (sets.values.astype(np.uint64) >> np.uint64(1)).astype(np.int64)
-            self._shingle_matrix = sparse.csr_matrix(
-                (np.ones(len(cols), dtype=np.float32), cols, sets.offsets),
-                shape=(len(self.ordered), 2**63 - 1),
-            )
-        return self._shingle_matrix
+        sets = self.copy_sets
+        lengths = sets.lengths()[rows]
+        at, _ = ragged_arange(sets.offsets[:-1][rows], lengths)
+        cols = (sets.values[at].astype(np.uint64) >> np.uint64(1)).astype(np.int64)
+        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        return sparse.csr_matrix(
+            (np.ones(len(cols), dtype=np.float32), cols, indptr), shape=(len(rows), 2**63 - 1)
+        )
 
     def score_pairs(self, left: I64, right: I64) -> PairScores:
         """Exact scores of pairs of rows, SCORE_BLOCK pairs per vectorised step, on the workers."""
         chunk = SCORE_BLOCK
         sizes = self.copy_sets.lengths()
-        matrix = self._shingles()
         blocks = (len(left) + chunk - 1) // chunk
 
         def block_scores(b: int) -> tuple[I64, npt.NDArray[np.float64], I64]:
             a, c = left[b * chunk : (b + 1) * chunk], right[b * chunk : (b + 1) * chunk]
-            both = matrix[a].multiply(matrix[c]).tocsr()
+            both = self._shingles(a).multiply(self._shingles(c)).tocsr()
             cosine, shared_terms = pair_cosines(self.tfidf, a, c)
             return np.diff(both.indptr), cosine, shared_terms
 
@@ -330,7 +329,7 @@ class Analysis:
             jaccard = np.where(union > 0, shared / np.maximum(union, 1), 0.0)
             cab = np.where(sa > 0, shared / np.maximum(sa, 1), 0.0)
             cba = np.where(sb > 0, shared / np.maximum(sb, 1), 0.0)
-        digests = self.corpus.digests
+        digests = self.digests
         exact = (digests[left] == digests[right]) & (digests[left] != 0)
         return PairScores(left, right, shared, jaccard, cab, cba, cosine, shared_terms, exact)
 
@@ -368,7 +367,7 @@ class Analysis:
         todo = sorted({pair for pair in pairs if pair not in self._runs})
         if not todo:
             return
-        short = self.corpus.words < k
+        short = self.words < k
         texts = [a.text for a in self.ordered]
         for i, j in [(i, j) for i, j in todo if short[i] or short[j]]:
             self._runs[(i, j)] = self.verifier.runs(self.ordered[i].id, self.ordered[j].id)
@@ -488,7 +487,7 @@ class Analysis:
             return all(self._cosine(i, j) >= settings.link_cosine for i, j in unmatched)
 
         groups = group(matches, linked)
-        words = {a.id: int(w) for a, w in zip(self.ordered, self.corpus.words, strict=True)}
+        words = {a.id: int(w) for a, w in zip(self.ordered, self.words, strict=True)}
         stories = build_stories(groups, matches, self.articles, words)
         members = sorted({m.id for s in stories for m in s.members})
         stats = Stats(
@@ -532,7 +531,7 @@ def _filter_rows(rows: Ragged, drop: U64) -> Ragged:
     most values at once; only the rest are looked up."""
     if not len(drop):
         return rows
-    values = rows.values.astype(np.uint64)
+    values = rows.values.astype(np.uint64, copy=False)
     mask = np.uint64((1 << 22) - 1)
     bitmap = np.zeros(1 << 22, dtype=bool)
     bitmap[(drop & mask).astype(np.int64)] = True

@@ -26,7 +26,7 @@ def kind_rank(kind: str) -> int:
     return (*KINDS,).index(kind)  # unknown kinds raise ValueError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Article:
     """One news article.
 
@@ -172,7 +172,7 @@ class Settings:
         return {"shingle_size": self.shingle_size, "num_perm": self.num_perm, "seed": self.seed}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A maximal run of words shared by two articles.
 
@@ -188,7 +188,7 @@ class Passage:
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match:
     """A verified pair of articles (ids a < b) with its kind and scores.
 
@@ -212,7 +212,7 @@ class Match:
         return sum(p.words for p in self.passages)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """An article of a story: id, title, outlet, published, and its role
     (`original`; `copy` when its match with the original is exact, near_duplicate, contained or
@@ -225,7 +225,7 @@ class Member:
     role: Role
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Story:
     """A group of articles on one story.
 

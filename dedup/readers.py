@@ -372,6 +372,9 @@ def _read_json(source: _Source, content: str) -> Iterator[_Item]:
     except json.JSONDecodeError as exc:
         yield Skipped(source.shown, f"invalid JSON ({exc})")
         return
+    data, note = _no_surrogates(content, data)
+    if note:
+        yield Note(source.shown, note)
     if isinstance(data, dict):
         yield from _record(data, where=source.shown, default_id=source.rel, outlet=source.outlet)
     elif isinstance(data, list):
@@ -381,6 +384,34 @@ def _read_json(source: _Source, content: str) -> Iterator[_Item]:
     else:
         got = _json_type(data)
         yield Skipped(source.shown, f"not a JSON object or list of objects (got {got})")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _no_surrogates(raw: str, data: Any) -> tuple[Any, str | None]:
+    """JSON may escape half a UTF-16 pair ("\\ud800"), which no UTF-8 output can hold: such
+    characters of `data` (parsed from `raw`) become U+FFFD, with a note saying so."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return data, None
+    found = False
+
+    def clean(value: Any) -> Any:
+        nonlocal found
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                found = True
+                return _SURROGATE.sub("\ufffd", value)
+            return value
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {clean(k): clean(v) for k, v in value.items()}
+        return value
+
+    cleaned = clean(data)
+    return cleaned, "unpaired UTF-16 surrogate escapes replaced by U+FFFD" if found else None
 
 
 def _read_jsonl_file(source: _Source) -> Iterator[_Item]:
@@ -425,6 +456,9 @@ def _read_jsonl_lines(
         except json.JSONDecodeError as exc:
             yield Skipped(where, f"line {number}: invalid JSON ({exc})")
             continue
+        data, note = _no_surrogates(line, data)
+        if note:
+            yield Note(where, note)
         yield from _record(data, where=where, default_id=f"{rel}#{number}", outlet=outlet)
     if empty:
         yield Skipped(shown, "empty input" if shown == "-" else "empty file")

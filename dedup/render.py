@@ -1,6 +1,7 @@
 """Every output format of a `Report`: table, json, csv, markdown and html.
 
-`render_report(report, fmt)` returns the whole document as one string; the caller writes it.
+`render_report(report, fmt)` returns the whole document as one string; the caller writes it
+(`json_chunks` gives the JSON a story at a time, for large reports).
 The JSON form is the stable `dedup.report/1` shape of DESIGN.md; the other forms are views of it.
 """
 
@@ -12,7 +13,8 @@ import json
 import math
 import re
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -147,18 +149,43 @@ def report_to_dict(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report) -> str:
     """`report_to_dict` as indented UTF-8 JSON with a trailing newline (byte-stable)."""
-    return dumps_json(report_to_dict(report))
+    return b"".join(json_chunks(report)).decode()
+
+
+def json_chunks(report: Report) -> Iterator[bytes]:
+    """`render_json(report)` as UTF-8 pieces, one story at a time: a large report is written
+    without ever holding the whole document (or its dict) in memory."""
+    head = report_to_dict(replace(report, stories=()))
+    text = _dumps(head)
+    empty = b"[]\n}\n"  # "stories" is the last key
+    if not report.stories:
+        yield text
+        return
+    yield text[: -len(empty)] + b"[\n"
+    for k, story in enumerate(report.stories):
+        body = _dumps(_story_dict(story), newline=False).replace(b"\n", b"\n    ")
+        yield (b",\n    " if k else b"    ") + body
+    yield b"\n  ]\n}\n"
 
 
 def dumps_json(data: Any) -> str:
-    """`json.dumps(data, ensure_ascii=False, indent=2)` plus a newline, written by orjson (twenty
-    times faster on a large report; the same bytes for scores rounded to `DIGITS` places and any
-    text, a test compares them);
-    the standard library takes over for what orjson refuses (lone surrogates, huge integers)."""
+    """`json.dumps(data, ensure_ascii=False, indent=2)` plus a newline (see `_dumps`)."""
+    return _dumps(data).decode()
+
+
+def _dumps(data: Any, newline: bool = True) -> bytes:
+    """`json.dumps(data, ensure_ascii=False, indent=2)` (plus a newline) as UTF-8, written by
+    orjson (twenty times faster on a large report; the same bytes for scores rounded to `DIGITS`
+    places and any text, a test compares them); the standard library takes over for what orjson
+    refuses (huge integers, lone surrogates: UTF-8 cannot hold these, so they are written as
+    `\\ud800` escapes). JSON text holds no raw newline inside a string, so the result can be
+    indented further line by line."""
     try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+        option = orjson.OPT_INDENT_2 | (orjson.OPT_APPEND_NEWLINE if newline else 0)
+        return orjson.dumps(data, option=option)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        text = json.dumps(data, ensure_ascii=False, indent=2) + ("\n" if newline else "")
+        return text.encode("utf-8", "backslashreplace")
 
 
 # -- helpers shared by the text views ---------------------------------------------------------

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from scipy import sparse
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scores:
     """Scores of a pair before classification."""
 
@@ -277,7 +277,7 @@ def classify(scores: Scores, shared_words: int, settings: Settings) -> Kind | No
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Everything verification measured on a pair, before any threshold: scores, and the shared
     runs of at least `shingle_size` words (thresholds pick from them)."""

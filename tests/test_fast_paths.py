@@ -17,7 +17,7 @@ from dedup.fingerprint import Fingerprinter
 from dedup.parallel import run_blocks
 from dedup.passages import to_passages, trace, views
 from dedup.readers import read_articles
-from dedup.render import dumps_json, render_json, report_to_dict
+from dedup.render import dumps_json, json_chunks, render_json, report_to_dict
 from dedup.text import words_of
 from dedup.verify import Verifier, shared_passages
 from tests.conftest import FIXTURES
@@ -58,8 +58,30 @@ def test_json_writer_matches_on_rounded_scores(score: float) -> None:
 
 
 def test_json_writer_falls_back_on_what_orjson_refuses() -> None:
-    data = {"text": "half a pair \ud800", "big": 2**70}
+    data = {"text": "caf\u00e9", "big": 2**70}
     assert dumps_json(data) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_json_writer_escapes_half_a_surrogate_pair() -> None:
+    data = {"text": "half a pair \ud800 caf\u00e9"}
+    written = dumps_json(data)
+    assert "\\ud800" in written and "caf\u00e9" in written
+    assert json.loads(written) == data
+
+
+@pytest.mark.parametrize("name", FIXTURE_INPUTS)
+def test_json_written_a_story_at_a_time_gives_the_bytes_of_the_whole(name: str) -> None:
+    report = fixture_report(name)
+    whole = json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n"
+    assert b"".join(json_chunks(report)).decode() == whole
+    assert render_json(report) == whole
+
+
+def test_json_of_a_report_without_stories_is_whole() -> None:
+    report = detect([], timing=False)
+    assert not report.stories
+    whole = json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n"
+    assert render_json(report) == whole
 
 
 # --- passages: traced a block of pairs at a time, or pair by pair -----------------------------

@@ -229,6 +229,16 @@ def test_published_not_iso_8601_gives_a_note(tmp_path: Path, given: object) -> N
     )
 
 
+@pytest.mark.parametrize("name", ["a.json", "a.jsonl"])
+def test_half_a_surrogate_pair_is_replaced_with_a_note(tmp_path: Path, name: str) -> None:
+    write(tmp_path / name, '{"id": "x\\ud800", "text": "Caf\\u00e9 \\udfff and \\ud83d\\ude00."}')
+    result = read_articles([tmp_path])
+    art = result.articles[0]
+    assert (art.id, art.text) == ("x\ufffd", "Caf\u00e9 \ufffd and \U0001f600.")
+    where = f"{tmp_path}/{name}" + ("#1" if name.endswith("l") else "")
+    assert result.notes == (Note(where, "unpaired UTF-16 surrogate escapes replaced by U+FFFD"),)
+
+
 def test_line_endings_are_normalised_and_nothing_else(tmp_path: Path) -> None:
     body = "First  line,\twith tabs.\r\nSecond line.\rThird line.\r\n\r\n  Indented last."
     write(tmp_path / "a.txt", "Title\r\n\r\n" + body + "\r\n")
