@@ -375,9 +375,15 @@ def index_group() -> None:
 @index_option(required=True)
 @settings_options
 @click.option("--strict", is_flag=True, help="Exit 2 if any input cannot be read.")
+@jobs_option
 @quiet_option
 def index_add(
-    paths: tuple[str, ...], index_path: str, strict: bool, quiet: bool, **options: Any
+    paths: tuple[str, ...],
+    index_path: str,
+    strict: bool,
+    jobs: int | None,
+    quiet: bool,
+    **options: Any,
 ) -> None:
     """Add the articles in PATHS to the index FILE, creating it if needed.
 
@@ -396,7 +402,7 @@ def index_add(
     settings = explicit_settings(options)
     read = read_inputs(paths, strict)
     with ArchiveIndex.open(index_path, settings or None) as index, progress_bar(quiet) as progress:
-        summary = index.add(read.articles, progress=progress)
+        summary = index.add(read.articles, progress=progress, workers=jobs)
     for skip in summary.skipped:
         warn(f"skipped: {skip.path}: {skip.reason}")
     skipped = len(read.skipped) + len(summary.skipped)

@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Siz
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -60,6 +61,7 @@ from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, 
 from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
 from .models import KINDS, Article, Kind, Passage, Settings, Skipped, kind_rank
+from .parallel import default_workers, map_ahead
 from .verify import (
     Evidence,
     Scores,
@@ -460,6 +462,60 @@ def _insert_pairs(
         )
 
 
+def _batch_size(articles: int) -> int:
+    """Articles in the next batch when the index holds `articles`."""
+    return min(MAX_BATCH, max(BATCH, articles // 10))
+
+
+def _prepare(
+    batch: Sequence[Article], settings: Settings, stop: frozenset[str]
+) -> list[tuple[Fingerprint, str, U64]]:
+    """Fingerprint a batch in bulk (`batch.fingerprint_corpus`: the values of
+    `Fingerprinter.fingerprint`, which a check uses for its query): each article's fingerprint,
+    its other fields as JSON, and its anchors. Runs on a worker process."""
+    vocab = Vocabulary(stop=stop)
+    corpus = fingerprint_corpus([a.text for a in batch], settings, vocab, batch=max(1, len(batch)))
+    words = vocab.words()
+    every = np.uint64(settings.anchor_every)
+    terms = corpus.term_ids
+    offsets = terms.offsets.tolist()
+    ids = terms.values.tolist()
+    counts = corpus.term_counts.tolist()
+    # Each article's distinct content-word hashes, sorted: one sort for the whole batch.
+    rows = terms.row_ids
+    hashes = vocab.hashes()[terms.values]
+    order = np.lexsort((hashes, rows))
+    hashes, rows = hashes[order], rows[order]
+    keep = np.ones(len(hashes), dtype=bool)
+    keep[1:] = (hashes[1:] != hashes[:-1]) | (rows[1:] != rows[:-1])
+    topic_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=len(batch)), out=topic_offsets[1:])
+    topics = hashes[keep]
+    out: list[tuple[Fingerprint, str, U64]] = []
+    for i, article in enumerate(batch):
+        lo, hi = offsets[i], offsets[i + 1]
+        shingles = corpus.shingles.row(i).astype(np.uint64)
+        fp = Fingerprint(
+            id=article.id,
+            outlet=article.outlet,
+            words=int(corpus.words[i]),
+            digest=int(corpus.digests[i]),
+            shingles=shingles,
+            topics=topics[topic_offsets[i] : topic_offsets[i + 1]],
+            terms={words[t]: c for t, c in zip(ids[lo:hi], counts[lo:hi], strict=True)},
+        )
+        anchors = shingles[shingles % every == 0] if every else _EMPTY
+        out.append((fp, _meta_json(article), anchors))
+    return out
+
+
+def _prepare_chunk(
+    chunk: tuple[int, Sequence[Article]], settings: Settings, stop: frozenset[str]
+) -> list[tuple[Fingerprint, str, U64]]:
+    """`_prepare` of a (size read, batch) item of `add`."""
+    return _prepare(chunk[1], settings, stop)
+
+
 def _chunks(items: Iterable[T], size: Callable[[], int]) -> Iterator[list[T]]:
     """Lists of `size()` items (asked before each list is filled)."""
     chunk: list[T] = []
@@ -578,7 +634,6 @@ class ArchiveIndex:
         # valid while `boilerplate_version` in meta is the one noted (no other writer since).
         self._samples: dict[int, _Counts] = {}
         self._samples_version: str | None = None
-        self._vocab: Vocabulary | None = None  # words seen by `add`, for bulk fingerprints
         self._writes = 0  # commits by this object (part of the version a check caches by)
         self._near: tuple[tuple[int, int], _NearCounts] | None = None
 
@@ -790,10 +845,17 @@ class ArchiveIndex:
 
     # -- adding and removing ------------------------------------------------------------------
 
-    def add(self, articles: Iterable[Article], progress: Progress | None = None) -> AddSummary:
+    def add(
+        self,
+        articles: Iterable[Article],
+        progress: Progress | None = None,
+        workers: int | None = None,
+    ) -> AddSummary:
         """Add `articles`; an article whose id is in the index replaces it (unless it is
         exactly the same, when it is left alone). Articles are committed in batches of whole
         articles: if the process dies, the index holds the batches committed before.
+        Batches are fingerprinted on up to `workers` processes (default: every core) while
+        this one stores the batch before; the index is the same whatever their number.
         progress(stage, done, total) is called after each batch."""
         if self.readonly:
             raise IndexFileError(f"{self.path} was opened read-only; open it to add articles.")
@@ -803,9 +865,16 @@ class ArchiveIndex:
         skipped: list[Skipped] = []
         counts: Counter[str] = Counter()
         done = 0
+        start = len(self)
+
+        def size() -> int:
+            # From the articles read so far, not those stored: batches are cut ahead of storing.
+            return _batch_size(start + done)
 
         def batches() -> Iterator[tuple[int, list[Article]]]:
-            for chunk in _chunks(articles, self._batch_size):
+            nonlocal done
+            for chunk in _chunks(articles, size):
+                done += len(chunk)
                 batch: list[Article] = []
                 for article in chunk:
                     if article.id in seen:
@@ -816,13 +885,15 @@ class ArchiveIndex:
                     batch.append(article)
                 yield len(chunk), batch
 
-        for size, batch in batches():
-            prepared = self._prepare(batch)
+        prepare = partial(_prepare_chunk, settings=self.settings, stop=self._stop_words)
+        stored = 0
+        for (size_, batch), prints in map_ahead(prepare, batches(), workers or default_workers()):
+            prepared = [_New(a, *p) for a, p in zip(batch, prints, strict=True)]
             with self._errors(), self._write():
                 counts.update(self._store(prepared))
-            done += size
+            stored += size_
             if progress is not None:
-                progress("index", done, max(total, done))
+                progress("index", stored, max(total, stored))
         return AddSummary(
             added=counts["added"],
             replaced=counts["replaced"],
@@ -869,48 +940,6 @@ class ArchiveIndex:
                 "(datasketch's changed); build a new index."
             )
         self._library_checked = True
-
-    def _prepare(self, batch: Sequence[Article]) -> list[_New]:
-        """Fingerprint a batch in bulk (`batch.fingerprint_corpus`: the values of
-        `Fingerprinter.fingerprint`, which a check uses for its query)."""
-        if self._vocab is None:
-            self._vocab = Vocabulary(stop=self._stop_words)
-        vocab = self._vocab
-        corpus = fingerprint_corpus(
-            [a.text for a in batch], self.settings, vocab, batch=max(1, len(batch))
-        )
-        words = vocab.words()
-        every = np.uint64(self.settings.anchor_every)
-        terms = corpus.term_ids
-        offsets = terms.offsets.tolist()
-        ids = terms.values.tolist()
-        counts = corpus.term_counts.tolist()
-        # Each article's distinct content-word hashes, sorted: one sort for the whole batch.
-        rows = terms.row_ids
-        hashes = vocab.hashes()[terms.values]
-        order = np.lexsort((hashes, rows))
-        hashes, rows = hashes[order], rows[order]
-        keep = np.ones(len(hashes), dtype=bool)
-        keep[1:] = (hashes[1:] != hashes[:-1]) | (rows[1:] != rows[:-1])
-        topic_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows[keep], minlength=len(batch)), out=topic_offsets[1:])
-        topics = hashes[keep]
-        out: list[_New] = []
-        for i, article in enumerate(batch):
-            lo, hi = offsets[i], offsets[i + 1]
-            shingles = corpus.shingles.row(i).astype(np.uint64)
-            fp = Fingerprint(
-                id=article.id,
-                outlet=article.outlet,
-                words=int(corpus.words[i]),
-                digest=int(corpus.digests[i]),
-                shingles=shingles,
-                topics=topics[topic_offsets[i] : topic_offsets[i + 1]],
-                terms={words[t]: c for t, c in zip(ids[lo:hi], counts[lo:hi], strict=True)},
-            )
-            anchors = shingles[shingles % every == 0] if every else _EMPTY
-            out.append(_New(article, fp, _meta_json(article), anchors))
-        return out
 
     def _store(self, batch: Sequence[_New]) -> Counter[str]:
         """Store a batch inside the caller's write transaction."""
@@ -1048,9 +1077,6 @@ class ArchiveIndex:
             self._conn.execute(
                 sql.format(",".join([row] * len(chunk))), [v for r in chunk for v in r]
             )
-
-    def _batch_size(self) -> int:
-        return min(MAX_BATCH, max(BATCH, len(self) // 10))
 
     def _articles(self) -> int:
         """Articles in the index (a counter kept in `meta` by every add and remove)."""

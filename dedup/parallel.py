@@ -1,19 +1,23 @@
 """Blocks of work on several cores, with the results of one core.
 
 Workers are forked: they inherit the corpus as it is in memory (copy-on-write), so only block
-numbers go out and only results come back. The results come back in block order, so nothing
-downstream can tell how many workers there were (tests compare 1 and 2). Where `fork` does not
-exist (Windows, some macOS set-ups), the work runs in this process.
+numbers go out and only results come back (`run_blocks`); items of a stream go out pickled, a
+few ahead of the caller (`map_ahead`). The results come back in order, so nothing downstream can
+tell how many workers there were (tests compare 1 and 2). Where `fork` does not exist (Windows,
+some macOS set-ups), the work runs in this process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from multiprocessing.pool import AsyncResult
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: The task of the current `run_blocks` (workers find it here after the fork).
 _TASK: Callable[[int], Any] | None = None
@@ -46,3 +50,24 @@ def run_blocks(task: Callable[[int], T], blocks: int, workers: int) -> Iterator[
             yield from pool.imap(_call, range(blocks))
     finally:
         _TASK = None
+
+
+def map_ahead(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
+    """(item, fn(item)) for each item, in order, with fn running on up to `workers` processes
+    while the caller works on the results: at most `workers` items are read ahead of the one
+    handed out, so a stream is never read whole. `fn` must be a module-level function (it is
+    sent to the workers by name); items and results are pickled."""
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for item in items:
+            yield item, fn(item)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pending: deque[tuple[T, AsyncResult[R]]] = deque()
+        for item in items:
+            pending.append((item, pool.apply_async(fn, (item,))))
+            if len(pending) > workers:
+                first, result = pending.popleft()
+                yield first, result.get()
+        while pending:
+            first, result = pending.popleft()
+            yield first, result.get()

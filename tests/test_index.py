@@ -4,6 +4,7 @@ not usable indexes, and the reliability promises (SIGKILL mid-add, readers durin
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import random
 import signal
@@ -36,6 +37,8 @@ from dedup.index import BATCH, band_keys, tfidf_cosine, tfidf_weights
 from dedup.readers import read_articles
 from dedup.verify import TermWeights, document_frequencies, judge, pair_cosines
 from tests.conftest import FIXTURES
+
+index_module = importlib.import_module("dedup.index")  # the module, not `dedup.index`
 
 GUARDIAN = "guardian/kim-jong-un-to-meet-putin-in-russia.txt"
 KIM_EYES_TITLE = "Kim Jong-un Eyes Talks with Putin in Russia"
@@ -311,9 +314,9 @@ def test_add_fingerprints_in_bulk_what_check_fingerprints_one_at_a_time():
     articles = all_fixture_articles() + as_articles(synthetic_records(100)) + odd
     with ArchiveIndex.in_memory() as index:
         single = Fingerprinter(index.settings, stop_words=index._stop_words)
-        for item in index._prepare(articles):
-            one = single.fingerprint(item.article)
-            bulk = item.fp
+        prepared = index_module._prepare(articles, index.settings, index._stop_words)
+        for article, (bulk, _, _) in zip(articles, prepared, strict=True):
+            one = single.fingerprint(article)
             assert (bulk.words, bulk.digest, bulk.terms) == (one.words, one.digest, one.terms)
             assert np.array_equal(bulk.shingles, one.shingles)
             assert np.array_equal(bulk.topics, one.topics)
@@ -401,6 +404,22 @@ def test_add_replace_and_remove_keep_every_derived_table_exact(tmp_path):
     got, want = dump(path), dump(clean)
     for table in ("terms", "outlets", "outlet_shingles"):
         assert got[table] == want[table], table
+
+
+def test_workers_build_the_index_of_one_process(tmp_path, monkeypatch):
+    """Batches fingerprinted on two workers, ahead of the one being stored, give the bytes of
+    one process; small batches make every add run many of them through the workers."""
+    monkeypatch.setattr(index_module, "BATCH", 70)
+    records = synthetic_records(400, seed=5)
+    records += [{**r, "id": r["id"] + "-again"} for r in records[::9]]
+    paths = {}
+    for workers in (1, 2):
+        path = paths[workers] = tmp_path / f"w{workers}.sqlite"
+        with ArchiveIndex.open(path) as index:
+            first = index.add(as_articles(records[:150]), workers=workers)
+            rest = index.add(as_articles(records[100:]), workers=workers)
+            assert (first.added, rest.added, rest.unchanged) == (150, len(records) - 150, 50)
+    assert dump(paths[1]) == dump(paths[2])
 
 
 def test_duplicate_ids_in_one_add_keep_the_first():
