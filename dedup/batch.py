@@ -33,6 +33,9 @@ I64 = npt.NDArray[np.int64]
 #: Sets with fewer values than this have their signatures computed in this process.
 PARALLEL_MIN_VALUES = 1 << 20
 
+#: Values handled at once where a whole-corpus array would need temporaries of its size.
+CHUNK = 1 << 22
+
 
 class Vocabulary:
     """Word -> id, with each word's 64-bit hash (the one `Fingerprinter` uses) and whether it is a
@@ -281,7 +284,10 @@ def minhash_rows(
     nonempty = np.flatnonzero(lengths)
     if not len(nonempty):
         return out
-    values = _fmix32(to_hash32(sets.values.astype(np.uint64)))
+    values = np.empty(len(sets.values), dtype=np.uint32)
+    for lo in range(0, len(values), CHUNK):
+        chunk = sets.values[lo : lo + CHUNK].astype(np.uint64, copy=False)
+        values[lo : lo + CHUNK] = _fmix32(to_hash32(chunk))
     starts = sets.offsets[:-1][nonempty]
     step = 16
 

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .batch import (
+    CHUNK,
     I64,
     Ragged,
     Vocabulary,
@@ -129,10 +130,14 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     n = len(sets.offsets) - 1
     if every <= 0 or n < 2:
         return np.zeros(0, dtype=np.int64)
-    values = sets.values.astype(np.uint64)
-    picked = values % np.uint64(every) == 0
+    values = sets.values.astype(np.uint64, copy=False)
+    chunks = range(0, len(values), CHUNK)
+    every64 = np.uint64(every)
+    picked = concat(
+        [np.flatnonzero(values[lo : lo + CHUNK] % every64 == 0) + lo for lo in chunks], np.int64
+    )
     hashes = values[picked]
-    owners = sets.row_ids[picked]
+    owners = np.searchsorted(sets.offsets, picked, side="right") - 1
     order = np.lexsort((owners, hashes))
     hashes, owners = hashes[order], owners[order]
     if not len(hashes):
@@ -519,26 +524,29 @@ def _components(left: I64, right: I64, n: int) -> I64:
 
 def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
     """Offsets of `rows` after dropping the values where `keep` is False."""
+    dropped = np.flatnonzero(~keep)
+    owners = np.searchsorted(rows.offsets, dropped, side="right") - 1
     n = len(rows.offsets) - 1
-    per_row = np.bincount(rows.row_ids[keep], minlength=n)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(per_row, out=offsets[1:])
+    offsets = rows.offsets.copy()
+    offsets[1:] -= np.cumsum(np.bincount(owners, minlength=n))
     return offsets
 
 
 def _filter_rows(rows: Ragged, drop: U64) -> Ragged:
     """Rows without the values in `drop` (sorted). A bitmap of the low bits of `drop` clears
-    most values at once; only the rest are looked up."""
+    most values at once; only the rest are looked up (CHUNK values at a time)."""
     if not len(drop):
         return rows
     values = rows.values.astype(np.uint64, copy=False)
     mask = np.uint64((1 << 22) - 1)
     bitmap = np.zeros(1 << 22, dtype=bool)
     bitmap[(drop & mask).astype(np.int64)] = True
-    maybe = np.flatnonzero(bitmap[(values & mask).astype(np.int64)])
-    pos = np.minimum(np.searchsorted(drop, values[maybe]), len(drop) - 1)
     keep = np.ones(len(values), dtype=bool)
-    keep[maybe] = drop[pos] != values[maybe]
+    for lo in range(0, len(values), CHUNK):
+        part = values[lo : lo + CHUNK]
+        maybe = np.flatnonzero(bitmap[(part & mask).astype(np.intp)])
+        pos = np.minimum(np.searchsorted(drop, part[maybe]), len(drop) - 1)
+        keep[lo + maybe] = drop[pos] != part[maybe]
     return Ragged(values[keep], _filtered_offsets(rows, keep))
 
 

@@ -158,3 +158,31 @@ def test_workers_run_blocks_in_order_and_raise_what_a_block_raises() -> None:
 
     with pytest.raises(ValueError, match="block 3"):
         list(run_blocks(fails, 5, 2))
+
+
+# --- whole-corpus filters, done in chunks -----------------------------------------------------
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 40), max_size=6), max_size=8),
+    st.sets(st.integers(0, 40), max_size=10),
+    st.integers(1, 5),
+)
+def test_filtering_rows_in_chunks_drops_what_each_row_drops(
+    rows: list[list[int]], drop: set[int], chunk: int
+) -> None:
+    values = [np.unique(np.asarray(r, dtype=np.uint64) << np.uint64(40)) for r in rows]
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(v) for v in values], out=offsets[1:])
+    ragged = batch_module.Ragged(batch_module.concat(values, np.uint64), offsets)
+    dropped = np.asarray(sorted(drop), dtype=np.uint64) << np.uint64(40)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(detect_module, "CHUNK", chunk)
+        kept = detect_module._filter_rows(ragged, dropped)
+        anchors = detect_module.anchor_pairs(ragged, 3, 1)
+    for i, v in enumerate(values):
+        assert np.array_equal(kept.row(i), v[~np.isin(v, dropped)])
+    every = {i: {int(x) for x in v if int(x) % 3 == 0} for i, v in enumerate(values)}
+    n = len(values)
+    expected = sorted(i * n + j for i in range(n) for j in range(i + 1, n) if every[i] & every[j])
+    assert anchors.tolist() == expected
