@@ -306,10 +306,17 @@ def minhash_rows(
     return out
 
 
-def band_pairs(sigs: U32, bands: int, rows: int, usable: npt.NDArray[np.bool_]) -> I64:
+def band_pairs(
+    sigs: U32,
+    bands: int,
+    rows: int,
+    usable: npt.NDArray[np.bool_],
+    neighbours: int | None = None,
+) -> I64:
     """Candidate pairs as codes i * n + j (i < j): rows whose signatures agree on every value of
     some band. The banding of datasketch's MinHashLSH (band t = values t*r .. t*r + r - 1), done
-    for the whole corpus at once."""
+    for the whole corpus at once. With `neighbours`, a pair is kept only if it is among the
+    `neighbours` pairs of i or of j that share the most bands (see `nearest`)."""
     n = len(sigs)
     idx = np.flatnonzero(usable)
     codes: list[I64] = []
@@ -320,7 +327,26 @@ def band_pairs(sigs: U32, bands: int, rows: int, usable: npt.NDArray[np.bool_]) 
         members = idx[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
         codes.append(group_pairs(members, same, n))
-    return np.unique(concat(codes, np.int64)) if codes else np.zeros(0, dtype=np.int64)
+    if neighbours is None:
+        return np.unique(concat(codes, np.int64))
+    uniq, shared = np.unique(concat(codes, np.int64), return_counts=True)
+    return nearest(uniq, shared, n, neighbours)
+
+
+def nearest(codes: I64, score: I64, n: int, k: int) -> I64:
+    """The pairs (sorted codes i * n + j) that are among the `k` best-scored pairs of i or of j
+    (ties: the smaller code first). Low LSH thresholds propose pairs at a rate that grows with
+    the square of the corpus (every article of a templated series pairs with every other);
+    keeping each article's k best keeps the candidates linear in the corpus."""
+    pair = np.concatenate((np.arange(len(codes)), np.arange(len(codes))))
+    article = np.concatenate((codes // n, codes % n))
+    order = np.lexsort((codes[pair], -score[pair], article))
+    ranked = article[order]
+    rank = np.arange(len(order)) - np.searchsorted(ranked, ranked, side="left")
+    keep = np.zeros(len(codes), dtype=bool)
+    keep[pair[order[rank < k]]] = True
+    kept: I64 = codes[keep]
+    return kept
 
 
 def band_keys(band: U32) -> U64:

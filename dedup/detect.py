@@ -81,6 +81,11 @@ FINGERPRINT_BLOCK = 4096
 SCORE_BLOCK = 1 << 16
 TRACE_BLOCK = 16384
 
+#: Story (content-word) LSH candidates kept for each article: those sharing the most bands.
+#: The low story threshold pairs every article of a templated series (earnings, sports
+#: results) with every other, a count that grows with the square of the corpus.
+STORY_NEIGHBOURS = 20
+
 #: Anchors shared by more articles than this are stock phrases, not evidence of reuse.
 MAX_ANCHOR_POSTINGS = 64
 
@@ -276,13 +281,14 @@ class Analysis:
         key = (s.lsh_copy, s.lsh_story, s.anchor_every, s.min_anchors)
         if key not in self._candidates:
             found = []
-            for resolution, threshold, sets in (
-                ("copy", s.lsh_copy, self.copy_sets),
-                ("story", s.lsh_story, self.topic_sets),
+            for resolution, threshold, sets, neighbours in (
+                ("copy", s.lsh_copy, self.copy_sets, None),
+                ("story", s.lsh_story, self.topic_sets, STORY_NEIGHBOURS),
             ):
                 bands, rows = lsh_params(threshold, s.num_perm)
                 usable = sets.lengths() > 0
-                found.append(band_pairs(self.signatures(resolution), bands, rows, usable))
+                sigs = self.signatures(resolution)
+                found.append(band_pairs(sigs, bands, rows, usable, neighbours))
             found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors))
             self._candidates[key] = np.unique(np.concatenate(found))
         return self._candidates[key]

@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dedup import Settings
-from dedup.batch import Vocabulary, band_pairs, fingerprint_corpus, minhash_rows
+from dedup.batch import Vocabulary, band_pairs, fingerprint_corpus, minhash_rows, nearest
 from dedup.detect import analyse, lsh_pairs, lsh_params
 from dedup.fingerprint import Fingerprinter, signatures
 from dedup.readers import read_articles
@@ -50,3 +52,38 @@ def test_banding_finds_the_pairs_datasketch_minhashlsh_finds(articles, threshold
         codes = band_pairs(sigs, bands, rows, usable)
         ours = {(int(c) // n, int(c) % n) for c in codes}
         assert ours == lsh_pairs(sigs, threshold, 128, 1, usable.tolist())
+
+
+@given(
+    st.dictionaries(
+        st.tuples(st.integers(0, 7), st.integers(0, 7)).filter(lambda p: p[0] < p[1]),
+        st.integers(1, 4),
+        max_size=28,
+    ),
+    st.integers(1, 4),
+)
+def test_nearest_keeps_the_best_pairs_of_either_article(scored: dict, k: int) -> None:
+    n = 8
+    pairs = sorted(scored)
+    codes = np.asarray([i * n + j for i, j in pairs], dtype=np.int64)
+    score = np.asarray([scored[p] for p in pairs], dtype=np.int64)
+
+    def best(article: int) -> set[tuple[int, int]]:
+        mine = [p for p in pairs if article in p]
+        mine.sort(key=lambda p: (-scored[p], p))
+        return set(mine[:k])
+
+    expected = set().union(*(best(a) for a in range(n)))
+    kept = nearest(codes, score, n, k)
+    assert [(int(c) // n, int(c) % n) for c in kept] == sorted(expected)
+
+
+def test_banding_with_neighbours_keeps_a_subset_and_every_pair_when_there_is_room(articles):
+    analysis = analyse(articles)
+    sigs = analysis.signatures("story")
+    usable = analysis.topic_sets.lengths() > 0
+    bands, rows = lsh_params(0.2, 128)
+    every = band_pairs(sigs, bands, rows, usable)
+    assert np.array_equal(band_pairs(sigs, bands, rows, usable, len(articles)), every)
+    few = band_pairs(sigs, bands, rows, usable, 1)
+    assert set(few.tolist()) <= set(every.tolist()) and len(few) < len(every)
