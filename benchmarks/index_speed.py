@@ -9,9 +9,9 @@ missing):
 - queries: every (articles / --queries)-th article is held out of the archive and checked
   against it (copies of its wire story, or the wire story of its copies, are in the archive
   for about a third of them);
-- build: `ArchiveIndex.add` over the rest in one warm process (articles/s, JSON parsing
-  included), and the one-shot `dedup index add` command on the same articles for the sizes in
-  --cli-build;
+- build: `ArchiveIndex.add` over the rest in one warm process with its default workers (every
+  core; articles/s, JSON parsing included), and the one-shot `dedup index add` command on the
+  same articles for the sizes in --cli-build;
 - warm checks: `ArchiveIndex.check` of every query in one process (after 5 warm-up checks):
   p50, p95, p99 and max latency;
 - one-shot checks: `dedup check QUERY --index FILE --format json` as a new process for
@@ -394,10 +394,12 @@ def section(results: list[dict[str, Any]]) -> str:
     missing = [s for s in ("10k", "100k", "1m") if s not in sizes]
     lines += [
         "",
-        "- build (API): `ArchiveIndex.add` in one process, JSON parsing included; build (CLI): "
-        "the one-shot `dedup index add` on the same articles; `dedup report`: `detect` over the "
-        "same archive articles with its default workers (every core; runs before 2026-11-24 "
-        "17:30 UTC used one process), JSON parsing included.",
+        "- build (API): `ArchiveIndex.add` with its default workers (every core: batches are "
+        "fingerprinted on the workers while the one before is stored; runs before 2026-11-24 "
+        "18:30 UTC used one process), JSON parsing included; build (CLI): the one-shot "
+        "`dedup index add` on the same articles; `dedup report`: `detect` over the same archive "
+        "articles with its default workers (every core; runs before 2026-11-24 17:30 UTC used "
+        "one process), JSON parsing included.",
         "- warm check: `ArchiveIndex.check` in a process that has the index open (after "
         f"{WARMUP} warm-up checks); one-shot: `dedup check QUERY --index FILE --format json` as "
         "a new process, wall time; start-up: a process that only imports what `check` imports.",

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import json
 import os
 import re
@@ -443,8 +444,34 @@ def section(runs: Sequence[dict[str, Any]], command: str, info: dict[str, str]) 
                 rows,
             ),
         ]
-    lines += ["", *_not_run(runs, info)]
+    lines += ["", *_growth(runs), *_not_run(runs, info)]
     return "\n".join(lines)
+
+
+def _growth(runs: Sequence[dict[str, Any]]) -> list[str]:
+    """How each tool's wall time and peak RSS grow from one corpus size to the next (the issue's
+    target for dedup: no more than 11-fold from 100k to 1M)."""
+    ordered = sorted(runs, key=lambda r: r["articles"])
+    rows = []
+    for tool in TOOLS:
+        cells = []
+        for small, big in itertools.pairwise(ordered):
+            a, b = small["tools"].get(tool, {}), big["tools"].get(tool, {})
+            if a.get("exit") == 0 and b.get("exit") == 0 and not b.get("timed_out"):
+                cells.append(
+                    f"{b['seconds'] / a['seconds']:.1f}× time, "
+                    f"{b['peak_rss_mib'] / a['peak_rss_mib']:.1f}× RSS"
+                )
+            else:
+                cells.append("–")
+        if any(c != "–" for c in cells):
+            rows.append([tool, *cells])
+    if not rows:
+        return []
+    from results_md import md_table
+
+    headers = ["growth", *(f"{a['size']} → {b['size']}" for a, b in itertools.pairwise(ordered))]
+    return [md_table(headers, rows), ""]
 
 
 def _not_run(runs: Sequence[dict[str, Any]], info: dict[str, str]) -> list[str]:
