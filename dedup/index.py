@@ -867,13 +867,13 @@ class ArchiveIndex:
         done = 0
         start = len(self)
 
-        def size() -> int:
+        def next_size() -> int:
             # From the articles read so far, not those stored: batches are cut ahead of storing.
             return _batch_size(start + done)
 
         def batches() -> Iterator[tuple[int, list[Article]]]:
             nonlocal done
-            for chunk in _chunks(articles, size):
+            for chunk in _chunks(articles, next_size):
                 done += len(chunk)
                 batch: list[Article] = []
                 for article in chunk:
@@ -887,11 +887,11 @@ class ArchiveIndex:
 
         prepare = partial(_prepare_chunk, settings=self.settings, stop=self._stop_words)
         stored = 0
-        for (size_, batch), prints in map_ahead(prepare, batches(), workers or default_workers()):
+        for (read, batch), prints in map_ahead(prepare, batches(), workers or default_workers()):
             prepared = [_New(a, *p) for a, p in zip(batch, prints, strict=True)]
             with self._errors(), self._write():
                 counts.update(self._store(prepared))
-            stored += size_
+            stored += read
             if progress is not None:
                 progress("index", stored, max(total, stored))
         return AddSummary(
