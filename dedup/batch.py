@@ -312,11 +312,13 @@ def band_pairs(
     rows: int,
     usable: npt.NDArray[np.bool_],
     neighbours: int | None = None,
+    largest: int | None = None,
 ) -> I64:
     """Candidate pairs as codes i * n + j (i < j): rows whose signatures agree on every value of
     some band. The banding of datasketch's MinHashLSH (band t = values t*r .. t*r + r - 1), done
-    for the whole corpus at once. With `neighbours`, a pair is kept only if it is among the
-    `neighbours` pairs of i or of j that share the most bands (see `nearest`)."""
+    for the whole corpus at once. With `largest`, a bucket of more rows than that proposes no
+    pairs; with `neighbours`, a pair is kept only if it is among the `neighbours` pairs of i or
+    of j that share the most bands (see `nearest`)."""
     n = len(sigs)
     idx = np.flatnonzero(usable)
     codes: list[I64] = []
@@ -326,10 +328,11 @@ def band_pairs(
         sorted_keys = keys[order]
         members = idx[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
-        codes.append(group_pairs(members, same, n))
+        codes.append(group_pairs(members, same, n, largest))
     if neighbours is None:
         return np.unique(concat(codes, np.int64))
     uniq, shared = np.unique(concat(codes, np.int64), return_counts=True)
+    del codes
     return nearest(uniq, shared, n, neighbours)
 
 
@@ -338,13 +341,21 @@ def nearest(codes: I64, score: I64, n: int, k: int) -> I64:
     (ties: the smaller code first). Low LSH thresholds propose pairs at a rate that grows with
     the square of the corpus (every article of a templated series pairs with every other);
     keeping each article's k best keeps the candidates linear in the corpus."""
-    pair = np.concatenate((np.arange(len(codes)), np.arange(len(codes))))
-    article = np.concatenate((codes // n, codes % n))
-    order = np.lexsort((codes[pair], -score[pair], article))
-    ranked = article[order]
-    rank = np.arange(len(order)) - np.searchsorted(ranked, ranked, side="left")
+    if not len(codes):
+        return codes
+    # Each pair once as (j, pair) then once as (i, pair): for any article, its entries then come
+    # in order of code (i * n + j with i < j: the pairs where it is j have the smaller codes), so
+    # a stable sort by article and score alone ranks ties by code.
+    top = int(score.max()) + 1
+    key = np.concatenate((codes % n, codes // n)) * top
+    key += top - 1 - np.concatenate((score, score))
+    order = np.argsort(key, kind="stable")
+    del key
+    article = np.concatenate((codes % n, codes // n))[order]
+    rank = np.arange(len(order)) - np.searchsorted(article, article, side="left")
+    del article
     keep = np.zeros(len(codes), dtype=bool)
-    keep[pair[order[rank < k]]] = True
+    keep[order[rank < k] % len(codes)] = True
     kept: I64 = codes[keep]
     return kept
 
@@ -360,15 +371,19 @@ def band_keys(band: U32) -> U64:
     return key
 
 
-def group_pairs(members: I64, same: npt.NDArray[np.bool_], n: int) -> I64:
+def group_pairs(
+    members: I64, same: npt.NDArray[np.bool_], n: int, largest: int | None = None
+) -> I64:
     """All pairs within runs of equal keys (same[i]: element i + 1 equals element i), as codes
-    i * n + j with i < j."""
+    i * n + j with i < j; runs longer than `largest` give none."""
     if not same.any():
         return np.zeros(0, dtype=np.int64)
     boundaries = np.flatnonzero(~same) + 1
     starts = np.concatenate(([0], boundaries))
     sizes = np.diff(np.concatenate((starts, [len(members)])))
     grouped = sizes >= 2
+    if largest is not None:
+        grouped &= sizes <= largest
     size_of = np.repeat(sizes[grouped], sizes[grouped])
     start_of = np.repeat(starts[grouped], sizes[grouped])
     pos = start_of + (

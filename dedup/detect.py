@@ -39,19 +39,20 @@ from .batch import (
 )
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
-from .models import KINDS, Article, Match, Passage, Report, Settings, Skipped, Stats
+from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
 from .parallel import default_workers, run_blocks
-from .passages import to_passages, trace, views
+from .passages import Traced, passage_rows, run_rows, trace, views
 from .stories import build_stories, group
 from .verify import (
     Evidence,
     Scores,
     Verifier,
     boilerplate_limit,
+    classify,
     common_limit,
-    judge,
     pair_cosines,
     tfidf,
+    to_match,
 )
 
 if TYPE_CHECKING:
@@ -85,6 +86,11 @@ TRACE_BLOCK = 16384
 #: The low story threshold pairs every article of a templated series (earnings, sports
 #: results) with every other, a count that grows with the square of the corpus.
 STORY_NEIGHBOURS = 20
+
+#: A story LSH bucket of more articles than this proposes no pairs: a band of content words
+#: that many articles share is a template's vocabulary (earnings tables, sports results), and
+#: its pairs, the square of its size, would mostly fall to STORY_NEIGHBOURS anyway.
+STORY_BUCKET = 500
 
 #: Anchors shared by more articles than this are stock phrases, not evidence of reuse.
 MAX_ANCHOR_POSTINGS = 64
@@ -237,7 +243,7 @@ class Analysis:
         )
         self._candidates: dict[tuple[float, float, int, int], I64] = {}
         self._pair_scores: PairScores | None = None
-        self._runs: dict[tuple[int, int], tuple[Passage, ...]] = {}
+        self.traced = Traced.empty()
 
     def _boilerplate(self, sets: Ragged) -> U64:
         """Shingles in at least `boilerplate_limit` of an outlet's sampled articles (the first
@@ -281,14 +287,14 @@ class Analysis:
         key = (s.lsh_copy, s.lsh_story, s.anchor_every, s.min_anchors)
         if key not in self._candidates:
             found = []
-            for resolution, threshold, sets, neighbours in (
-                ("copy", s.lsh_copy, self.copy_sets, None),
-                ("story", s.lsh_story, self.topic_sets, STORY_NEIGHBOURS),
+            for resolution, threshold, sets, neighbours, largest in (
+                ("copy", s.lsh_copy, self.copy_sets, None, None),
+                ("story", s.lsh_story, self.topic_sets, STORY_NEIGHBOURS, STORY_BUCKET),
             ):
                 bands, rows = lsh_params(threshold, s.num_perm)
                 usable = sets.lengths() > 0
                 sigs = self.signatures(resolution)
-                found.append(band_pairs(sigs, bands, rows, usable, neighbours))
+                found.append(band_pairs(sigs, bands, rows, usable, neighbours, largest))
             found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors))
             self._candidates[key] = np.unique(np.concatenate(found))
         return self._candidates[key]
@@ -375,41 +381,45 @@ class Analysis:
         """Trace the shared runs of pairs of rows (i < j) not traced yet, TRACE_BLOCK pairs at a
         time; pairs that share articles go in the same block, so most texts are tokenised once."""
         k = self.settings.shingle_size
-        todo = sorted({pair for pair in pairs if pair not in self._runs})
-        if not todo:
+        n = max(len(self.ordered), 1)
+        codes = np.unique(np.asarray([i * n + j for i, j in pairs], dtype=np.int64))
+        codes = self.traced.missing(codes)
+        if not len(codes):
             return
-        short = self.words < k
+        left, right = codes // n, codes % n
+        short = (self.words[left] < k) | (self.words[right] < k)
+        if short.any():  # texts shorter than a shingle: traced pair by pair
+            found = [
+                passage_rows(self.verifier.runs(self.ordered[i].id, self.ordered[j].id))
+                for i, j in zip(left[short].tolist(), right[short].tolist(), strict=True)
+            ]
+            pair = np.repeat(np.arange(len(found), dtype=np.int64), [len(f) for f in found])
+            self.traced = self.traced.merged(codes[short], pair, concat(found, np.int64))
+        codes, left, right = codes[~short], left[~short], right[~short]
         texts = [a.text for a in self.ordered]
-        for i, j in [(i, j) for i, j in todo if short[i] or short[j]]:
-            self._runs[(i, j)] = self.verifier.runs(self.ordered[i].id, self.ordered[j].id)
-        todo = [(i, j) for i, j in todo if not (short[i] or short[j])]
-        left = np.asarray([i for i, _ in todo], dtype=np.int64)
-        right = np.asarray([j for _, j in todo], dtype=np.int64)
         order = np.lexsort((right, left, _components(left, right, len(self.ordered))[left]))
         blocks = [order[lo : lo + TRACE_BLOCK] for lo in range(0, len(order), TRACE_BLOCK)]
 
-        def block_passages(b: int) -> list[tuple[Passage, ...]]:
+        def block_runs(b: int) -> tuple[I64, I64]:
             block = blocks[b]
             both = np.concatenate((left[block], right[block]))
             rows, local = np.unique(both, return_inverse=True)
             v = views([texts[r] for r in rows.tolist()], self.vocab, self.boilerplate, k)
-            la, lb = local[: len(block)].tolist(), local[len(block) :].tolist()
-            traced = trace(v, local[: len(block)], local[len(block) :], k, k)
-            return [
-                to_passages(v, la[q], lb[q], found, texts[int(left[block[q]])])
-                for q, found in enumerate(traced)
-            ]
+            la, lb = local[: len(block)], local[len(block) :]
+            return run_rows(v, la, lb, trace(v, la, lb, k, k))
 
+        pairs_done, tables = [], []
         done = 0
-        for block, found in zip(
-            blocks, run_blocks(block_passages, len(blocks), self.workers), strict=True
+        for block, (pair, table) in zip(
+            blocks, run_blocks(block_runs, len(blocks), self.workers), strict=True
         ):
-            for i, j, passages in zip(
-                left[block].tolist(), right[block].tolist(), found, strict=True
-            ):
-                self._runs[(i, j)] = passages
+            pairs_done.append(block[pair])
+            tables.append(table)
             done += len(block)
             self.progress("passages", done, len(order))
+        if tables:
+            runs = np.concatenate(tables)
+            self.traced = self.traced.merged(codes, concat(pairs_done, np.int64), runs)
 
     def judge_pairs(
         self, settings: Settings, where: npt.NDArray[np.intp], scores: PairScores
@@ -436,32 +446,45 @@ class Analysis:
         need = s.partial_words * (m - k + 1) / m / 2
         maybe = (kinds == _NO_KIND) & (scores.shared[sel] >= need)
         kinds[(kinds == _NO_KIND) & ~maybe & story] = KINDS.index("same_story")
-        out: list[Match] = []
-        judged = sel[np.flatnonzero((kinds != _NO_KIND) | maybe)].tolist()
+        judged = sel[np.flatnonzero((kinds != _NO_KIND) | maybe)]
         # No shared shingle (boilerplate aside): no passage to trace.
-        traced = [p for p in judged if scores.shared[p]]
-        self.trace(
-            list(zip(scores.left[traced].tolist(), scores.right[traced].tolist(), strict=True))
-        )
-        for p in judged:
-            i, j = int(scores.left[p]), int(scores.right[p])
-            runs = self._runs[(i, j)] if scores.shared[p] else ()
-            evidence = Evidence(self.ordered[i].id, self.ordered[j].id, scores.scores(p), runs)
-            match = judge(evidence, s)
-            if match is not None:
-                out.append(match)
+        traced = judged[scores.shared[judged] > 0]
+        left, right = scores.left[traced], scores.right[traced]
+        self.trace(list(zip(left.tolist(), right.tolist(), strict=True)))
+        n = max(len(self.ordered), 1)
+        at = np.full(len(judged), -1, dtype=np.intp)
+        at[scores.shared[judged] > 0] = self.traced.find(left * n + right)
+        shared_words = np.zeros(len(judged), dtype=np.int64)
+        has = at >= 0
+        shared_words[has] = self.traced.words_at_least(at[has], m)
+        out: list[Match] = []
+        for p, x, words in zip(judged.tolist(), at.tolist(), shared_words.tolist(), strict=True):
+            pair_scores = scores.scores(p)
+            kind = classify(pair_scores, words, s)
+            if kind is None:
+                continue
+            a = self.ordered[int(scores.left[p])]
+            b = self.ordered[int(scores.right[p])]
+            passages = self.traced.passages(x, a.text, m) if x >= 0 else ()
+            out.append(to_match(a.id, b.id, kind, pair_scores, passages))
         return out
 
     def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
-        """Scores and shared runs of pairs of rows (i < j); the runs are cached."""
+        """Scores and shared runs of pairs of rows (i < j); the runs are kept for later."""
         if not len(pairs):
             return []
         left = np.asarray([i for i, _ in pairs], dtype=np.int64)
         right = np.asarray([j for _, j in pairs], dtype=np.int64)
         scores = self.score_pairs(left, right)
         self.trace(pairs)
+        at = self.traced.find(left * max(len(self.ordered), 1) + right).tolist()
         return [
-            Evidence(self.ordered[i].id, self.ordered[j].id, scores.scores(p), self._runs[(i, j)])
+            Evidence(
+                self.ordered[i].id,
+                self.ordered[j].id,
+                scores.scores(p),
+                self.traced.passages(at[p], self.ordered[i].text),
+            )
             for p, (i, j) in enumerate(pairs)
         ]
 

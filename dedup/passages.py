@@ -207,3 +207,79 @@ def to_passages(
         b_start, b_end = int(v.starts[wb + jb]), int(v.ends[wb + jb + n - 1])
         out.append(Passage(a_start, a_end, b_start, b_end, n, text_a[a_start:a_end]))
     return tuple(out)
+
+
+def run_rows(
+    v: Views, left: I64, right: I64, traced: Sequence[Sequence[tuple[int, int, int]]]
+) -> tuple[I64, I64]:
+    """The runs `trace` found for pairs (left[p], right[p]) of texts of `v`, as the pair of each
+    run and a table of rows (a_start, a_end, b_start, b_end, words): what `to_passages` gives,
+    without a Python object per run (a worker sends arrays back, not millions of objects)."""
+    counts = np.fromiter((len(r) for r in traced), dtype=np.int64, count=len(traced))
+    flat = np.asarray([run for runs in traced for run in runs], dtype=np.int64).reshape(-1, 3)
+    pair = np.repeat(np.arange(len(traced), dtype=np.int64), counts)
+    n, ia, jb = flat[:, 0], flat[:, 1], flat[:, 2]
+    wa = v.word_offsets[left[pair]] + ia
+    wb = v.word_offsets[right[pair]] + jb
+    table = np.stack((v.starts[wa], v.ends[wa + n - 1], v.starts[wb], v.ends[wb + n - 1], n), 1)
+    return pair, table.astype(np.int64, copy=False)
+
+
+def passage_rows(passages: Sequence[Passage]) -> I64:
+    """Passages as rows of a `Traced` table."""
+    rows = [(p.a_start, p.a_end, p.b_start, p.b_end, p.words) for p in passages]
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 5)
+
+
+@dataclass(frozen=True)
+class Traced:
+    """The shared runs of the pairs traced so far, without an object per run: pair `codes`
+    (i * n + j, sorted) and, for the pair at index x, rows offsets[x]..offsets[x + 1] of
+    `table` (a_start, a_end, b_start, b_end, words), in order of position in a."""
+
+    codes: I64
+    offsets: I64
+    table: I64
+
+    @classmethod
+    def empty(cls) -> Traced:
+        return cls(
+            np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64), np.zeros((0, 5), np.int64)
+        )
+
+    def find(self, codes: I64) -> npt.NDArray[np.intp]:
+        """Index of each of `codes` (each must be traced)."""
+        return np.searchsorted(self.codes, codes)
+
+    def missing(self, codes: I64) -> I64:
+        """Those of `codes` not traced yet."""
+        found: I64 = codes[~np.isin(codes, self.codes)]
+        return found
+
+    def merged(self, codes: I64, pair: I64, table: I64) -> Traced:
+        """With the runs of new pairs `codes` added (run r belongs to codes[pair[r]])."""
+        owner = np.concatenate((np.repeat(self.codes, np.diff(self.offsets)), codes[pair]))
+        rows = np.concatenate((self.table, table))
+        order = np.argsort(owner, kind="stable")  # each pair's runs keep their order
+        all_codes = np.union1d(self.codes, codes)
+        offsets = np.zeros(len(all_codes) + 1, dtype=np.int64)
+        np.cumsum(
+            np.bincount(np.searchsorted(all_codes, owner), minlength=len(all_codes)),
+            out=offsets[1:],
+        )
+        return Traced(all_codes, offsets, rows[order])
+
+    def words_at_least(self, index: npt.NDArray[np.intp], least: int) -> I64:
+        """Words in the runs of at least `least` words of the pairs at `index`."""
+        words = np.where(self.table[:, 4] >= least, self.table[:, 4], 0)
+        total = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(words, out=total[1:])
+        found: I64 = total[self.offsets[index + 1]] - total[self.offsets[index]]
+        return found
+
+    def passages(self, x: int, text_a: str, least: int = 0) -> tuple[Passage, ...]:
+        """The runs of at least `least` words of the pair at index x, as Passages."""
+        rows = self.table[self.offsets[x] : self.offsets[x + 1]].tolist()
+        return tuple(
+            Passage(a0, a1, b0, b1, w, text_a[a0:a1]) for a0, a1, b0, b1, w in rows if w >= least
+        )

@@ -295,9 +295,14 @@ def judge(evidence: Evidence, settings: Settings) -> Match | None:
     kind = classify(scores, sum(p.words for p in passages), settings)
     if kind is None:
         return None
+    return to_match(evidence.a, evidence.b, kind, scores, passages)
+
+
+def to_match(a: str, b: str, kind: Kind, scores: Scores, passages: tuple[Passage, ...]) -> Match:
+    """The Match of a pair judged `kind`, with its passages (of at least min_passage_words)."""
     return Match(
-        a=evidence.a,
-        b=evidence.b,
+        a=a,
+        b=b,
         kind=kind,
         jaccard=scores.jaccard,
         containment_ab=scores.containment_ab,

@@ -87,3 +87,23 @@ def test_banding_with_neighbours_keeps_a_subset_and_every_pair_when_there_is_roo
     assert np.array_equal(band_pairs(sigs, bands, rows, usable, len(articles)), every)
     few = band_pairs(sigs, bands, rows, usable, 1)
     assert set(few.tolist()) <= set(every.tolist()) and len(few) < len(every)
+
+
+@pytest.mark.parametrize("largest", [2, 3])
+def test_banding_leaves_out_buckets_over_the_largest_size(articles, largest):
+    analysis = analyse(articles)
+    sigs = analysis.signatures("story")
+    usable = analysis.topic_sets.lengths() > 0
+    bands, rows = lsh_params(0.2, 128)
+    n = len(articles)
+    expected = set()
+    for t in range(bands):
+        buckets: dict[bytes, list[int]] = {}
+        for i in np.flatnonzero(usable).tolist():
+            buckets.setdefault(sigs[i, t * rows : (t + 1) * rows].tobytes(), []).append(i)
+        for members in buckets.values():
+            if len(members) <= largest:
+                expected |= {(a, b) for x, a in enumerate(members) for b in members[x + 1 :]}
+    codes = band_pairs(sigs, bands, rows, usable, largest=largest)
+    assert {(int(c) // n, int(c) % n) for c in codes} == expected
+    assert len(codes) < len(band_pairs(sigs, bands, rows, usable))

@@ -97,6 +97,25 @@ def test_block_tracing_finds_the_passages_of_pair_by_pair_tracing(name: str) -> 
         assert evidence.runs == analysis.verifier.runs(a, b), (a, b)
 
 
+def test_tracing_in_several_calls_keeps_the_runs_of_one_call() -> None:
+    """The traced runs are stored as one table: pairs added later (a sweep, `measure`) go in
+    their place without moving another pair's runs."""
+    articles = read_articles([FIXTURES / "scenarios"]).articles
+    whole, parts = analyse(articles), analyse(articles)
+    pairs = whole.candidates(whole.settings)
+    whole.trace(pairs)
+    assert len(whole.traced.codes) == len(pairs) and len(whole.traced.table) > len(pairs)
+    for first in (1, 0):  # every other pair, then the rest
+        parts.trace(pairs[first::2])
+    for field in ("codes", "offsets", "table"):
+        assert np.array_equal(getattr(whole.traced, field), getattr(parts.traced, field))
+    n = len(whole.ordered)
+    at = whole.traced.find(np.asarray([i * n + j for i, j in pairs]))
+    for x, words in zip(at.tolist(), whole.traced.words_at_least(at, 8).tolist(), strict=True):
+        text = whole.ordered[int(whole.traced.codes[x]) // n].text
+        assert words == sum(p.words for p in whole.traced.passages(x, text, 8))
+
+
 _WORDS = st.sampled_from(["kim", "putin", "met", "in", "the", "port", "of", "vladivostok", "on"])
 _PARAGRAPH = st.lists(_WORDS, min_size=0, max_size=30).map(" ".join)
 _TEXT = st.lists(_PARAGRAPH, min_size=1, max_size=4).map("\n\n".join)
