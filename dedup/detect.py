@@ -378,12 +378,17 @@ class Analysis:
         return float(np.dot(m.data[lo_i:hi_i][pi], m.data[lo_j:hi_j][pj]))
 
     def trace(self, pairs: Sequence[tuple[int, int]]) -> None:
-        """Trace the shared runs of pairs of rows (i < j) not traced yet, TRACE_BLOCK pairs at a
-        time; pairs that share articles go in the same block, so most texts are tokenised once."""
+        """Trace the shared runs of pairs of rows (i < j) not traced yet (see `_trace`)."""
+        n = max(len(self.ordered), 1)
+        self._trace(np.asarray([i * n + j for i, j in pairs], dtype=np.int64))
+
+    def _trace(self, codes: I64) -> None:
+        """Trace the shared runs of pairs (codes i * n + j) not traced yet, TRACE_BLOCK pairs at
+        a time; pairs that share articles go in the same block, so most texts are tokenised
+        once."""
         k = self.settings.shingle_size
         n = max(len(self.ordered), 1)
-        codes = np.unique(np.asarray([i * n + j for i, j in pairs], dtype=np.int64))
-        codes = self.traced.missing(codes)
+        codes = self.traced.missing(np.unique(codes))
         if not len(codes):
             return
         left, right = codes // n, codes % n
@@ -448,14 +453,13 @@ class Analysis:
         kinds[(kinds == _NO_KIND) & ~maybe & story] = KINDS.index("same_story")
         judged = sel[np.flatnonzero((kinds != _NO_KIND) | maybe)]
         # No shared shingle (boilerplate aside): no passage to trace.
-        traced = judged[scores.shared[judged] > 0]
-        left, right = scores.left[traced], scores.right[traced]
-        self.trace(list(zip(left.tolist(), right.tolist(), strict=True)))
+        has = scores.shared[judged] > 0
         n = max(len(self.ordered), 1)
+        codes = scores.left[judged[has]] * n + scores.right[judged[has]]
+        self._trace(codes)
         at = np.full(len(judged), -1, dtype=np.intp)
-        at[scores.shared[judged] > 0] = self.traced.find(left * n + right)
+        at[has] = self.traced.find(codes)
         shared_words = np.zeros(len(judged), dtype=np.int64)
-        has = at >= 0
         shared_words[has] = self.traced.words_at_least(at[has], m)
         out: list[Match] = []
         for p, x, words in zip(judged.tolist(), at.tolist(), shared_words.tolist(), strict=True):

@@ -199,22 +199,27 @@ def _split_at_paragraphs(
 def to_passages(
     v: Views, t: int, u: int, runs: Sequence[tuple[int, int, int]], text_a: str
 ) -> tuple[Passage, ...]:
-    """The runs of texts t (a) and u (b) of `v` as Passages."""
-    wa, wb = int(v.word_offsets[t]), int(v.word_offsets[u])
-    out = []
-    for n, ia, jb in runs:
-        a_start, a_end = int(v.starts[wa + ia]), int(v.ends[wa + ia + n - 1])
-        b_start, b_end = int(v.starts[wb + jb]), int(v.ends[wb + jb + n - 1])
-        out.append(Passage(a_start, a_end, b_start, b_end, n, text_a[a_start:a_end]))
-    return tuple(out)
+    """The runs of texts t (a) and u (b) of `v` as Passages (through `run_rows`, as a report's
+    passages are)."""
+    _, table = run_rows(v, np.asarray([t]), np.asarray([u]), [runs])
+    return as_passages(table, text_a)
+
+
+def as_passages(rows: I64, text_a: str, least: int = 0) -> tuple[Passage, ...]:
+    """Rows (a_start, a_end, b_start, b_end, words) of at least `least` words as Passages."""
+    return tuple(
+        Passage(a0, a1, b0, b1, w, text_a[a0:a1])
+        for a0, a1, b0, b1, w in rows.tolist()
+        if w >= least
+    )
 
 
 def run_rows(
     v: Views, left: I64, right: I64, traced: Sequence[Sequence[tuple[int, int, int]]]
 ) -> tuple[I64, I64]:
     """The runs `trace` found for pairs (left[p], right[p]) of texts of `v`, as the pair of each
-    run and a table of rows (a_start, a_end, b_start, b_end, words): what `to_passages` gives,
-    without a Python object per run (a worker sends arrays back, not millions of objects)."""
+    run and a table of rows (a_start, a_end, b_start, b_end, words): the passages without a
+    Python object per run (a worker sends arrays back, not millions of objects)."""
     counts = np.fromiter((len(r) for r in traced), dtype=np.int64, count=len(traced))
     flat = np.asarray([run for runs in traced for run in runs], dtype=np.int64).reshape(-1, 3)
     pair = np.repeat(np.arange(len(traced), dtype=np.int64), counts)
@@ -279,7 +284,4 @@ class Traced:
 
     def passages(self, x: int, text_a: str, least: int = 0) -> tuple[Passage, ...]:
         """The runs of at least `least` words of the pair at index x, as Passages."""
-        rows = self.table[self.offsets[x] : self.offsets[x + 1]].tolist()
-        return tuple(
-            Passage(a0, a1, b0, b1, w, text_a[a0:a1]) for a0, a1, b0, b1, w in rows if w >= least
-        )
+        return as_passages(self.table[self.offsets[x] : self.offsets[x + 1]], text_a, least)
