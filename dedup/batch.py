@@ -329,33 +329,52 @@ def band_pairs(
         members = idx[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
         codes.append(group_pairs(members, same, n, largest))
-    if neighbours is None:
-        return np.unique(concat(codes, np.int64))
-    uniq, shared = np.unique(concat(codes, np.int64), return_counts=True)
+    uniq, shared = counted(concat(codes, np.int64))
     del codes
+    if neighbours is None:
+        return uniq
     return nearest(uniq, shared, n, neighbours)
 
 
-def nearest(codes: I64, score: I64, n: int, k: int) -> I64:
+def counted(values: I64) -> tuple[I64, I64]:
+    """The distinct values (ascending) and how often each occurs: `np.unique(values,
+    return_counts=True)` without its copy of `values`, which is sorted in place."""
+    values.sort()
+    first = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    del first
+    counts: I64 = np.diff(np.append(starts, len(values)))
+    distinct: I64 = values[starts]
+    return distinct, counts
+
+
+def nearest(codes: I64, score: I64, n: int, k: int, entries: int = CHUNK) -> I64:
     """The pairs (sorted codes i * n + j) that are among the `k` best-scored pairs of i or of j
     (ties: the smaller code first). Low LSH thresholds propose pairs at a rate that grows with
     the square of the corpus (every article of a templated series pairs with every other);
-    keeping each article's k best keeps the candidates linear in the corpus."""
+    keeping each article's k best keeps the candidates linear in the corpus. Articles are
+    ranked a range at a time, of about `entries` pairs, to bound the working memory."""
     if not len(codes):
         return codes
-    # Each pair once as (j, pair) then once as (i, pair): for any article, its entries then come
-    # in order of code (i * n + j with i < j: the pairs where it is j have the smaller codes), so
-    # a stable sort by article and score alone ranks ties by code.
     top = int(score.max()) + 1
-    key = np.concatenate((codes % n, codes // n)) * top
-    key += top - 1 - np.concatenate((score, score))
-    order = np.argsort(key, kind="stable")
-    del key
-    article = np.concatenate((codes % n, codes // n))[order]
-    rank = np.arange(len(order)) - np.searchsorted(article, article, side="left")
-    del article
+    right = codes % n
     keep = np.zeros(len(codes), dtype=bool)
-    keep[order[rank < k] % len(codes)] = True
+    spans = -(-2 * len(codes) // entries)
+    bounds = np.linspace(0, n, spans + 1).astype(np.int64)
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        # Each pair of an article in lo..hi-1 once as (j, pair), then once as (i, pair): for any
+        # article, its entries then come in order of code (i * n + j with i < j: the pairs
+        # where it is j have the smaller codes), so a stable sort by article and score alone
+        # ranks ties by code.
+        as_right = np.flatnonzero((right >= lo) & (right < hi))
+        first, last = np.searchsorted(codes, (lo * n, hi * n)).tolist()
+        pair = np.concatenate((as_right, np.arange(first, last, dtype=np.int64)))
+        article = np.concatenate((right[as_right], codes[first:last] // n))
+        order = np.argsort(article * top + (top - 1 - score[pair]), kind="stable")
+        article = article[order]
+        rank = np.arange(len(order)) - np.searchsorted(article, article, side="left")
+        keep[pair[order[rank < k]]] = True
     kept: I64 = codes[keep]
     return kept
 

@@ -32,6 +32,7 @@ from .batch import (
     Vocabulary,
     band_pairs,
     concat,
+    counted,
     fingerprint_corpus,
     group_pairs,
     minhash_rows,
@@ -40,7 +41,7 @@ from .batch import (
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
 from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
-from .parallel import default_workers, run_blocks
+from .parallel import default_workers, release_memory, run_blocks
 from .passages import Traced, passage_rows, run_rows, trace, views
 from .stories import build_stories, group
 from .verify import (
@@ -158,7 +159,8 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     kept = np.repeat(sizes <= MAX_ANCHOR_POSTINGS, sizes)
     hashes, owners = hashes[kept], owners[kept]
     codes = group_pairs(owners, hashes[1:] == hashes[:-1], n)
-    uniq, counts = np.unique(codes, return_counts=True)
+    del hashes, owners
+    uniq, counts = counted(codes)
     shared: I64 = uniq[counts >= min_shared]
     return shared
 
@@ -222,6 +224,7 @@ class Analysis:
             workers=self.workers,
             progress=lambda done: self.progress("fingerprint", done, n),
         )
+        release_memory()
         self.words, self.digests = corpus.words, corpus.digests
         self.boilerplate: U64 = self._boilerplate(corpus.shingles)
         # (the shingle sets with boilerplate are not kept: nothing after this needs them)
@@ -231,12 +234,10 @@ class Analysis:
         df = np.bincount(term_ids.values, minlength=len(self.vocab))
         self.common = df >= common_limit(n, settings)
         kept = ~self.common[term_ids.values]
-        self.terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
-        self.term_counts = corpus.term_counts[kept]
-        del corpus, term_ids, kept
-        # (in order of the term ids: MinHash does not care about order)
-        self.topic_sets = Ragged(self.vocab.hashes()[self.terms.values], self.terms.offsets)
-        self.tfidf = self._tfidf(df, n)
+        terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
+        self.tfidf = self._tfidf(terms, corpus.term_counts[kept], df, n)
+        # (the content words are kept only as the TF-IDF rows' columns: see `topic_sets`)
+        del corpus, term_ids, kept, terms
         self.fingerprinter = Fingerprinter(settings)
         self.verifier = Verifier(
             self.fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
@@ -263,14 +264,27 @@ class Analysis:
             found.append(uniq[counts >= need])
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
-    def _tfidf(self, df: I64, n: int) -> sparse.csr_matrix:
+    def _tfidf(
+        self, terms: Ragged, counts: npt.NDArray[np.int32], df: I64, n: int
+    ) -> sparse.csr_matrix:
         from scipy import sparse
 
-        counts = sparse.csr_matrix(
-            (self.term_counts.astype(np.float64), self.terms.values, self.terms.offsets),
-            shape=(n, len(self.vocab)),
+        matrix = sparse.csr_matrix(
+            (counts.astype(np.float64), terms.values, terms.offsets), shape=(n, len(self.vocab))
         )
-        return tfidf(counts, df, n)
+        return tfidf(matrix, df, n)
+
+    @property
+    def topic_sets(self) -> Ragged:
+        """The content words of each article but the corpus stop words, as 64-bit word hashes:
+        the columns of its TF-IDF row (every one has a weight: counts and idf are positive).
+        Built when asked for, to sign or band, not kept."""
+        m = self.tfidf
+        return Ragged(self.vocab.hashes()[m.indices], m.indptr.astype(np.int64))
+
+    def set_sizes(self, resolution: str) -> I64:
+        """The size of each article's set at `resolution` (see `signatures`)."""
+        return self.copy_sets.lengths() if resolution == "copy" else np.diff(self.tfidf.indptr)
 
     def signatures(self, resolution: str) -> U32:
         """MinHash signatures of every article: "copy" (shingles without boilerplate) or "story"
@@ -287,12 +301,12 @@ class Analysis:
         key = (s.lsh_copy, s.lsh_story, s.anchor_every, s.min_anchors)
         if key not in self._candidates:
             found = []
-            for resolution, threshold, sets, neighbours, largest in (
-                ("copy", s.lsh_copy, self.copy_sets, None, None),
-                ("story", s.lsh_story, self.topic_sets, STORY_NEIGHBOURS, STORY_BUCKET),
+            for resolution, threshold, neighbours, largest in (
+                ("copy", s.lsh_copy, None, None),
+                ("story", s.lsh_story, STORY_NEIGHBOURS, STORY_BUCKET),
             ):
                 bands, rows = lsh_params(threshold, s.num_perm)
-                usable = sets.lengths() > 0
+                usable = self.set_sizes(resolution) > 0
                 sigs = self.signatures(resolution)
                 found.append(band_pairs(sigs, bands, rows, usable, neighbours, largest))
             found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors))

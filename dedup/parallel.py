@@ -9,6 +9,7 @@ some macOS set-ups), the work runs in this process.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 from collections import deque
@@ -71,3 +72,14 @@ def map_ahead(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterato
         while pending:
             first, result = pending.popleft()
             yield first, result.get()
+
+
+def release_memory() -> None:
+    """Hand the C heap's free memory back to the system (glibc's `malloc_trim`; elsewhere,
+    nothing). The blocks' results arrive as many arrays of a few MB, which glibc serves from its
+    heap and keeps after they are joined into one array and freed."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return
+    trim(0)

@@ -6,7 +6,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dedup import Settings
-from dedup.batch import Vocabulary, band_pairs, fingerprint_corpus, minhash_rows, nearest
+from dedup.batch import (
+    Vocabulary,
+    band_pairs,
+    counted,
+    fingerprint_corpus,
+    minhash_rows,
+    nearest,
+)
 from dedup.detect import analyse, lsh_pairs, lsh_params
 from dedup.fingerprint import Fingerprinter, signatures
 from dedup.readers import read_articles
@@ -44,9 +51,9 @@ def test_bulk_minhash_equals_signatures(articles):
 @pytest.mark.parametrize("threshold", [0.2, 0.3, 0.5, 0.8])
 def test_banding_finds_the_pairs_datasketch_minhashlsh_finds(articles, threshold):
     analysis = analyse(articles)
-    for resolution, sets in (("copy", analysis.copy_sets), ("story", analysis.topic_sets)):
+    for resolution in ("copy", "story"):
         sigs = analysis.signatures(resolution)
-        usable = sets.lengths() > 0
+        usable = analysis.set_sizes(resolution) > 0
         bands, rows = lsh_params(threshold, 128)
         n = len(articles)
         codes = band_pairs(sigs, bands, rows, usable)
@@ -61,8 +68,9 @@ def test_banding_finds_the_pairs_datasketch_minhashlsh_finds(articles, threshold
         max_size=28,
     ),
     st.integers(1, 4),
+    st.integers(1, 60),
 )
-def test_nearest_keeps_the_best_pairs_of_either_article(scored: dict, k: int) -> None:
+def test_nearest_keeps_the_best_pairs_of_either_article(scored: dict, k: int, entries: int) -> None:
     n = 8
     pairs = sorted(scored)
     codes = np.asarray([i * n + j for i, j in pairs], dtype=np.int64)
@@ -74,14 +82,22 @@ def test_nearest_keeps_the_best_pairs_of_either_article(scored: dict, k: int) ->
         return set(mine[:k])
 
     expected = set().union(*(best(a) for a in range(n)))
-    kept = nearest(codes, score, n, k)
+    kept = nearest(codes, score, n, k, entries)  # few entries: articles ranked in ranges
     assert [(int(c) // n, int(c) % n) for c in kept] == sorted(expected)
+
+
+@given(st.lists(st.integers(-5, 5)))
+def test_counted_is_np_unique_with_counts(values: list[int]) -> None:
+    array = np.asarray(values, dtype=np.int64)
+    expected = np.unique(array, return_counts=True)
+    distinct, counts = counted(array.copy())
+    assert np.array_equal(distinct, expected[0]) and np.array_equal(counts, expected[1])
 
 
 def test_banding_with_neighbours_keeps_a_subset_and_every_pair_when_there_is_room(articles):
     analysis = analyse(articles)
     sigs = analysis.signatures("story")
-    usable = analysis.topic_sets.lengths() > 0
+    usable = analysis.set_sizes("story") > 0
     bands, rows = lsh_params(0.2, 128)
     every = band_pairs(sigs, bands, rows, usable)
     assert np.array_equal(band_pairs(sigs, bands, rows, usable, len(articles)), every)
@@ -93,7 +109,7 @@ def test_banding_with_neighbours_keeps_a_subset_and_every_pair_when_there_is_roo
 def test_banding_leaves_out_buckets_over_the_largest_size(articles, largest):
     analysis = analyse(articles)
     sigs = analysis.signatures("story")
-    usable = analysis.topic_sets.lengths() > 0
+    usable = analysis.set_sizes("story") > 0
     bands, rows = lsh_params(0.2, 128)
     n = len(articles)
     expected = set()
