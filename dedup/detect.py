@@ -150,7 +150,7 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     )
     hashes = values[picked]
     owners = np.searchsorted(sets.offsets, picked, side="right") - 1
-    order = np.lexsort((owners, hashes))
+    order = np.argsort(hashes, kind="stable")  # (owners ascend already: by hash, then owner)
     hashes, owners = hashes[order], owners[order]
     if not len(hashes):
         return np.zeros(0, dtype=np.int64)
@@ -158,8 +158,10 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     sizes = np.diff(np.concatenate(([0], bounds, [len(hashes)])))
     kept = np.repeat(sizes <= MAX_ANCHOR_POSTINGS, sizes)
     hashes, owners = hashes[kept], owners[kept]
-    codes = group_pairs(owners, hashes[1:] == hashes[:-1], n)
-    del hashes, owners
+    same = hashes[1:] == hashes[:-1]
+    del hashes
+    codes = group_pairs(owners, same, n)
+    del owners, same
     uniq, counts = counted(codes)
     shared: I64 = uniq[counts >= min_shared]
     return shared
@@ -226,18 +228,21 @@ class Analysis:
         )
         release_memory()
         self.words, self.digests = corpus.words, corpus.digests
-        self.boilerplate: U64 = self._boilerplate(corpus.shingles)
-        # (the shingle sets with boilerplate are not kept: nothing after this needs them)
-        self.copy_sets = _filter_rows(corpus.shingles, self.boilerplate)
+        shingles, term_ids, term_counts = corpus.shingles, corpus.term_ids, corpus.term_counts
+        del corpus  # (each part is let go once used: at 1M articles each is about 1 GB)
+        self.boilerplate: U64 = self._boilerplate(shingles)
+        self.copy_sets = _filter_rows(shingles, self.boilerplate)
+        del shingles  # (the shingles with boilerplate: nothing after this needs them)
 
-        term_ids = corpus.term_ids
         df = np.bincount(term_ids.values, minlength=len(self.vocab))
         self.common = df >= common_limit(n, settings)
         kept = ~self.common[term_ids.values]
         terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
-        self.tfidf = self._tfidf(terms, corpus.term_counts[kept], df, n)
+        counts = term_counts[kept]
+        del term_ids, term_counts, kept
+        self.tfidf = self._tfidf(terms, counts, df, n)
         # (the content words are kept only as the TF-IDF rows' columns: see `topic_sets`)
-        del corpus, term_ids, kept, terms
+        del terms, counts
         self.fingerprinter = Fingerprinter(settings)
         self.verifier = Verifier(
             self.fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
@@ -269,10 +274,15 @@ class Analysis:
     ) -> sparse.csr_matrix:
         from scipy import sparse
 
-        matrix = sparse.csr_matrix(
-            (counts.astype(np.float64), terms.values, terms.offsets), shape=(n, len(self.vocab))
+        return tfidf(
+            sparse.csr_matrix(
+                (counts.astype(np.float64), terms.values, terms.offsets),
+                shape=(n, len(self.vocab)),
+            ),
+            df,
+            n,
+            copy=False,
         )
-        return tfidf(matrix, df, n)
 
     @property
     def topic_sets(self) -> Ragged:
@@ -286,13 +296,14 @@ class Analysis:
         """The size of each article's set at `resolution` (see `signatures`)."""
         return self.copy_sets.lengths() if resolution == "copy" else np.diff(self.tfidf.indptr)
 
-    def signatures(self, resolution: str) -> U32:
+    def signatures(self, resolution: str, use: int | None = None) -> U32:
         """MinHash signatures of every article: "copy" (shingles without boilerplate) or "story"
-        (content words without corpus stop words). Not kept: 512 bytes an article at each
-        resolution, needed only to band (once for each LSH threshold asked for)."""
+        (content words without corpus stop words), the first `use` values of each (default:
+        all). Not kept: 512 bytes an article at each resolution, needed only to band (once for
+        each LSH threshold asked for, which uses bands * rows of them)."""
         sets = self.copy_sets if resolution == "copy" else self.topic_sets
         s = self.settings
-        return minhash_rows(sets, s.num_perm, s.seed, workers=self.workers)
+        return minhash_rows(sets, s.num_perm, s.seed, use, workers=self.workers)
 
     def candidate_codes(self, settings: Settings) -> I64:
         """Candidate pairs as codes i * n + j (i < j), sorted: proposed by either LSH resolution
@@ -307,7 +318,7 @@ class Analysis:
             ):
                 bands, rows = lsh_params(threshold, s.num_perm)
                 usable = self.set_sizes(resolution) > 0
-                sigs = self.signatures(resolution)
+                sigs = self.signatures(resolution, bands * rows)
                 found.append(band_pairs(sigs, bands, rows, usable, neighbours, largest))
             found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors))
             self._candidates[key] = np.unique(np.concatenate(found))

@@ -1,15 +1,17 @@
 """Blocks of work on several cores, with the results of one core.
 
-Workers are forked: they inherit the corpus as it is in memory (copy-on-write), so only block
-numbers go out and only results come back (`run_blocks`); items of a stream go out pickled, a
-few ahead of the caller (`map_ahead`). The results come back in order, so nothing downstream can
-tell how many workers there were (tests compare 1 and 2). Where `fork` does not exist (Windows,
-some macOS set-ups), the work runs in this process.
+Workers are forked: they inherit the corpus as it is in memory (copy-on-write, and frozen from
+the garbage collector, whose passes would write to every inherited object and so copy its page),
+so only block numbers go out and only results come back (`run_blocks`); items of a stream go out
+pickled, a few ahead of the caller (`map_ahead`). The results come back in order, so nothing
+downstream can tell how many workers there were (tests compare 1 and 2). Where `fork` does not
+exist (Windows, some macOS set-ups), the work runs in this process.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -46,11 +48,13 @@ def run_blocks(task: Callable[[int], T], blocks: int, workers: int) -> Iterator[
             yield task(block)
         return
     _TASK = task
+    gc.freeze()  # the workers' garbage collections then leave the inherited objects untouched
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             yield from pool.imap(_call, range(blocks))
     finally:
         _TASK = None
+        gc.unfreeze()
 
 
 def map_ahead(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:

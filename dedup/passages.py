@@ -13,7 +13,6 @@ Texts shorter than a shingle are left to `verify.shared_passages`.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,14 +55,14 @@ class Views:
 def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, k: int) -> Views:
     """Token views of `texts` (each of at least `k` words); `boilerplate`: sorted shingle hashes
     that do not count as shared content."""
-    ids = array("q")
+    every: list[str] = []
     starts: list[I64] = []
     ends: list[I64] = []
     blank_keys: list[int] = []
     counts = np.zeros(len(texts), dtype=np.int64)
     for t, text in enumerate(texts):
         words, s, e = token_arrays(text)
-        ids.extend(vocab.ids(words))
+        every += words
         starts.append(s)
         ends.append(e)
         counts[t] = len(words)
@@ -84,7 +83,9 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, k: int) -> 
         after = np.searchsorted(blanks, key[:-1] + end[:-1])
         breaks[1:] = (before > after) & (owner[1:] == owner[:-1])
 
-    word_hashes = vocab.hashes()[np.frombuffer(ids, dtype=np.int64)]
+    ids = vocab.ids(every)
+    del every
+    word_hashes = vocab.hashes()[ids]
     acc = shingle_hashes(word_hashes, k)  # across text ends too: those are dropped next
     count = len(acc)
     valid = np.arange(count) + k <= word_offsets[1:][owner[:count]]

@@ -60,16 +60,19 @@ def idf(df: Sequence[int] | np.ndarray, n_docs: int) -> np.ndarray:
     return np.log((1.0 + n_docs) / (1.0 + d)) + 1.0
 
 
-def tfidf(counts: sparse.csr_matrix, doc_freq: np.ndarray, n_docs: int) -> sparse.csr_matrix:
+def tfidf(
+    counts: sparse.csr_matrix, doc_freq: np.ndarray, n_docs: int, *, copy: bool = True
+) -> sparse.csr_matrix:
     """Rows of term counts weighted as scikit-learn's TfidfTransformer does with sublinear tf,
-    smoothed idf and l2 norm, the idf coming from `doc_freq` over `n_docs` articles."""
+    smoothed idf and l2 norm, the idf coming from `doc_freq` over `n_docs` articles. With
+    copy=False, `counts` (float64) is used up: its values are overwritten."""
     from sklearn.feature_extraction.text import TfidfTransformer
 
     if not counts.shape[0] or not counts.shape[1]:
         return counts  # nothing to weigh (scikit-learn refuses empty input)
     transformer = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
     transformer.idf_ = idf(doc_freq, n_docs)
-    return transformer.transform(counts)
+    return transformer.transform(counts, copy=copy)
 
 
 class TermWeights:

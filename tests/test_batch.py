@@ -1,18 +1,23 @@
 """The bulk (columnar) path gives the values of the one-article path and of datasketch itself."""
 
+import itertools
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup import Settings
+from dedup import Settings, batch
 from dedup.batch import (
     Vocabulary,
     band_pairs,
     counted,
     fingerprint_corpus,
+    group_pairs,
     minhash_rows,
     nearest,
+    sorted_by,
 )
 from dedup.detect import analyse, lsh_pairs, lsh_params
 from dedup.fingerprint import Fingerprinter, signatures
@@ -84,6 +89,36 @@ def test_nearest_keeps_the_best_pairs_of_either_article(scored: dict, k: int, en
     expected = set().union(*(best(a) for a in range(n)))
     kept = nearest(codes, score, n, k, entries)  # few entries: articles ranked in ranges
     assert [(int(c) // n, int(c) % n) for c in kept] == sorted(expected)
+
+
+@given(
+    st.lists(st.integers(0, 5), max_size=30),
+    st.sampled_from([None, 2, 3]),
+    st.integers(1, 8),
+)
+def test_group_pairs_pairs_every_run_whatever_the_slices(keys, largest, chunk) -> None:
+    members = np.asarray(sorted(range(len(keys)), key=lambda m: (keys[m], m)), dtype=np.int64)
+    ordered = sorted(keys)
+    same = np.asarray([x == y for x, y in itertools.pairwise(ordered)], dtype=bool)
+    n = len(keys) + 1
+    expected = []
+    for key in set(keys):
+        run = [m for m in range(len(keys)) if keys[m] == key]
+        if largest is None or len(run) <= largest:
+            expected += [i * n + j for i, j in itertools.combinations(run, 2)]
+    with patch.object(batch, "CHUNK", chunk):  # runs paired a few pairs at a time
+        codes = group_pairs(members, same, n, largest)
+    assert sorted(codes.tolist()) == sorted(expected) and len(codes) == len(expected)
+
+
+@given(st.lists(st.tuples(st.integers(-3, 70000), st.integers(0, 5))))
+def test_sorted_by_orders_as_lexsort(pairs: list[tuple[int, int]]) -> None:
+    major = np.asarray([p[0] for p in pairs], dtype=np.int64)
+    minor = np.asarray([p[1] for p in pairs], dtype=np.uint64)
+    order = sorted_by(major, minor)
+    expected = np.lexsort((minor, major))
+    assert np.array_equal(major[order], major[expected])
+    assert np.array_equal(minor[order], minor[expected])
 
 
 @given(st.lists(st.integers(-5, 5)))
