@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .batch import I64, Vocabulary, ragged_arange
+from .batch import I64, Vocabulary, ragged_arange, sorted_by
 from .fingerprint import U64, shingle_hashes
 from .models import Passage
 from .text import PARAGRAPH_BREAK, token_arrays
@@ -116,11 +116,13 @@ def trace(
     b_pos, b_pair = ragged_arange(so[right], so[right + 1] - so[right])
     key_a = a_pair * width + sid[a_pos]
     key_b = b_pair * width + sid[b_pos]
-    order_b = np.argsort(key_b, kind="stable")
-    sorted_b = key_b[order_b]
-    lo = np.searchsorted(sorted_b, key_a, "left")
-    hits = np.searchsorted(sorted_b, key_a, "right") - lo
-    hit_a = np.repeat(np.arange(len(key_a)), hits)
+    # (both sides sorted: searching sorted keys walks the array once instead of jumping about;
+    # the order of equal keys does not matter, the hits are sorted again in step 2)
+    order_a, order_b = np.argsort(key_a), np.argsort(key_b)
+    sorted_a, sorted_b = key_a[order_a], key_b[order_b]
+    lo = np.searchsorted(sorted_b, sorted_a, "left")
+    hits = np.searchsorted(sorted_b, sorted_a, "right") - lo
+    hit_a = order_a[np.repeat(np.arange(len(key_a)), hits)]
     within = np.arange(len(hit_a)) - np.repeat(np.cumsum(hits) - hits, hits)
     hit_b = order_b[np.repeat(lo, hits) + within]
     p = a_pair[hit_a]
@@ -148,13 +150,22 @@ def trace(
     # 3. cut where either text starts a paragraph
     rp, rn, ri, rj = _split_at_paragraphs(v, left, right, rp, rn, ri, rj, min_words)
 
-    # 4. longest first (then leftmost in a, then in b), none overlapping on either side
-    order = np.lexsort((rj, ri, -rn, rp))
+    # 4. longest first (then leftmost in a, then in b), none overlapping on either side; a
+    # pair's only run is taken as it is
+    if longest < 1 << 20:
+        order = sorted_by(rp, ((longest - rn) << 40) | (ri << 20) | rj)
+    else:
+        order = np.lexsort((rj, ri, -rn, rp))
+    rp, rn, ri, rj = rp[order], rn[order], ri[order], rj[order]
+    alone = (np.bincount(rp, minlength=pairs) == 1)[rp]
+    for q, n, ia, jb in zip(
+        rp[alone].tolist(), rn[alone].tolist(), ri[alone].tolist(), rj[alone].tolist(), strict=True
+    ):
+        out[q] = [(n, ia, jb)]
+    rp, rn, ri, rj = rp[~alone], rn[~alone], ri[~alone], rj[~alone]
     current = -1
     taken: list[tuple[int, int, int]] = []
-    for q, n, ia, jb in zip(
-        rp[order].tolist(), rn[order].tolist(), ri[order].tolist(), rj[order].tolist(), strict=True
-    ):
+    for q, n, ia, jb in zip(rp.tolist(), rn.tolist(), ri.tolist(), rj.tolist(), strict=True):
         if q != current:
             if taken:
                 out[current] = sorted(taken, key=lambda r: r[1])
@@ -264,8 +275,11 @@ class Traced:
 
     def merged(self, codes: I64, pair: I64, table: I64) -> Traced:
         """With the runs of new pairs `codes` added (run r belongs to codes[pair[r]])."""
-        owner = np.concatenate((np.repeat(self.codes, np.diff(self.offsets)), codes[pair]))
-        rows = np.concatenate((self.table, table))
+        if len(self.codes):
+            owner = np.concatenate((np.repeat(self.codes, np.diff(self.offsets)), codes[pair]))
+            rows = np.concatenate((self.table, table))
+        else:  # (the first pairs traced: no copy of their table)
+            owner, rows = codes[pair], table
         order = np.argsort(owner, kind="stable")  # each pair's runs keep their order
         all_codes = np.union1d(self.codes, codes)
         offsets = np.zeros(len(all_codes) + 1, dtype=np.int64)
