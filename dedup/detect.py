@@ -241,6 +241,7 @@ class Analysis:
         counts = term_counts[kept]
         del term_ids, term_counts, kept
         self.tfidf = self._tfidf(terms, counts, df, n)
+        self.tfidf.sort_indices()  # (already sorted, but `_cosine` relies on it)
         # (the content words are kept only as the TF-IDF rows' columns: see `topic_sets`)
         del terms, counts
         self.fingerprinter = Fingerprinter(settings)
@@ -381,7 +382,11 @@ class Analysis:
         codes = self.candidate_codes(settings)
         n = max(len(self.ordered), 1)
         known = self._pair_scores
-        todo = codes if known is None else np.setdiff1d(codes, known.left * n + known.right)
+        todo = (
+            codes
+            if known is None
+            else np.setdiff1d(codes, known.left * n + known.right, assume_unique=True)
+        )
         if len(todo):
             fresh = self.score_pairs(todo // n, todo % n)
             merged = fresh if known is None else _merge_scores(known, fresh, n)
@@ -395,12 +400,14 @@ class Analysis:
 
     def _cosine(self, i: int, j: int) -> float:
         """TF-IDF cosine of rows i and j (one pair: no sparse fancy indexing)."""
-        m = self.tfidf
+        m = self.tfidf  # (its rows' columns ascend: see __init__)
         lo_i, hi_i, lo_j, hi_j = m.indptr[i], m.indptr[i + 1], m.indptr[j], m.indptr[j + 1]
-        _, pi, pj = np.intersect1d(
-            m.indices[lo_i:hi_i], m.indices[lo_j:hi_j], assume_unique=True, return_indices=True
-        )
-        return float(np.dot(m.data[lo_i:hi_i][pi], m.data[lo_j:hi_j][pj]))
+        terms_i, terms_j = m.indices[lo_i:hi_i], m.indices[lo_j:hi_j]
+        if not len(terms_i):
+            return 0.0
+        at = np.minimum(np.searchsorted(terms_i, terms_j), len(terms_i) - 1)
+        both = terms_i[at] == terms_j  # (the shared terms, in ascending order)
+        return float(np.dot(m.data[lo_i:hi_i][at[both]], m.data[lo_j:hi_j][both]))
 
     def trace(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Trace the shared runs of pairs of rows (i < j) not traced yet (see `_trace`)."""
