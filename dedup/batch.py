@@ -141,6 +141,17 @@ def sorted_by(major: I64, minor: npt.NDArray[np.generic]) -> I64:
     return order
 
 
+def slice_bounds(ends: I64, size: int) -> list[int]:
+    """Bounds 0 = b0 < b1 < ... < len(ends) of slices of consecutive items whose sizes end at
+    `ends` (cumulative, increasing), cut at multiples of `size`: each slice holds its first item
+    and fewer than `size` values more."""
+    if not len(ends):
+        return [0]
+    cuts = np.searchsorted(ends, np.arange(size, int(ends[-1]), size), side="right")
+    bounds: list[int] = np.unique(np.concatenate(([0], cuts, [len(ends)]))).tolist()
+    return bounds
+
+
 def concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
@@ -305,8 +316,7 @@ def minhash_rows(
         return out
     starts = sets.offsets[:-1][nonempty]  # (the values of the rows with values: contiguous)
     ends = sets.offsets[1:][nonempty]
-    cuts = np.searchsorted(ends, np.arange(SIGN_VALUES, int(ends[-1]), SIGN_VALUES)) + 1
-    bounds = np.unique(np.concatenate(([0], cuts, [len(nonempty)]))).tolist()
+    bounds = slice_bounds(ends, SIGN_VALUES)
 
     def block(r: int) -> U32:
         lo, hi = bounds[r], bounds[r + 1]
@@ -429,11 +439,9 @@ def group_pairs(
     starts, sizes = starts[grouped], sizes[grouped]
     ends = np.cumsum(sizes * (sizes - 1) // 2)  # where the pairs of each run end in the output
     out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
-    cuts = np.searchsorted(ends, np.arange(CHUNK, len(out), CHUNK), side="right")
-    for lo, hi in itertools.pairwise([0, *np.unique(cuts).tolist(), len(sizes)]):
-        if lo < hi:
-            first = int(ends[lo - 1]) if lo else 0
-            out[first : int(ends[hi - 1])] = _run_pairs(members, starts[lo:hi], sizes[lo:hi], n)
+    for lo, hi in itertools.pairwise(slice_bounds(ends, CHUNK)):
+        first = int(ends[lo - 1]) if lo else 0
+        out[first : int(ends[hi - 1])] = _run_pairs(members, starts[lo:hi], sizes[lo:hi], n)
     return out
 
 

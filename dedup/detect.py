@@ -372,9 +372,9 @@ class Analysis:
         for part in run_blocks(block_scores, blocks, self.workers):
             parts.append(part)
             self.progress("verify", min(len(parts) * chunk, len(left)), len(left))
-        shared = concat([p[0] for p in parts], np.int32).astype(np.int32, copy=False)
+        shared = concat([p[0] for p in parts], np.int32)
         cosine = concat([p[1] for p in parts], np.float64)
-        shared_terms = concat([p[2] for p in parts], np.int32).astype(np.int32, copy=False)
+        shared_terms = concat([p[2] for p in parts], np.int32)
         del parts
         release_memory()
         digests = self.digests

@@ -17,6 +17,7 @@ from dedup.batch import (
     group_pairs,
     minhash_rows,
     nearest,
+    slice_bounds,
     sorted_by,
 )
 from dedup.detect import analyse, lsh_pairs, lsh_params
@@ -50,7 +51,12 @@ def test_bulk_minhash_equals_signatures(articles):
     analysis = analyse(articles)
     sets = analysis.copy_sets
     rows = [sets.row(i) for i in range(len(articles))]
-    assert np.array_equal(minhash_rows(sets, 128, 1), signatures(rows, 128, 1))
+    expected = signatures(rows, 128, 1)
+    assert np.array_equal(minhash_rows(sets, 128, 1), expected)
+    # rows signed in many small blocks, only the values banding uses: the same values
+    assert len(sets.values) > 40 * 50
+    with patch.object(batch, "SIGN_VALUES", 50):
+        assert np.array_equal(minhash_rows(sets, 128, 1, use=111), expected[:, :111])
 
 
 @pytest.mark.parametrize("threshold", [0.2, 0.3, 0.5, 0.8])
@@ -109,6 +115,16 @@ def test_group_pairs_pairs_every_run_whatever_the_slices(keys, largest, chunk) -
     with patch.object(batch, "CHUNK", chunk):  # runs paired a few pairs at a time
         codes = group_pairs(members, same, n, largest)
     assert sorted(codes.tolist()) == sorted(expected) and len(codes) == len(expected)
+
+
+@given(st.lists(st.integers(1, 9), max_size=20), st.integers(1, 12))
+def test_slice_bounds_cut_items_into_slices_of_about_size(sizes: list[int], size: int) -> None:
+    ends = np.cumsum(np.asarray(sizes, dtype=np.int64))
+    bounds = slice_bounds(ends, size)
+    assert bounds[0] == 0 and bounds[-1] == len(sizes)
+    assert all(lo < hi for lo, hi in itertools.pairwise(bounds))
+    for lo, hi in itertools.pairwise(bounds):  # its first item, and fewer than `size` more
+        assert sum(sizes[lo + 1 : hi]) < size
 
 
 @given(st.lists(st.tuples(st.integers(-3, 70000), st.integers(0, 5))))
