@@ -63,6 +63,7 @@ SYNTHETIC_SWEEPS = (
     "near_duplicate=0.6:0.95:0.05",
     "contained=0.5:0.95:0.05",
     "partial=0.1:0.5:0.1",
+    "partial_cosine=0:0.5:0.1",
     "same_story=0.3:1.0:0.1",
 )
 

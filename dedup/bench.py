@@ -83,6 +83,7 @@ DEFAULT_SWEEPS = (
     "near_duplicate=0.6:0.95:0.05",
     "contained=0.5:0.95:0.05",
     "partial=0.1:0.5:0.05",
+    "partial_cosine=0:0.5:0.05",
     "same_story=0.2:0.8:0.05",
     "lsh_copy=0.1:0.5:0.1",
 )

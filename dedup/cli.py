@@ -251,7 +251,8 @@ def report(
     multiple=True,
     metavar="NAME=START:STOP:STEP",
     help="Vary one setting (repeatable; NAME=V1,V2,... also works). "
-    "Default: near_duplicate, contained, partial, same_story and lsh_copy, one at a time.",
+    "Default: near_duplicate, contained, partial, partial_cosine, same_story and lsh_copy, "
+    "one at a time.",
 )
 @click.option("--grid", is_flag=True, help="Run every combination of the sweeps, not one by one.")
 @click.option(

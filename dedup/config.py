@@ -23,6 +23,7 @@ SETTING_HELP: dict[str, str] = {
     "near_duplicate": "Shingle Jaccard from which a pair is a near_duplicate.",
     "contained": "Containment (either way) from which a pair is contained.",
     "partial": "Containment (either way) from which a pair is partial ...",
+    "partial_cosine": "... with at least this TF-IDF cosine (a stock phrase is not reuse) ...",
     "partial_words": "... or words in shared passages from which it is partial.",
     "same_story": "TF-IDF cosine from which a pair is same_story ...",
     "story_terms": "... when they share this many content words (not corpus stop words).",

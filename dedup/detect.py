@@ -483,7 +483,7 @@ class Analysis:
             scores.exact[sel],
             jaccard >= s.near_duplicate,
             containment >= s.contained,
-            containment >= s.partial,
+            (containment >= s.partial) & (scores.cosine[sel] >= s.partial_cosine),
         ]
         for code, hit in enumerate(decided):
             kinds[(kinds == _NO_KIND) & hit] = code

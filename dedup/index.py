@@ -1503,8 +1503,8 @@ class ArchiveIndex:
             d = Fingerprint(c.id, c.outlet, c.words, c.digest % (1 << 64), c.shingles, c.topics, {})
             a, b = (fp, d) if article.id < c.id else (d, fp)
             jac, cab, cba = set_scores(a, b, ignore) if n else (0.0, 0.0, 0.0)
-            probe = Scores(jac, cab, cba, 0.0, exact, 0)
-            if story or _may_match(probe, int(n), s):
+            probe = Scores(jac, cab, cba, 0.0, exact, 0)  # (the cosine comes later)
+            if story or _may_match(probe, int(n), s, cosine_known=False):
                 kept.append(c)
                 partial_scores[c.rowid] = (jac, cab, cba)
 
@@ -1883,24 +1883,25 @@ def _without(values: U64, ignore: U64) -> U64:
     return values[~np.isin(values, ignore, assume_unique=True)]
 
 
-def _match_by_scores(scores: Scores, s: Settings) -> bool:
-    """Whether the scores alone make a pair a match (of any kind) at `s`."""
+def _match_by_scores(scores: Scores, s: Settings, cosine_known: bool = True) -> bool:
+    """Whether the scores alone make a pair a match (of any kind) at `s` (with `cosine_known`
+    false, whether they can once the cosine is known)."""
     containment = max(scores.containment_ab, scores.containment_ba)
     return (
         scores.exact
         or scores.jaccard >= s.near_duplicate
         or containment >= s.contained
-        or containment >= s.partial
+        or (containment >= s.partial and (scores.cosine >= s.partial_cosine or not cosine_known))
         or (scores.cosine >= s.same_story and scores.shared_terms >= s.story_terms)
     )
 
 
-def _may_match(scores: Scores, shared: int, s: Settings) -> bool:
+def _may_match(scores: Scores, shared: int, s: Settings, cosine_known: bool = True) -> bool:
     """Whether a pair can be a match at `s`, as `detect.Analysis.judge_pairs` decides which
     pairs to trace passages for: a kind by its scores, or enough shared shingles that passages
     could add up to `partial_words` (each run of w >= min_passage_words words holds
     w - shingle_size + 1 shared shingles; halved, since runs may cross boilerplate)."""
-    if _match_by_scores(scores, s):
+    if _match_by_scores(scores, s, cosine_known):
         return True
     k, m = s.shingle_size, s.min_passage_words
     return shared >= s.partial_words * (m - k + 1) / m / 2

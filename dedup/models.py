@@ -87,6 +87,9 @@ class Settings:
       near_duplicate: shingle Jaccard at or above which a pair is `near_duplicate` (0.8).
       contained: containment (either way) at or above which a pair is `contained` (0.8).
       partial: containment (either way) at or above which a pair is `partial` (0.2) ...
+      partial_cosine: ... when its TF-IDF cosine is at least this (0.2): short wire items that
+        share one stock sentence ("trading today on the American Stock Exchange, the exchange
+        said") reach the containment without sharing the words that make a story its own ...
       partial_words: ... or words in shared passages at or above which it is `partial` (50).
       same_story: TF-IDF cosine at or above which a pair is `same_story` (0.4) ...
       story_terms: ... when the two share at least this many content words that are not corpus
@@ -116,6 +119,7 @@ class Settings:
     near_duplicate: float = 0.8
     contained: float = 0.8
     partial: float = 0.2
+    partial_cosine: float = 0.2
     partial_words: int = 50
     same_story: float = 0.4
     story_terms: int = 5
@@ -137,6 +141,7 @@ class Settings:
             "near_duplicate",
             "contained",
             "partial",
+            "partial_cosine",
             "same_story",
             "link_cosine",
             "boilerplate_share",

@@ -273,7 +273,9 @@ def classify(scores: Scores, shared_words: int, settings: Settings) -> Kind | No
     containment = max(scores.containment_ab, scores.containment_ba)
     if containment >= settings.contained:
         return "contained"
-    if containment >= settings.partial or shared_words >= settings.partial_words:
+    if shared_words >= settings.partial_words or (
+        containment >= settings.partial and scores.cosine >= settings.partial_cosine
+    ):
         return "partial"
     if scores.cosine >= settings.same_story and scores.shared_terms >= settings.story_terms:
         return "same_story"

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from dedup import Article, Settings, analyse, detect
 from dedup.readers import read_articles
 from dedup.render import render_report
+from dedup.verify import judge
 from tests.conftest import FIXTURES
 
 KIM_EYES = "asianlite/kim-eyes-talks-with-putin-in-russia.txt"
@@ -138,3 +139,60 @@ def test_reporting_the_originals_again_finds_nothing_new(arts):
     for story in again.stories:
         assert len(story.members) >= 2
     assert {m.id for s in again.stories for m in s.members} <= {a.id for a in keep}
+
+
+def stock_sentence_corpus() -> list[Article]:
+    """Forty short listing notices, each from its own outlet, all ending in the same stock
+    sentence, and a feature that quotes a whole paragraph of one of them."""
+    first = ["Ard", "Bel", "Cor", "Dun", "Elm", "Fair", "Glen", "Hol"]
+    last = ["wick", "vale", "stan", "ford", "mere"]
+    articles = []
+    for i in range(40):
+        name = f"{first[i % 8]}{last[i // 8]} Holdings"
+        articles.append(
+            Article(
+                id=f"n{i:02d}",
+                outlet=f"outlet{i}",
+                text=f"{name} said its {2 + i % 7},{100 + 17 * i},000 "
+                f"shares of common stock, priced at {5 + i} dlrs, began "
+                "trading today on the American Stock Exchange, the exchange said.",
+            )
+        )
+    quoted = (
+        "Corvale Arden Holdings chairman Miriam Okonkwo told shareholders in Tulsa that the "
+        "refinery at Bartlesville would double its throughput of sour crude by the autumn, "
+        "and that the Osage pipeline contract signed with Hendry Midstream in January "
+        "would carry the extra barrels south to the Gulf terminals at Freeport."
+    )
+    articles.append(Article(id="q1", outlet="wire", text=quoted))
+    articles.append(
+        Article(
+            id="q2",
+            outlet="feature",
+            text="Refining in the Osage country is changing fast. " + quoted + " Analysts in "
+            "Houston were unconvinced, pointing to the glut of sour crude in storage at "
+            "Cushing and to falling margins across the Midcontinent all spring.",
+        )
+    )
+    return articles
+
+
+def test_a_shared_stock_sentence_is_not_a_partial_copy():
+    articles = stock_sentence_corpus()
+    analysis = analyse(articles)
+    n = len(articles)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    evidence = {(e.a, e.b): e for e in analysis.measure(pairs)}
+    notices = [e for (a, b), e in evidence.items() if a.startswith("n") and b.startswith("n")]
+    # The stock sentence makes a fifth of each notice, but the notices share no word of their
+    # own: containment alone would call every pair of them partial.
+    assert all(max(e.scores.containment_ab, e.scores.containment_ba) >= 0.2 for e in notices)
+    assert all(e.scores.cosine < 0.2 for e in notices)
+    s = analysis.settings
+    assert not [e for e in notices if judge(e, s) is not None]
+    assert all(judge(e, s.replace(partial_cosine=0.0)).kind == "partial" for e in notices)
+    # A quoted paragraph is a partial copy, by its words, whatever the cosine.
+    quote = judge(evidence[("q1", "q2")], s.replace(partial_cosine=1.0))
+    assert quote is not None and quote.kind in {"contained", "partial"}
+    report = detect(articles)
+    assert [sorted(m.id for m in story.members) for story in report.stories] == [["q1", "q2"]]

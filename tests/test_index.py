@@ -165,7 +165,13 @@ def report_matches(
 
 
 @pytest.mark.parametrize(
-    "changes", [{"partial": 0.0}, {"same_story": 0.0, "story_terms": 0}, {"partial_words": 12}]
+    "changes",
+    [
+        {"partial": 0.0},
+        {"partial": 0.05, "partial_cosine": 0.5},
+        {"same_story": 0.0, "story_terms": 0},
+        {"partial_words": 12},
+    ],
 )
 def test_check_follows_report_at_other_thresholds(changes):
     settings = Settings().replace(**changes)
