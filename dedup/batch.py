@@ -356,7 +356,7 @@ def band_pairs(
     codes: list[I64] = []
     for t in range(bands):
         keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)  # (any order within a bucket: its pairs are what counts)
         sorted_keys = keys[order]
         members = idx[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
@@ -397,13 +397,22 @@ def nearest(codes: I64, score: I64, n: int, k: int, entries: int = CHUNK) -> I64
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         # Each pair of an article in lo..hi-1 once as (j, pair), then once as (i, pair): for any
         # article, its entries then come in order of code (i * n + j with i < j: the pairs
-        # where it is j have the smaller codes), so a stable sort by article and score alone
+        # where it is j have the smaller codes), so sorting by article, score and position
         # ranks ties by code.
         as_right = np.flatnonzero((right >= lo) & (right < hi))
         first, last = np.searchsorted(codes, (lo * n, hi * n)).tolist()
         pair = np.concatenate((as_right, np.arange(first, last, dtype=np.int64)))
+        if not len(pair):
+            continue
         article = np.concatenate((right[as_right], codes[first:last] // n))
-        order = np.argsort(article * top + (top - 1 - score[pair]), kind="stable")
+        key = article * top + (top - 1 - score[pair])
+        if int(key.max()) < (1 << 62) // len(key):  # (position in the key: no stable sort)
+            key *= len(key)
+            key += np.arange(len(key), dtype=np.int64)
+            order = np.argsort(key)
+        else:
+            order = np.argsort(key, kind="stable")
+        del key
         article = article[order]
         rank = np.arange(len(order)) - np.searchsorted(article, article, side="left")
         keep[pair[order[rank < k]]] = True

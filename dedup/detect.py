@@ -150,7 +150,7 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     )
     hashes = values[picked]
     owners = np.searchsorted(sets.offsets, picked, side="right") - 1
-    order = np.argsort(hashes, kind="stable")  # (owners ascend already: by hash, then owner)
+    order = np.argsort(hashes)  # (any order within a posting list: its pairs are what counts)
     hashes, owners = hashes[order], owners[order]
     if not len(hashes):
         return np.zeros(0, dtype=np.int64)
