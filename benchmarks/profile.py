@@ -3,6 +3,7 @@ worker process and with every core.
 
 Usage (from the project root, after `python benchmarks/make_corpus.py --size 100k`):
     python benchmarks/profile.py --size 100k
+    python benchmarks/profile.py --size 1m --workers 2    # (one worker at 1M takes long)
 
 Stages, in the order the report runs them:
 - read: the JSONL into articles (`readers.read_articles`);
@@ -77,7 +78,14 @@ def profile(corpus: Path, workers: int) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="100k", help="corpus under benchmarks/data: 10k, 100k")
+    parser.add_argument("--size", default="100k", help="corpus in benchmarks/data: 10k, 100k, 1m")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        action="append",
+        default=None,
+        help="worker processes of a run (repeatable; default: 1 and every core)",
+    )
     parser.add_argument("--no-results", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
@@ -89,17 +97,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not corpus.exists():
         raise SystemExit(f"{corpus} not found: python benchmarks/make_corpus.py --size {args.size}")
     cores = default_workers()
-    runs = {w: profile(corpus, w) for w in sorted({1, cores})}
+    runs = {w: profile(corpus, w) for w in sorted(set(args.workers or (1, cores)))}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     names = [*STAGES, "json", "total"]
     headers = ["stage", *(f"{w} worker{'s' if w > 1 else ''} (s)" for w in runs)]
-    if len(runs) > 1:
+    speed_up = 1 in runs and len(runs) > 1
+    if speed_up:
         headers.append("speed-up")
     rows = []
     for name in names:
         row: list[object] = [name, *(f"{r[name]:.1f}" for r in runs.values())]
-        if len(runs) > 1:
-            one, many = runs[1][name], runs[cores][name]
+        if speed_up:
+            one, many = runs[1][name], runs[max(runs)][name]
             row.append(f"{one / many:.2f}×" if many > 0.05 else "–")
         rows.append(row)
     print(md_table(headers, rows))
@@ -107,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         info = machine()
         body = "\n\n".join(
             [
-                "## Profile: where `dedup report` spends its time",
+                f"## Profile: where `dedup report` spends its time ({args.size.lower()})",
                 f"Command: `{command_line()}`.",
                 f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
                 f"Python {info['python']}; run {info['date']}.",
@@ -118,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 md_table(headers, rows),
             ]
         )
-        update_section("profile", body)
+        size = args.size.lower()
+        update_section("profile" if size == "100k" else f"profile-{size}", body)
     return 0
 
 
