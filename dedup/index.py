@@ -1900,11 +1900,11 @@ def _may_match(scores: Scores, shared: int, s: Settings, cosine_known: bool = Tr
     """Whether a pair can be a match at `s`, as `detect.Analysis.judge_pairs` decides which
     pairs to trace passages for: a kind by its scores, or enough shared shingles that passages
     could add up to `partial_words` (each run of w >= min_passage_words words holds
-    w - shingle_size + 1 shared shingles; halved, since runs may cross boilerplate)."""
+    w - shingle_size + 1 shared shingles; boilerplate shingles a run crosses do not count)."""
     if _match_by_scores(scores, s, cosine_known):
         return True
     k, m = s.shingle_size, s.min_passage_words
-    return shared >= s.partial_words * (m - k + 1) / m / 2
+    return shared >= s.partial_words * (m - k + 1) / m
 
 
 def _passage_words_bound(query: U64, other: U64, s: Settings) -> int:
