@@ -127,8 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 md_table(headers, rows),
             ]
         )
-        size = args.size.lower()
-        update_section("profile" if size == "100k" else f"profile-{size}", body)
+        update_section(f"profile-{args.size.lower()}", body)
     return 0
 
 

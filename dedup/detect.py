@@ -52,6 +52,7 @@ from .verify import (
     classify,
     common_limit,
     pair_cosines,
+    passage_shingles_needed,
     tfidf,
     to_match,
 )
@@ -490,13 +491,9 @@ class Analysis:
         ]
         for code, hit in enumerate(decided):
             kinds[(kinds == _NO_KIND) & hit] = code
-        # Passages may still make a pair `partial`: each run of w >= min_passage_words words
-        # holds w - shingle_size + 1 shared shingles, so fewer shared shingles than this cannot
-        # add up to partial_words (but for the words of boilerplate shingles a run crosses:
-        # those are not shared content, and a pair short of content shingles is not traced).
-        k, m = s.shingle_size, s.min_passage_words
-        need = s.partial_words * (m - k + 1) / m
-        maybe = (kinds == _NO_KIND) & (scores.shared[sel] >= need)
+        # Passages may still make a pair `partial` if it shares enough shingles.
+        m = s.min_passage_words
+        maybe = (kinds == _NO_KIND) & (scores.shared[sel] >= passage_shingles_needed(s))
         kinds[(kinds == _NO_KIND) & ~maybe & story] = KINDS.index("same_story")
         judged = sel[np.flatnonzero((kinds != _NO_KIND) | maybe)]
         # No shared shingle (boilerplate aside): no passage to trace.

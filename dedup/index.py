@@ -70,6 +70,7 @@ from .verify import (
     common_limit,
     idf,
     judge,
+    passage_shingles_needed,
     set_scores,
 )
 
@@ -1899,12 +1900,8 @@ def _match_by_scores(scores: Scores, s: Settings, cosine_known: bool = True) -> 
 def _may_match(scores: Scores, shared: int, s: Settings, cosine_known: bool = True) -> bool:
     """Whether a pair can be a match at `s`, as `detect.Analysis.judge_pairs` decides which
     pairs to trace passages for: a kind by its scores, or enough shared shingles that passages
-    could add up to `partial_words` (each run of w >= min_passage_words words holds
-    w - shingle_size + 1 shared shingles; boilerplate shingles a run crosses do not count)."""
-    if _match_by_scores(scores, s, cosine_known):
-        return True
-    k, m = s.shingle_size, s.min_passage_words
-    return shared >= s.partial_words * (m - k + 1) / m
+    could add up to `partial_words` (`verify.passage_shingles_needed`)."""
+    return _match_by_scores(scores, s, cosine_known) or shared >= passage_shingles_needed(s)
 
 
 def _passage_words_bound(query: U64, other: U64, s: Settings) -> int:

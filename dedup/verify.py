@@ -264,6 +264,15 @@ def shared_passages(
     return tuple(passages)
 
 
+def passage_shingles_needed(settings: Settings) -> float:
+    """The fewest shared content shingles (boilerplate excluded) with which a pair's passages
+    can add up to `partial_words`: a run of w >= min_passage_words words holds
+    w - shingle_size + 1 shingles. Pairs with fewer are not traced for passages (words of
+    boilerplate shingles a run crosses are not shared content)."""
+    k, m = settings.shingle_size, settings.min_passage_words
+    return settings.partial_words * (m - k + 1) / m
+
+
 def classify(scores: Scores, shared_words: int, settings: Settings) -> Kind | None:
     """The strongest kind the scores support, or None when the pair is not a match."""
     if scores.exact:
