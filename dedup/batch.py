@@ -27,7 +27,7 @@ from .fingerprint import (
 )
 from .models import Settings
 from .parallel import run_blocks
-from .text import stop_words, words_of
+from .text import is_content_word, stop_words, words_of
 
 I64 = npt.NDArray[np.int64]
 
@@ -59,8 +59,7 @@ class Vocabulary:
         i = len(self.index)
         self.index[word] = i
         self._hashes.append(xxhash.xxh3_64_intdigest(word.encode("utf-8")))
-        content = len(word) > 1 and word not in self.stop and not (word.isdigit() and len(word) < 3)
-        self._content.append(content)
+        self._content.append(is_content_word(word, self.stop))
         return i
 
     def ids(self, words: Sequence[str]) -> I64:

@@ -255,9 +255,15 @@ class Analysis:
         self.tfidf.sort_indices()  # (already sorted, but `_cosine` relies on it)
         # (the content words are kept only as the TF-IDF rows' columns: see `topic_sets`)
         del terms, counts
+        # topic words: content words but the corpus stop words (a passage must hold one)
+        self.topic = self.vocab.content() & ~self.common
         self.fingerprinter = Fingerprinter(settings)
+        common_words = frozenset(w for w, i in self.vocab.index.items() if self.common[i])
         self.verifier = Verifier(
-            self.fingerprinter, {a.id: a.text for a in self.ordered}, self.boilerplate
+            self.fingerprinter,
+            {a.id: a.text for a in self.ordered},
+            self.boilerplate,
+            common_words,
         )
         self._candidates: dict[tuple[float, float, int, int], I64] = {}
         self._pair_scores: PairScores | None = None
@@ -443,6 +449,7 @@ class Analysis:
             self.traced = self.traced.merged(codes[short], pair, concat(found, np.int64))
         codes, left, right = codes[~short], left[~short], right[~short]
         texts = [a.text for a in self.ordered]
+        topic = self.topic
         order = np.lexsort((right, left, _components(left, right, len(self.ordered))[left]))
         blocks = [order[lo : lo + TRACE_BLOCK] for lo in range(0, len(order), TRACE_BLOCK)]
 
@@ -450,7 +457,7 @@ class Analysis:
             block = blocks[b]
             both = np.concatenate((left[block], right[block]))
             rows, local = np.unique(both, return_inverse=True)
-            v = views([texts[r] for r in rows.tolist()], self.vocab, self.boilerplate, k)
+            v = views([texts[r] for r in rows.tolist()], self.vocab, self.boilerplate, topic, k)
             la, lb = local[: len(block)], local[len(block) :]
             return run_rows(v, la, lb, trace(v, la, lb, k, k))
 

@@ -344,7 +344,8 @@ class _Outlet:
 class _Gathered:
     """What a check read in its snapshot: the candidates to verify with their fingerprints,
     titles and texts, their exact scores and shared shingles (boilerplate excluded), the
-    boilerplate in force, and how many candidates were proposed before any was left out."""
+    boilerplate in force, the query's content words that are corpus stop words, and how many
+    candidates were proposed before any was left out."""
 
     candidates: list[_Candidate]
     titles: dict[int, str]
@@ -352,6 +353,7 @@ class _Gathered:
     scores: dict[int, Scores]
     shared: dict[int, int]
     ignore: U64
+    common: frozenset[str]
     proposed: int
 
 
@@ -1314,7 +1316,7 @@ class ArchiveIndex:
             with self._read():
                 got = self._gather(article, fp, s, window_days, version)
         texts = {**got.texts, article.id: article.text}
-        verifier = Verifier(self._fingerprinter, texts, got.ignore)
+        verifier = Verifier(self._fingerprinter, texts, got.ignore, got.common)
         matches: list[CheckMatch] = []
         for cand in got.candidates:
             scores, shared = got.scores[cand.rowid], got.shared[cand.rowid]
@@ -1537,6 +1539,7 @@ class ArchiveIndex:
             scores=scores,
             shared=shared,
             ignore=ignore,
+            common=frozenset(common),
             proposed=proposed_count,
         )
 

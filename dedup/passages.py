@@ -23,6 +23,7 @@ from .batch import I64, Vocabulary, ragged_arange, sorted_by
 from .fingerprint import U64, shingle_hashes
 from .models import Passage
 from .text import PARAGRAPH_BREAK, token_arrays
+from .verify import topic_shingles
 
 Bools = npt.NDArray[np.bool_]
 
@@ -52,9 +53,10 @@ class Views:
         return counts
 
 
-def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, k: int) -> Views:
+def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bools, k: int) -> Views:
     """Token views of `texts` (each of at least `k` words); `boilerplate`: sorted shingle hashes
-    that do not count as shared content."""
+    that do not count as shared content; `topic`: whether each word of `vocab` (by id) is a
+    topic word (a content shingle must hold one: see `verify.token_view`)."""
     every: list[str] = []
     starts: list[I64] = []
     ends: list[I64] = []
@@ -91,11 +93,12 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, k: int) -> 
     valid = np.arange(count) + k <= word_offsets[1:][owner[:count]]
     shingles = acc[valid]
     shingle_offsets = word_offsets - np.arange(len(texts) + 1, dtype=np.int64) * (k - 1)
+    if len(topic) < len(vocab):  # (words first seen here: topic words unless stop words)
+        topic = np.concatenate((topic, vocab.content()[len(topic) :]))
+    content = topic_shingles(topic[ids], k)[valid]  # (shingle p starts at word p, as acc's)
     if len(boilerplate):
         pos = np.minimum(np.searchsorted(boilerplate, shingles), len(boilerplate) - 1)
-        content = boilerplate[pos] != shingles
-    else:
-        content = np.ones(len(shingles), dtype=bool)
+        content &= boilerplate[pos] != shingles
     return Views(word_offsets, start, end, breaks, shingle_offsets, shingles, content)
 
 

@@ -236,7 +236,12 @@ def content_words(
     passes the list it was built with)."""
     if stop is None:
         stop = stop_words()
-    return [w for w in words if len(w) > 1 and w not in stop and not (w.isdigit() and len(w) < 3)]
+    return [w for w in words if is_content_word(w, stop)]
+
+
+def is_content_word(word: str, stop: frozenset[str]) -> bool:
+    """Whether a normalised word carries topic (see `content_words`)."""
+    return len(word) > 1 and word not in stop and not (word.isdigit() and len(word) < 3)
 
 
 def wire_credit(text: str) -> str | None:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from .fingerprint import U64, Fingerprint, Fingerprinter
 from .models import Kind, Match, Passage, Settings
-from .text import PARAGRAPH_BREAK, token_spans
+from .text import PARAGRAPH_BREAK, is_content_word, stop_words, token_spans
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -168,15 +168,22 @@ class TokenView:
         return counts
 
 
-def token_view(text: str, fingerprinter: Fingerprinter, ignore: U64) -> TokenView:
+def token_view(
+    text: str, fingerprinter: Fingerprinter, ignore: U64, common: frozenset[str] = frozenset()
+) -> TokenView:
+    """The token view of `text`: a shingle is content when it is not in `ignore` (boilerplate)
+    and holds a topic word, one neither a stop word nor in `common` (corpus stop words)."""
     words, offsets = token_spans(text)
     spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
     shingles = fingerprinter.shingle_sequence(words)
+    stop = fingerprinter.stop_words if fingerprinter.stop_words is not None else stop_words()
+    topic = np.fromiter(
+        (is_content_word(w, stop) and w not in common for w in words), dtype=bool, count=len(words)
+    )
+    content = topic_shingles(topic, fingerprinter.settings.shingle_size)
     if len(ignore):
         pos = np.minimum(np.searchsorted(ignore, shingles), len(ignore) - 1)
-        content = ignore[pos] != shingles
-    else:
-        content = np.ones(len(shingles), dtype=bool)
+        content &= ignore[pos] != shingles
     blank_lines = np.asarray([m.start() for m in PARAGRAPH_BREAK.finditer(text)], dtype=np.int64)
     breaks = np.zeros(len(spans), dtype=bool)
     if len(blank_lines) and len(spans) > 1:
@@ -185,6 +192,19 @@ def token_view(text: str, fingerprinter: Fingerprinter, ignore: U64) -> TokenVie
         after = np.searchsorted(blank_lines, spans[:-1, 1])
         breaks[1:] = before > after
     return TokenView(spans[:, 0], spans[:, 1], shingles, content, breaks)
+
+
+def topic_shingles(topic: npt.NDArray[np.bool_], k: int) -> npt.NDArray[np.bool_]:
+    """Whether each shingle of a text holds a topic word, from whether each word is one (the
+    shingles of `fingerprint.shingle_hashes`: one of all the words when there are fewer than k).
+    A run of shingles without one, however long, is made of stop words: "in the first quarter
+    of the year", which texts share without copying."""
+    n = len(topic)
+    k = min(k, n)
+    total = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(topic, out=total[1:])
+    found: npt.NDArray[np.bool_] = total[k:] > total[: n - k + 1] if n else topic
+    return found
 
 
 def _split_at_paragraphs(
@@ -209,8 +229,8 @@ def shared_passages(
 ) -> tuple[Passage, ...]:
     """Maximal runs of words shared by a and b (at least `min_words` words): runs of equal
     shingles along one diagonal (position in a minus position in b), so a run of s shingles is
-    s + k - 1 words; runs made only of boilerplate shingles are dropped; runs do not overlap on
-    either side (longest first)."""
+    s + k - 1 words; runs without a content shingle (see `token_view`) are dropped; runs do not
+    overlap on either side (longest first)."""
     ha, hb = ta.shingles, tb.shingles
     if not ta.words or not tb.words or not len(ha) or not len(hb):
         return ()
@@ -331,25 +351,30 @@ TOKEN_CACHE = 65536
 
 
 class Verifier:
-    """Measures pairs of one corpus: holds the texts' token views (computed on first use) and the
-    boilerplate shingles. Pairs are given as (a, b) with a.id < b.id."""
+    """Measures pairs of one corpus: holds the texts' token views (computed on first use), the
+    boilerplate shingles and the corpus stop words (`common`: content words in too many of its
+    articles to carry topic; see `token_view`). Pairs are given as (a, b) with a.id < b.id."""
 
     def __init__(
         self,
         fingerprinter: Fingerprinter,
         texts: Mapping[str, str],
         boilerplate: U64,
+        common: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = fingerprinter.settings
         self.fingerprinter = fingerprinter
         self.texts = texts
         self.boilerplate = np.sort(boilerplate)  # searched with searchsorted
+        self.common = common
         self._tokens: dict[str, TokenView] = {}
 
     def tokens(self, article_id: str) -> TokenView:
         got = self._tokens.get(article_id)
         if got is None:
-            got = token_view(self.texts[article_id], self.fingerprinter, self.boilerplate)
+            got = token_view(
+                self.texts[article_id], self.fingerprinter, self.boilerplate, self.common
+            )
             if len(self._tokens) >= TOKEN_CACHE:  # the oldest goes first
                 del self._tokens[next(iter(self._tokens))]
             self._tokens[article_id] = got

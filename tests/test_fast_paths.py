@@ -126,20 +126,26 @@ _TEXT = st.lists(_PARAGRAPH, min_size=1, max_size=4).map("\n\n".join)
     k=st.integers(2, 5),
     min_words=st.integers(2, 9),
     boilerplate_share=st.sampled_from([0, 3, 7]),
+    common=st.sets(st.sampled_from(["kim", "putin", "met", "port", "vladivostok"])),
 )
 def test_block_tracing_equals_pair_by_pair_on_repetitive_texts(
-    texts: list[str], k: int, min_words: int, boilerplate_share: int
+    texts: list[str], k: int, min_words: int, boilerplate_share: int, common: set[str]
 ) -> None:
     """Texts from nine words repeat shingles within and across texts: overlapping runs, runs on
-    several diagonals, runs cut at paragraphs, boilerplate shingles."""
+    several diagonals, runs cut at paragraphs, boilerplate shingles, runs of stop words and
+    corpus stop words (`common`) only."""
     settings = Settings(shingle_size=k)
     fingerprinter = Fingerprinter(settings)
     sequences = [fingerprinter.shingle_sequence(words_of(t)) for t in texts]
     pool = np.unique(np.concatenate(sequences))
     boilerplate = pool[::boilerplate_share] if boilerplate_share else pool[:0]
     long_enough = [t for t in texts if len(words_of(t)) >= k]
-    verifier = Verifier(fingerprinter, {str(n): t for n, t in enumerate(long_enough)}, boilerplate)
-    v = views(long_enough, Vocabulary(), boilerplate, k)
+    texts_by_id = {str(n): t for n, t in enumerate(long_enough)}
+    verifier = Verifier(fingerprinter, texts_by_id, boilerplate, frozenset(common))
+    vocab = Vocabulary()
+    vocab.ids([w for t in long_enough for w in words_of(t)])
+    topic = vocab.content() & ~np.isin(vocab.words(), sorted(common))
+    v = views(long_enough, vocab, boilerplate, topic, k)
     pairs = [(x, y) for x in range(len(long_enough)) for y in range(x + 1, len(long_enough))]
     left = np.asarray([x for x, _ in pairs], dtype=np.int64)
     right = np.asarray([y for _, y in pairs], dtype=np.int64)
