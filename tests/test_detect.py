@@ -177,6 +177,53 @@ def stock_sentence_corpus() -> list[Article]:
     return articles
 
 
+#: 53 words, each a stop word or one of the corpus stop words of `common_run_corpus`.
+COMMON_RUN = (
+    "it said that the company would not be able to do so in the year to the end of this year "
+    "and that it had been in talks with them for some of the year before it said it would have "
+    "to do what it could to make the year one of the"
+)
+
+
+def common_run_corpus(topic_word: str) -> list[Article]:
+    """Two articles on different subjects sharing COMMON_RUN (with `topic_word` in its middle,
+    if any), and six more that make its content words corpus stop words."""
+    words = COMMON_RUN.split()
+    run = " ".join([*words[:26], topic_word, *words[26:]]) if topic_word else COMMON_RUN
+    own = [
+        "Harvest yields in the Murray basin fell as irrigation quotas tightened.",
+        "Ferry operators on the fjord route ordered two hydrogen vessels from Bergen yards.",
+    ]
+    filler = [
+        f"Article {i} said the company was able to end talks and make a year of it, alone."
+        for i in range(6)
+    ]
+    return [
+        Article(id="a", outlet="one", text=f"{own[0]} {run} harvest."),
+        Article(id="b", outlet="two", text=f"{own[1]} {run} ferries."),
+        *(Article(id=f"f{i}", outlet=f"o{i}", text=t) for i, t in enumerate(filler)),
+    ]
+
+
+@pytest.mark.parametrize("topic_word", ["", "refinery"])
+def test_a_shared_run_of_common_words_is_not_a_passage(topic_word: str) -> None:
+    """Re-worded texts keep their stop words and most frequent words: a run made of those alone
+    is not evidence of copying, however long; one topic word in it makes it a passage. (The
+    texts are short: only passage words may make the pair a match here.)"""
+    settings = Settings(common_docs=6, near_duplicate=1.0, contained=1.0, partial=1.0)
+    articles = common_run_corpus(topic_word)
+    analysis = analyse(articles, settings)
+    (evidence,) = analysis.measure([(0, 1)])
+    assert analysis.verifier.runs("a", "b") == evidence.runs  # the pair-by-pair path agrees
+    match = judge(evidence, settings)
+    if topic_word:
+        assert sum(p.words for p in evidence.runs) >= 50
+        assert match is not None and match.kind == "partial"
+    else:
+        assert evidence.runs == () and match is None
+        assert not detect(articles, settings).stories
+
+
 def test_a_shared_stock_sentence_is_not_a_partial_copy():
     articles = stock_sentence_corpus()
     analysis = analyse(articles)
