@@ -161,9 +161,11 @@ def warn(message: str) -> None:
 
 def read_inputs(paths: Iterable[str], strict: bool, stdin: bool = True) -> ReadResult:
     """Read articles, telling stderr what was noted or skipped (with --strict, a skip raises)."""
+    from .parallel import gc_paused
     from .readers import read_articles
 
-    read = read_articles(paths, stdin=sys.stdin if stdin else None, strict=strict)
+    with gc_paused():
+        read = read_articles(paths, stdin=sys.stdin if stdin else None, strict=strict)
     for note in read.notes:
         warn(f"note: {note.path}: {note.message}")
     for skip in read.skipped:

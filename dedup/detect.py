@@ -41,7 +41,7 @@ from .batch import (
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
 from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
-from .parallel import default_workers, release_memory, run_blocks
+from .parallel import default_workers, gc_paused, release_memory, run_blocks
 from .passages import Traced, passage_rows, run_rows, trace, views
 from .stories import build_stories, group
 from .verify import (
@@ -208,6 +208,7 @@ class Analysis:
     signatures at both resolutions, TF-IDF rows; candidates, pair scores and passages are
     computed on first use and cached."""
 
+    @gc_paused()
     def __init__(
         self,
         articles: Iterable[Article],
@@ -529,6 +530,7 @@ class Analysis:
             out.append(to_match(a.id, b.id, kind, pair_scores, passages))
         return out
 
+    @gc_paused()
     def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
         """Scores and shared runs of pairs of rows (i < j); the runs are kept for later."""
         if not len(pairs):
@@ -549,6 +551,7 @@ class Analysis:
             for p, (i, j) in enumerate(pairs)
         ]
 
+    @gc_paused()
     def report(
         self,
         settings: Settings | None = None,

@@ -16,6 +16,7 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from multiprocessing.pool import AsyncResult
 from typing import Any, TypeVar
 
@@ -87,3 +88,19 @@ def release_memory() -> None:
     except (AttributeError, OSError):
         return
     trim(0)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while bulk work runs (a context manager or decorator;
+    on again after, if it was on). Reading and detecting make millions of objects that live on
+    (articles, matches, passages) and form no reference cycles; every pass of the collector
+    walks all of them, a tenth of the time of a report over 100k articles. Cycles made
+    meanwhile are collected once it is on again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

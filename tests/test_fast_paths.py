@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 
@@ -14,7 +15,7 @@ from dedup import Settings, analyse, detect
 from dedup import batch as batch_module
 from dedup.batch import Vocabulary
 from dedup.fingerprint import Fingerprinter
-from dedup.parallel import run_blocks
+from dedup.parallel import gc_paused, run_blocks
 from dedup.passages import to_passages, trace, views
 from dedup.readers import read_articles
 from dedup.render import dumps_json, json_chunks, render_json, report_to_dict
@@ -171,6 +172,25 @@ def test_two_workers_give_the_bytes_of_one(name: str, monkeypatch: pytest.Monkey
     two = detect(read.articles, skipped=read.skipped, timing=False, workers=2)
     assert render_json(two) == render_json(one)
     assert one.stories
+
+
+def test_detection_pauses_the_garbage_collector_and_restores_it() -> None:
+    seen: list[bool] = []
+    read = read_articles([FIXTURES / "seed"])
+    detect(read.articles, progress=lambda *_: seen.append(gc.isenabled()), timing=False)
+    assert seen and not any(seen) and gc.isenabled()
+    with gc_paused():
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # an inner pause does not end an outer one
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()
 
 
 def test_workers_run_blocks_in_order_and_raise_what_a_block_raises() -> None:
