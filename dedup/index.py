@@ -61,7 +61,7 @@ from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, 
 from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
 from .models import KINDS, Article, Kind, Passage, Settings, Skipped, kind_rank
-from .parallel import default_workers, map_ahead
+from .parallel import default_workers, gc_paused, map_ahead
 from .verify import (
     Evidence,
     Scores,
@@ -848,6 +848,7 @@ class ArchiveIndex:
 
     # -- adding and removing ------------------------------------------------------------------
 
+    @gc_paused()
     def add(
         self,
         articles: Iterable[Article],
