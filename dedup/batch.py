@@ -26,7 +26,7 @@ from .fingerprint import (
     to_hash32,
 )
 from .models import Settings
-from .parallel import run_blocks
+from .parallel import release_memory, run_blocks
 from .text import is_content_word, stop_words, words_of
 
 I64 = npt.NDArray[np.int64]
@@ -108,7 +108,7 @@ class CorpusFingerprints:
 
     words: number of normalised words per article; digests: hash of each whole normalised text
     (0 when empty); shingles: sorted distinct shingle hashes per article; term_ids, term_counts:
-    the content words (vocabulary ids, ascending) and their counts per article.
+    the content words (vocabulary ids, ascending, 32-bit) and their counts per article.
     """
 
     words: I64
@@ -229,8 +229,20 @@ def fingerprint_corpus(
             progress(done)
 
     def take(name: str, dtype: type) -> np.ndarray:
-        """One field for the whole corpus; the blocks' pieces are let go at once."""
-        return concat(fields.pop(name), dtype).astype(dtype, copy=False)
+        """One field for the whole corpus, each block's piece let go as soon as it is copied
+        (the pieces and the whole are never all in memory: at 1M articles the shingles alone
+        are a gigabyte)."""
+        parts = fields.pop(name)[::-1]
+        out: np.ndarray = np.empty(sum(len(p) for p in parts), dtype=dtype)
+        at = 0
+        while parts:
+            part = parts.pop()
+            out[at : at + len(part)] = part
+            at += len(part)
+            del part
+            if len(parts) % 64 == 0:
+                release_memory()
+        return out
 
     def ragged(values: str, lengths: str, dtype: type) -> Ragged:
         sizes = take(lengths, np.int64)
@@ -242,7 +254,7 @@ def fingerprint_corpus(
         words=take("counts", np.int64),
         digests=take("digests", np.uint64),
         shingles=ragged("shingles", "shingle_counts", np.uint64),
-        term_ids=ragged("term_ids", "term_lengths", np.int64),
+        term_ids=ragged("term_ids", "term_lengths", np.int32),
         term_counts=take("term_counts", np.int32),
     )
 

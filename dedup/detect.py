@@ -243,8 +243,8 @@ class Analysis:
         shingles, term_ids, term_counts = corpus.shingles, corpus.term_ids, corpus.term_counts
         del corpus  # (each part is let go once used: at 1M articles each is about 1 GB)
         self.boilerplate: U64 = self._boilerplate(shingles)
-        self.copy_sets = _filter_rows(shingles, self.boilerplate)
-        del shingles  # (the shingles with boilerplate: nothing after this needs them)
+        self.copy_sets = _drop_values(shingles, self.boilerplate)  # (overwrites `shingles`)
+        del shingles
 
         df = np.bincount(term_ids.values, minlength=len(self.vocab))
         self.common = df >= common_limit(n, settings)
@@ -625,9 +625,11 @@ def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
     return offsets
 
 
-def _filter_rows(rows: Ragged, drop: U64) -> Ragged:
-    """Rows without the values in `drop` (sorted). A bitmap of the low bits of `drop` clears
-    most values at once; only the rest are looked up (CHUNK values at a time)."""
+def _drop_values(rows: Ragged, drop: U64) -> Ragged:
+    """Rows without the values in `drop` (sorted), moved down in `rows`' own array, which is
+    overwritten (the caller lets `rows` go: a second array of every shingle would be another
+    gigabyte at 1M articles). A bitmap of the low bits of `drop` clears most values at once;
+    only the rest are looked up (CHUNK values at a time)."""
     if not len(drop):
         return rows
     values = rows.values.astype(np.uint64, copy=False)
@@ -635,12 +637,16 @@ def _filter_rows(rows: Ragged, drop: U64) -> Ragged:
     bitmap = np.zeros(1 << 22, dtype=bool)
     bitmap[(drop & mask).astype(np.int64)] = True
     keep = np.ones(len(values), dtype=bool)
+    at = 0
     for lo in range(0, len(values), CHUNK):
         part = values[lo : lo + CHUNK]
         maybe = np.flatnonzero(bitmap[(part & mask).astype(np.intp)])
         pos = np.minimum(np.searchsorted(drop, part[maybe]), len(drop) - 1)
         keep[lo + maybe] = drop[pos] != part[maybe]
-    return Ragged(values[keep], _filtered_offsets(rows, keep))
+        kept = part[keep[lo : lo + CHUNK]]  # (a copy: it lands at or before `part`)
+        values[at : at + len(kept)] = kept
+        at += len(kept)
+    return Ragged(values[:at], _filtered_offsets(rows, keep))
 
 
 def _merge_scores(a: PairScores, b: PairScores, n: int) -> PairScores:
