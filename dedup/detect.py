@@ -247,7 +247,7 @@ class Analysis:
         shingles, term_ids, term_counts = corpus.shingles, corpus.term_ids, corpus.term_counts
         del corpus  # (each part is let go once used: at 1M articles each is about 1 GB)
         self.boilerplate: U64 = self._boilerplate(shingles)
-        self.copy_sets = _drop_values(shingles, self.boilerplate)  # (overwrites `shingles`)
+        self._copy_sets: Ragged | None = _drop_values(shingles, self.boilerplate)  # (in place)
         del shingles
 
         df = np.bincount(term_ids.values, minlength=len(self.vocab))
@@ -306,6 +306,13 @@ class Analysis:
             n,
             copy=False,
         )
+
+    @property
+    def copy_sets(self) -> Ragged:
+        """The shingles of each article but its outlets' boilerplate (sorted hashes)."""
+        if self._copy_sets is None:
+            raise DedupError("the shingle sets were let go by report(last=True): analyse again")
+        return self._copy_sets
 
     @property
     def topic_sets(self) -> Ragged:
@@ -562,10 +569,13 @@ class Analysis:
         *,
         skipped: Sequence[Skipped] = (),
         started: float | None = None,
+        last: bool = False,
     ) -> Report:
         """The report at `settings` (default: the analysis settings); only the verification and
         LSH thresholds may differ from the analysis settings. `started` (a perf_counter value)
-        turns on timing."""
+        turns on timing. `last`: no other report or measure follows, so the shingle sets are let
+        go once the candidates are scored (a gigabyte at 1M articles, while the matches and
+        their passages are made)."""
         settings = settings or self.settings
         changed = [
             n for n in ANALYSIS_SETTINGS if getattr(settings, n) != getattr(self.settings, n)
@@ -573,6 +583,9 @@ class Analysis:
         if changed:
             raise DedupError(f"{', '.join(changed)} differ from the analysis: analyse again")
         where, scores = self._candidate_scores(settings)
+        if last:
+            self._copy_sets = None
+            release_memory()
         matches = self.judge_pairs(settings, where, scores)
 
         known = {(m.a, m.b) for m in matches}
@@ -689,4 +702,4 @@ def detect(
     does not depend on the order of `articles`, nor on `workers` (as in `analyse`)."""
     started = time.perf_counter()
     analysis = analyse(articles, settings, progress, workers)
-    return analysis.report(skipped=skipped, started=started if timing else None)
+    return analysis.report(skipped=skipped, started=started if timing else None, last=True)

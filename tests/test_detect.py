@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import Article, Settings, analyse, detect
+from dedup.errors import DedupError
 from dedup.readers import read_articles
 from dedup.render import render_report
 from dedup.verify import judge
@@ -243,3 +244,13 @@ def test_a_shared_stock_sentence_is_not_a_partial_copy():
     assert quote is not None and quote.kind in {"contained", "partial"}
     report = detect(articles)
     assert [sorted(m.id for m in story.members) for story in report.stories] == [["q1", "q2"]]
+
+
+def test_a_last_report_lets_the_shingle_sets_go() -> None:
+    read = read_articles([FIXTURES / "seed"])
+    analysis = analyse(read.articles)
+    kept = analysis.report()
+    last = analysis.report(last=True)
+    assert last == kept  # the same report, without the sets afterwards
+    with pytest.raises(DedupError, match="analyse again"):
+        analysis.candidate_codes(analysis.settings.replace(lsh_copy=0.5))
