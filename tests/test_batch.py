@@ -95,6 +95,10 @@ def test_nearest_keeps_the_best_pairs_of_either_article(scored: dict, k: int, en
     expected = set().union(*(best(a) for a in range(n)))
     kept = nearest(codes, score, n, k, entries)  # few entries: articles ranked in ranges
     assert [(int(c) // n, int(c) % n) for c in kept] == sorted(expected)
+    # Scores this large leave no room for the position in one int64 key: the stable sort
+    # takes over, with the same ranking.
+    huge = nearest(codes, score << 55, n, k, entries)
+    assert np.array_equal(huge, kept)
 
 
 @given(
