@@ -79,11 +79,8 @@ ANALYSIS_SETTINGS = (
 BOILERPLATE_SAMPLE = 1000
 
 #: Texts fingerprinted, pairs scored, pairs traced in one vectorised step: each a block of work
-#: for one worker process (blocks bound the working memory). Small blocks keep a step's arrays
-#: in the CPU's caches: on the 100k synthetic corpus, 2 workers, scores take 3.7-4.6 s in blocks
-#: of 65536 pairs and 1.9 s in blocks of 4096; passages and judging 9 s in blocks of 16384 and
-#: 7.3 s in blocks of 2048 (1024: the same), and the peak memory of the run falls from 1.26 to
-#: 0.78 GB. Fingerprinting gains nothing below 4096 texts.
+#: for one worker process (blocks bound the working memory). Scores and passages use small
+#: blocks, so that a step's arrays stay in the CPU's caches.
 FINGERPRINT_BLOCK = 4096
 SCORE_BLOCK = 4096
 TRACE_BLOCK = 2048

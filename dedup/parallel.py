@@ -94,9 +94,8 @@ def release_memory() -> None:
 def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off while bulk work runs (a context manager or decorator;
     on again after, if it was on). Reading and detecting make millions of objects that live on
-    (articles, matches, passages) and form no reference cycles; every pass of the collector
-    walks all of them, a tenth of the time of a report over 100k articles. Cycles made
-    meanwhile are collected once it is on again."""
+    (articles, matches, passages) and form no reference cycles, yet every full pass of the
+    collector walks all of them. Cycles made meanwhile are collected once it is on again."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
