@@ -84,6 +84,9 @@ FINGERPRINT_BLOCK = 4096
 SCORE_BLOCK = 4096
 TRACE_BLOCK = 2048
 
+#: Pairs judged a slice at a time: their scores become Python objects only for the slice.
+JUDGE_BLOCK = 65536
+
 #: Story (content-word) LSH candidates kept for each article: those sharing the most bands.
 #: The low story threshold pairs every article of a templated series (earnings, sports
 #: results) with every other, a count that grows with the square of the corpus. (On the 1M
@@ -154,8 +157,11 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     )
     hashes = values[picked]
     owners = np.searchsorted(sets.offsets, picked, side="right") - 1
+    del picked
     order = np.argsort(hashes)  # (any order within a posting list: its pairs are what counts)
-    hashes, owners = hashes[order], owners[order]
+    hashes = hashes[order]
+    owners = owners[order]
+    del order
     if not len(hashes):
         return np.zeros(0, dtype=np.int64)
     bounds = np.flatnonzero(hashes[1:] != hashes[:-1]) + 1
@@ -346,6 +352,8 @@ class Analysis:
                 usable = self.set_sizes(resolution) > 0
                 sigs = self.signatures(resolution, bands * rows)
                 found.append(band_pairs(sigs, bands, rows, usable, neighbours, largest))
+                del sigs, usable
+                release_memory()  # (the banding's temporaries, before the next stage's)
             found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors))
             self._candidates[key] = counted(np.concatenate(found))[0]
             del found
@@ -358,27 +366,33 @@ class Analysis:
         codes = self.candidate_codes(settings)
         return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 
-    def _shingle_matrix(self) -> sparse.csr_matrix:
+    def _shingle_matrix(self, consume: bool = False) -> sparse.csr_matrix:
         """The shingle sets of every article as one sparse 0/1 matrix (row: article; column:
         hash >> 1, which keeps each row's order and fits a signed index), whose rows scipy
-        gathers for each block of pairs. Built for one scoring: 9 bytes a shingle."""
+        gathers for each block of pairs: 9 bytes a shingle, for one scoring. `consume`: the
+        columns are made in the sets' own array, and the sets are let go (as `report(last=True)`
+        does after scoring)."""
         from scipy import sparse
 
         sets = self.copy_sets
-        cols = np.empty(len(sets.values), dtype=np.uint64)
+        values = sets.values.astype(np.uint64, copy=False)
+        cols = values if consume else np.empty(len(values), dtype=np.uint64)
+        if consume:
+            self._copy_sets = None
         for lo in range(0, len(cols), CHUNK):
-            np.right_shift(sets.values[lo : lo + CHUNK], np.uint64(1), out=cols[lo : lo + CHUNK])
+            np.right_shift(values[lo : lo + CHUNK], np.uint64(1), out=cols[lo : lo + CHUNK])
         return sparse.csr_matrix(
             (np.ones(len(cols), dtype=np.bool_), cols.view(np.int64), sets.offsets),
             shape=(len(sets.offsets) - 1, 2**63 - 1),
         )
 
-    def score_pairs(self, left: I64, right: I64) -> PairScores:
-        """Exact scores of pairs of rows, SCORE_BLOCK pairs per vectorised step, on the workers."""
+    def score_pairs(self, left: I64, right: I64, last: bool = False) -> PairScores:
+        """Exact scores of pairs of rows, SCORE_BLOCK pairs per vectorised step, on the workers.
+        `last`: no scoring follows, so the shingle sets are let go (see `_shingle_matrix`)."""
         chunk = SCORE_BLOCK
         sizes = self.copy_sets.lengths()
         blocks = (len(left) + chunk - 1) // chunk
-        shingles = self._shingle_matrix() if len(left) else None
+        shingles = self._shingle_matrix(consume=last) if len(left) else None
 
         def block_scores(b: int) -> tuple[np.ndarray, npt.NDArray[np.float64], np.ndarray]:
             assert shingles is not None  # (no blocks without pairs)
@@ -401,9 +415,9 @@ class Analysis:
         exact = (digests[left] == digests[right]) & (digests[left] != 0)
         return PairScores(left, right, shared, cosine, shared_terms, exact, sizes)
 
-    def _candidate_scores(self, settings: Settings) -> tuple[I64, PairScores]:
+    def _candidate_scores(self, settings: Settings, last: bool = False) -> tuple[I64, PairScores]:
         """Scores of the candidates at `settings`, from one cached computation over the union
-        of every candidate set asked for so far."""
+        of every candidate set asked for so far. `last`: as in `score_pairs`."""
         codes = self.candidate_codes(settings)
         n = max(len(self.ordered), 1)
         known = self._pair_scores
@@ -413,7 +427,7 @@ class Analysis:
             else np.setdiff1d(codes, known.left * n + known.right, assume_unique=True)
         )
         if len(todo):
-            fresh = self.score_pairs(todo // n, todo % n)
+            fresh = self.score_pairs(todo // n, todo % n, last)
             merged = fresh if known is None else _merge_scores(known, fresh, n)
             self._pair_scores = merged
         scores = self._pair_scores
@@ -523,20 +537,22 @@ class Analysis:
         shared_words = np.zeros(len(judged), dtype=np.int64)
         shared_words[has] = self.traced.words_at_least(at[has], m)
         out: list[Match] = []
-        for i, j, pair_scores, x, words in zip(
-            scores.left[judged].tolist(),
-            scores.right[judged].tolist(),
-            scores.scores(judged),
-            at.tolist(),
-            shared_words.tolist(),
-            strict=True,
-        ):
-            kind = classify(pair_scores, words, s)
-            if kind is None:
-                continue
-            a, b = self.ordered[i], self.ordered[j]
-            passages = self.traced.passages(x, a.text, m) if x >= 0 else ()
-            out.append(to_match(a.id, b.id, kind, pair_scores, passages))
+        for lo in range(0, len(judged), JUDGE_BLOCK):  # (a Python object a value: in slices)
+            part = judged[lo : lo + JUDGE_BLOCK]
+            for i, j, pair_scores, x, words in zip(
+                scores.left[part].tolist(),
+                scores.right[part].tolist(),
+                scores.scores(part),
+                at[lo : lo + JUDGE_BLOCK].tolist(),
+                shared_words[lo : lo + JUDGE_BLOCK].tolist(),
+                strict=True,
+            ):
+                kind = classify(pair_scores, words, s)
+                if kind is None:
+                    continue
+                a, b = self.ordered[i], self.ordered[j]
+                passages = self.traced.passages(x, a.text, m) if x >= 0 else ()
+                out.append(to_match(a.id, b.id, kind, pair_scores, passages))
         return out
 
     @gc_paused()
@@ -580,9 +596,9 @@ class Analysis:
         ]
         if changed:
             raise DedupError(f"{', '.join(changed)} differ from the analysis: analyse again")
-        where, scores = self._candidate_scores(settings)
+        where, scores = self._candidate_scores(settings, last)
         if last:
-            self._copy_sets = None
+            self._copy_sets = None  # (when nothing was scored, they are still here)
             release_memory()
         matches = self.judge_pairs(settings, where, scores)
 

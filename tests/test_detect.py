@@ -2,11 +2,13 @@
 
 import random
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import Article, Settings, analyse, detect
+from dedup.detect import PairScores
 from dedup.errors import DedupError
 from dedup.readers import read_articles
 from dedup.render import render_report
@@ -244,6 +246,25 @@ def test_a_shared_stock_sentence_is_not_a_partial_copy():
     assert quote is not None and quote.kind in {"contained", "partial"}
     report = detect(articles)
     assert [sorted(m.id for m in story.members) for story in report.stories] == [["q1", "q2"]]
+
+
+def test_the_last_scoring_makes_its_columns_in_the_sets_own_array() -> None:
+    read = read_articles([FIXTURES / "scenarios"])
+    kept, consumed = analyse(read.articles), analyse(read.articles)
+    n = len(kept.ordered)
+    codes = kept.candidate_codes(kept.settings)
+    assert len(codes) > 5
+    left, right = codes // n, codes % n
+    copied = kept.score_pairs(left, right)
+    in_place = consumed.score_pairs(left, right, last=True)
+    for name in PairScores.__dataclass_fields__:
+        assert np.array_equal(getattr(copied, name), getattr(in_place, name)), name
+    assert len(kept.copy_sets.values)  # (scoring with a copy leaves the sets as they were)
+    assert np.array_equal(kept.score_pairs(left, right).shared, copied.shared)
+    with pytest.raises(DedupError, match="analyse again"):
+        consumed.copy_sets  # noqa: B018  (the property raises)
+    # detect's one report scores in place; the report is the one of a kept analysis
+    assert detect(read.articles, timing=False) == analyse(read.articles).report()
 
 
 def test_a_last_report_lets_the_shingle_sets_go() -> None:
