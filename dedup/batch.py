@@ -372,8 +372,11 @@ def band_pairs(
         members = idx[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
         codes.append(group_pairs(members, same, n, largest))
-    uniq, shared = counted(concat(codes, np.int64))
-    del codes
+    every = concat(codes, np.int64)
+    codes.clear()  # (before counting: the pieces and the whole are not all kept)
+    uniq, shared = counted(every)
+    del every
+    release_memory()  # (the sort's temporaries: before `nearest`'s)
     if neighbours is None:
         return uniq
     return nearest(uniq, shared, n, neighbours)
@@ -387,8 +390,11 @@ def counted(values: I64) -> tuple[I64, I64]:
     np.not_equal(values[1:], values[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     del first
-    counts: I64 = np.diff(np.append(starts, len(values)))
     distinct: I64 = values[starts]
+    counts: I64 = starts  # (each count in its start's place: no third array)
+    counts[:-1] = np.diff(starts)
+    if len(counts):
+        counts[-1] = len(values) - starts[-1]
     return distinct, counts
 
 

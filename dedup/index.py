@@ -1964,7 +1964,7 @@ def _check_match(match: Any, query: Article, cand: _Candidate, title: str) -> Ch
                         b_start=p.a_start,
                         b_end=p.a_end,
                         words=p.words,
-                        text=query.text[p.b_start : p.b_end],
+                        source=query.text,
                     )
                     for p in match.passages
                 ),

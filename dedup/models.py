@@ -182,7 +182,10 @@ class Passage:
     """A maximal run of words shared by two articles.
 
     a_start, a_end / b_start, b_end: character offsets into each article's original `text`
-    (end exclusive); words: number of words in the run; text: the run as it reads in article a.
+    (end exclusive); words: number of words in the run; source: the text of article a (not
+    shown in the repr); `text`: the run as it reads in article a, cut from `source` when asked
+    for (a report of a million articles holds millions of passages: a copy of each would be a
+    gigabyte).
     """
 
     a_start: int
@@ -190,7 +193,11 @@ class Passage:
     b_start: int
     b_end: int
     words: int
-    text: str
+    source: str = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.source[self.a_start : self.a_end]
 
 
 @dataclass(frozen=True, slots=True)

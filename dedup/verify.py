@@ -280,7 +280,7 @@ def shared_passages(
     for n, ia, jb in chosen:
         a_start, a_end = int(ta.starts[ia]), int(ta.ends[ia + n - 1])
         b_start, b_end = int(tb.starts[jb]), int(tb.ends[jb + n - 1])
-        passages.append(Passage(a_start, a_end, b_start, b_end, n, text_a[a_start:a_end]))
+        passages.append(Passage(a_start, a_end, b_start, b_end, n, text_a))
     return tuple(passages)
 
 

@@ -45,6 +45,15 @@ def test_seed_finds_exactly_the_kim_putin_story(kind):
     assert "in late May and August" in shared
 
 
+def test_a_passage_holds_article_a_and_cuts_its_text_when_asked() -> None:
+    arts = {a.id: a for a in seed_articles("txt")}
+    (story,) = detect(arts.values()).stories
+    p = story.matches[0].passages[0]
+    assert p.source is arts[story.matches[0].a].text  # (no copy per passage)
+    assert p.text == p.source[p.a_start : p.a_end]
+    assert p.source not in repr(p) and f"words={p.words}" in repr(p)
+
+
 def test_seed_passages_point_into_both_texts():
     arts = {a.id: a for a in seed_articles("txt")}
     (story,) = detect(arts.values()).stories

@@ -74,7 +74,7 @@ def _passage(a_text: str, b_text: str, snippet: str) -> Passage:
         b_start=b_start,
         b_end=b_start + len(snippet),
         words=len(snippet.split()),
-        text=snippet,
+        source=a_text,
     )
 
 
