@@ -38,6 +38,9 @@ PARALLEL_MIN_VALUES = 1 << 20
 #: permutation hashes it).
 SIGN_VALUES = 1 << 16
 
+#: Ranges of pair codes that banding counts one at a time (to bound its working memory; < 256).
+COUNT_RANGES = 8
+
 #: Values handled at once where a whole-corpus array would need temporaries of its size.
 CHUNK = 1 << 22
 
@@ -364,22 +367,53 @@ def band_pairs(
     of j that share the most bands (see `nearest`)."""
     n = len(sigs)
     idx = np.flatnonzero(usable)
-    codes: list[I64] = []
+    # The pairs go into ranges of codes as they are made, and each range is counted on its own:
+    # the working memory of counting is a range's, not every pair's.
+    cuts = np.linspace(0, n, COUNT_RANGES + 1).astype(np.int64)[1:-1] * n
+    pieces: list[list[I64]] = [[] for _ in range(len(cuts) + 1)]
     for t in range(bands):
         keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
         order = np.argsort(keys)  # (any order within a bucket: its pairs are what counts)
         sorted_keys = keys[order]
         members = idx[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
-        codes.append(group_pairs(members, same, n, largest))
-    every = concat(codes, np.int64)
-    codes.clear()  # (before counting: the pieces and the whole are not all kept)
-    uniq, shared = counted(every)
-    del every
+        codes = group_pairs(members, same, n, largest)
+        part = np.searchsorted(cuts, codes, side="right").astype(np.uint8)  # (a radix sort)
+        by_part = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[by_part], np.arange(len(pieces) + 1))
+        codes = codes[by_part]
+        for r, piece in enumerate(pieces):
+            piece.append(codes[bounds[r] : bounds[r + 1]].copy())
+        del codes, part, by_part
+    uniq_parts: list[I64] = []
+    count_parts: list[I64] = []
+    for r in range(len(pieces)):
+        every = concat(pieces[r], np.int64)
+        pieces[r] = []
+        distinct, counts = counted(every)
+        del every
+        uniq_parts.append(distinct)
+        count_parts.append(counts)
+        del distinct, counts
+    uniq = _joined(uniq_parts)
+    shared = _joined(count_parts)
     release_memory()  # (the sort's temporaries: before `nearest`'s)
     if neighbours is None:
         return uniq
     return nearest(uniq, shared, n, neighbours)
+
+
+def _joined(parts: list[I64]) -> I64:
+    """The parts one after another, each let go once copied (the list is emptied)."""
+    out = np.empty(sum(len(p) for p in parts), dtype=np.int64)
+    at = 0
+    parts.reverse()
+    while parts:
+        part = parts.pop()
+        out[at : at + len(part)] = part
+        at += len(part)
+        del part
+    return out
 
 
 def counted(values: I64) -> tuple[I64, I64]:

@@ -223,9 +223,7 @@ def to_passages(
 def as_passages(rows: I64, text_a: str, least: int = 0) -> tuple[Passage, ...]:
     """Rows (a_start, a_end, b_start, b_end, words) of at least `least` words as Passages."""
     return tuple(
-        Passage(a0, a1, b0, b1, w, text_a)
-        for a0, a1, b0, b1, w in rows.tolist()
-        if w >= least
+        Passage(a0, a1, b0, b1, w, text_a) for a0, a1, b0, b1, w in rows.tolist() if w >= least
     )
 
 
