@@ -365,6 +365,15 @@ def band_pairs(
     for the whole corpus at once. With `largest`, a bucket of more rows than that proposes no
     pairs; with `neighbours`, a pair is kept only if it is among the `neighbours` pairs of i or
     of j that share the most bands (see `nearest`)."""
+    codes, shared = band_counts(sigs, bands, rows, usable, largest)
+    return codes if neighbours is None else nearest(codes, shared, len(sigs), neighbours)
+
+
+def band_counts(
+    sigs: U32, bands: int, rows: int, usable: npt.NDArray[np.bool_], largest: int | None = None
+) -> tuple[I64, npt.NDArray[np.unsignedinteger]]:
+    """The pairs of `band_pairs` (without `neighbours`) and the bands each shares (uint8 for up
+    to 255 bands): `nearest` ranks by them, and the caller may let `sigs` go first."""
     n = len(sigs)
     idx = np.flatnonzero(usable)
     # The pairs go into ranges of codes as they are made, and each range is counted on its own:
@@ -393,19 +402,17 @@ def band_pairs(
         distinct, counts = counted(every)
         del every
         uniq_parts.append(distinct)
-        count_parts.append(counts)
+        count_parts.append(counts.astype(np.min_scalar_type(bands)))
         del distinct, counts
-    uniq = _joined(uniq_parts)
-    shared = _joined(count_parts)
+    uniq = _joined(uniq_parts, np.int64)
+    shared = _joined(count_parts, np.min_scalar_type(bands))
     release_memory()  # (the sort's temporaries: before `nearest`'s)
-    if neighbours is None:
-        return uniq
-    return nearest(uniq, shared, n, neighbours)
+    return uniq, shared
 
 
-def _joined(parts: list[I64]) -> I64:
+def _joined(parts: list[np.ndarray], dtype: np.dtype | type) -> np.ndarray:
     """The parts one after another, each let go once copied (the list is emptied)."""
-    out = np.empty(sum(len(p) for p in parts), dtype=np.int64)
+    out = np.empty(sum(len(p) for p in parts), dtype=dtype)
     at = 0
     parts.reverse()
     while parts:
@@ -432,7 +439,9 @@ def counted(values: I64) -> tuple[I64, I64]:
     return distinct, counts
 
 
-def nearest(codes: I64, score: I64, n: int, k: int, entries: int = CHUNK) -> I64:
+def nearest(
+    codes: I64, score: npt.NDArray[np.integer], n: int, k: int, entries: int = CHUNK
+) -> I64:
     """The pairs (sorted codes i * n + j) that are among the `k` best-scored pairs of i or of j
     (ties: the smaller code first). Low LSH thresholds propose pairs at a rate that grows with
     the square of the corpus (every article of a templated series pairs with every other);
@@ -441,7 +450,7 @@ def nearest(codes: I64, score: I64, n: int, k: int, entries: int = CHUNK) -> I64
     if not len(codes):
         return codes
     top = int(score.max()) + 1
-    right = codes % n
+    right = (codes % n).astype(np.int32 if n < 1 << 31 else np.int64)
     keep = np.zeros(len(codes), dtype=bool)
     spans = -(-2 * len(codes) // entries)
     bounds = np.linspace(0, n, spans + 1).astype(np.int64)
@@ -456,7 +465,7 @@ def nearest(codes: I64, score: I64, n: int, k: int, entries: int = CHUNK) -> I64
         if not len(pair):
             continue
         article = np.concatenate((right[as_right], codes[first:last] // n))
-        key = article * top + (top - 1 - score[pair])
+        key = article * top + (top - 1 - score[pair].astype(np.int64))
         if int(key.max()) < (1 << 62) // len(key):  # (position in the key: no stable sort)
             key *= len(key)
             key += np.arange(len(key), dtype=np.int64)

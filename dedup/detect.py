@@ -30,12 +30,13 @@ from .batch import (
     I64,
     Ragged,
     Vocabulary,
-    band_pairs,
+    band_counts,
     concat,
     counted,
     fingerprint_corpus,
     group_pairs,
     minhash_rows,
+    nearest,
 )
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
@@ -256,7 +257,7 @@ class Analysis:
         self.common = df >= common_limit(n, settings)
         kept = ~self.common[term_ids.values]
         terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
-        counts = term_counts[kept]
+        counts = term_counts[kept].astype(np.float64)  # (the matrix's own values, used up)
         del term_ids, term_counts, kept
         self.tfidf = self._tfidf(terms, counts, df, n)
         self.tfidf.sort_indices()  # (already sorted, but `_cosine` relies on it)
@@ -295,13 +296,13 @@ class Analysis:
         return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
     def _tfidf(
-        self, terms: Ragged, counts: npt.NDArray[np.int32], df: I64, n: int
+        self, terms: Ragged, counts: npt.NDArray[np.float64], df: I64, n: int
     ) -> sparse.csr_matrix:
         from scipy import sparse
 
         return tfidf(
             sparse.csr_matrix(
-                (counts.astype(np.float64), terms.values, terms.offsets),
+                (counts, terms.values, terms.offsets),
                 shape=(n, len(self.vocab)),
             ),
             df,
@@ -351,9 +352,14 @@ class Analysis:
                 bands, rows = lsh_params(threshold, s.num_perm)
                 usable = self.set_sizes(resolution) > 0
                 sigs = self.signatures(resolution, bands * rows)
-                found.append(band_pairs(sigs, bands, rows, usable, neighbours, largest))
-                del sigs, usable
+                codes, shared = band_counts(sigs, bands, rows, usable, largest)
+                del sigs, usable  # (before `nearest`: half a gigabyte at 1M articles)
+                if neighbours is not None:
+                    codes = nearest(codes, shared, len(self.ordered), neighbours)
+                del shared
                 release_memory()  # (the banding's temporaries, before the next stage's)
+                found.append(codes)
+                del codes
             found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors))
             self._candidates[key] = counted(np.concatenate(found))[0]
             del found
