@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -371,22 +371,33 @@ def band_pairs(
 
 def band_counts(
     sigs: U32, bands: int, rows: int, usable: npt.NDArray[np.bool_], largest: int | None = None
-) -> tuple[I64, npt.NDArray[np.unsignedinteger]]:
+) -> tuple[I64, npt.NDArray[np.integer]]:
     """The pairs of `band_pairs` (without `neighbours`) and the bands each shares (uint8 for up
     to 255 bands): `nearest` ranks by them, and the caller may let `sigs` go first."""
     n = len(sigs)
     idx = np.flatnonzero(usable)
-    # The pairs go into ranges of codes as they are made, and each range is counted on its own:
-    # the working memory of counting is a range's, not every pair's.
+
+    def chunks() -> Iterator[I64]:
+        for t in range(bands):
+            keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
+            order = np.argsort(keys)  # (any order within a bucket: its pairs are what counts)
+            sorted_keys = keys[order]
+            members = idx[order]
+            same = sorted_keys[1:] == sorted_keys[:-1]
+            yield from pair_chunks(members, same, n, largest)
+
+    return counted_by_range(chunks(), n, np.min_scalar_type(bands))
+
+
+def counted_by_range(
+    chunks: Iterable[I64], n: int, count_dtype: np.dtype | type
+) -> tuple[I64, npt.NDArray[np.integer]]:
+    """`counted` of the pair codes (i * n + j) of all `chunks` together, with the counts as
+    `count_dtype`. The codes go into COUNT_RANGES ranges as they come, and each range is counted
+    on its own: the working memory of counting is a range's, not every pair's."""
     cuts = np.linspace(0, n, COUNT_RANGES + 1).astype(np.int64)[1:-1] * n
     pieces: list[list[I64]] = [[] for _ in range(len(cuts) + 1)]
-    for t in range(bands):
-        keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
-        order = np.argsort(keys)  # (any order within a bucket: its pairs are what counts)
-        sorted_keys = keys[order]
-        members = idx[order]
-        same = sorted_keys[1:] == sorted_keys[:-1]
-        codes = group_pairs(members, same, n, largest)
+    for codes in chunks:
         part = np.searchsorted(cuts, codes, side="right").astype(np.uint8)  # (a radix sort)
         by_part = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[by_part], np.arange(len(pieces) + 1))
@@ -394,19 +405,19 @@ def band_counts(
         for r, piece in enumerate(pieces):
             piece.append(codes[bounds[r] : bounds[r + 1]].copy())
         del codes, part, by_part
-    uniq_parts: list[I64] = []
-    count_parts: list[I64] = []
+    uniq_parts: list[np.ndarray] = []
+    count_parts: list[np.ndarray] = []
     for r in range(len(pieces)):
         every = concat(pieces[r], np.int64)
         pieces[r] = []
         distinct, counts = counted(every)
         del every
         uniq_parts.append(distinct)
-        count_parts.append(counts.astype(np.min_scalar_type(bands)))
+        count_parts.append(counts.astype(count_dtype))
         del distinct, counts
     uniq = _joined(uniq_parts, np.int64)
-    shared = _joined(count_parts, np.min_scalar_type(bands))
-    release_memory()  # (the sort's temporaries: before `nearest`'s)
+    shared = _joined(count_parts, count_dtype)
+    release_memory()  # (the sort's temporaries: before the next stage's)
     return uniq, shared
 
 
@@ -497,8 +508,36 @@ def group_pairs(
     """All pairs within runs of equal keys (same[i]: element i + 1 equals element i), as codes
     i * n + j with i < j; runs longer than `largest` give none. The runs are paired about CHUNK
     pairs at a time, into one array: the working memory is the pairs, not six times them."""
-    if not same.any():
+    runs = _runs(members, same, largest)
+    if runs is None:
         return np.zeros(0, dtype=np.int64)
+    starts, sizes, ends = runs
+    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    for lo, hi in itertools.pairwise(slice_bounds(ends, CHUNK)):
+        first = int(ends[lo - 1]) if lo else 0
+        out[first : int(ends[hi - 1])] = _run_pairs(members, starts[lo:hi], sizes[lo:hi], n)
+    return out
+
+
+def pair_chunks(
+    members: I64, same: npt.NDArray[np.bool_], n: int, largest: int | None = None
+) -> Iterator[I64]:
+    """The pairs of `group_pairs`, in arrays of about CHUNK pairs."""
+    runs = _runs(members, same, largest)
+    if runs is None:
+        return
+    starts, sizes, ends = runs
+    for lo, hi in itertools.pairwise(slice_bounds(ends, CHUNK)):
+        yield _run_pairs(members, starts[lo:hi], sizes[lo:hi], n)
+
+
+def _runs(
+    members: I64, same: npt.NDArray[np.bool_], largest: int | None
+) -> tuple[I64, I64, I64] | None:
+    """The runs of two or more (at most `largest`) equal keys: start, size, and where the pairs
+    of each end in the pairs of all (None when there are none)."""
+    if not same.any():
+        return None
     boundaries = np.flatnonzero(~same) + 1
     starts = np.concatenate(([0], boundaries))
     sizes = np.diff(np.concatenate((starts, [len(members)])))
@@ -506,12 +545,7 @@ def group_pairs(
     if largest is not None:
         grouped &= sizes <= largest
     starts, sizes = starts[grouped], sizes[grouped]
-    ends = np.cumsum(sizes * (sizes - 1) // 2)  # where the pairs of each run end in the output
-    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
-    for lo, hi in itertools.pairwise(slice_bounds(ends, CHUNK)):
-        first = int(ends[lo - 1]) if lo else 0
-        out[first : int(ends[hi - 1])] = _run_pairs(members, starts[lo:hi], sizes[lo:hi], n)
-    return out
+    return starts, sizes, np.cumsum(sizes * (sizes - 1) // 2)
 
 
 def _run_pairs(members: I64, starts: I64, sizes: I64, n: int) -> I64:

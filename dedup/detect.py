@@ -34,10 +34,11 @@ from .batch import (
     band_counts,
     concat,
     counted,
+    counted_by_range,
     fingerprint_corpus,
-    group_pairs,
     minhash_rows,
     nearest,
+    pair_chunks,
 )
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
@@ -172,9 +173,8 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     hashes, owners = hashes[kept], owners[kept]
     same = hashes[1:] == hashes[:-1]
     del hashes
-    codes = group_pairs(owners, same, n)
+    uniq, counts = counted_by_range(pair_chunks(owners, same, n), n, np.int32)
     del owners, same
-    uniq, counts = counted(codes)
     shared: I64 = uniq[counts >= min_shared]
     return shared
 
