@@ -11,8 +11,7 @@ Stages, in the order the report runs them:
 - index: boilerplate, corpus stop words, TF-IDF rows (the rest of `Analysis`);
 - candidates: MinHash at both resolutions, LSH banding, anchor pairs;
 - scores: exact Jaccard, containment and TF-IDF cosine of every candidate pair;
-- passages: shared passages (`dedup.passages`) of the pairs that may be `partial` by them,
-  then of the matches the stories keep;
+- passages: shared passages of the pairs that are or may be matches (`dedup.passages`);
 - judge and stories: thresholds, complete linkage, originals;
 - json: the report as JSON.
 Each stage is timed in this process (`time.perf_counter`), so work done by the workers counts as
@@ -66,9 +65,8 @@ def profile(corpus: Path, workers: int) -> dict[str, float]:
     total = time.perf_counter() - t
     scored = marks.get("verify", [t])[-1]
     traced = marks.get("passages", [scored])
-    kept = marks.get("story passages", [0.0])  # (the passages of the matches stories keep)
     times["scores"] = scored - t
-    times["passages"] = traced[-1] - scored + kept[-1] - kept[0]
+    times["passages"] = traced[-1] - scored
     times["judge and stories"] = total - times["scores"] - times["passages"]
 
     t = time.perf_counter()

@@ -16,7 +16,6 @@ byte of the report.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from .batch import (
 )
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
-from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats, Story
+from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
 from .parallel import default_workers, gc_paused, release_memory, run_blocks
 from .passages import Traced, passage_rows, run_rows, trace, views
 from .stories import build_stories, group
@@ -460,10 +459,10 @@ class Analysis:
         n = max(len(self.ordered), 1)
         self._trace(np.asarray([i * n + j for i, j in pairs], dtype=np.int64))
 
-    def _trace(self, codes: I64, stage: str = "passages") -> None:
+    def _trace(self, codes: I64) -> None:
         """Trace the shared runs of pairs (codes i * n + j) not traced yet, TRACE_BLOCK pairs at
         a time; pairs that share articles go in the same block, so most texts are tokenised
-        once. Progress is told as `stage`."""
+        once."""
         k = self.settings.shingle_size
         n = max(len(self.ordered), 1)
         codes = self.traced.missing(np.unique(codes))
@@ -479,7 +478,6 @@ class Analysis:
             pair = np.repeat(np.arange(len(found), dtype=np.int64), [len(f) for f in found])
             self.traced = self.traced.merged(codes[short], pair, concat(found, np.int64))
         codes, left, right = codes[~short], left[~short], right[~short]
-        self.progress(stage, 0, len(codes))
         texts = [a.text for a in self.ordered]
         topic = self.topic
         order = np.lexsort((right, left, _components(left, right, len(self.ordered))[left]))
@@ -501,7 +499,7 @@ class Analysis:
             pairs_done.append(block[pair])
             tables.append(table)
             done += len(block)
-            self.progress(stage, done, len(order))
+            self.progress("passages", done, len(order))
         if tables:
             runs, pairs = np.concatenate(tables), concat(pairs_done, np.int64)
             tables.clear()
@@ -514,8 +512,7 @@ class Analysis:
         self, settings: Settings, where: npt.NDArray[np.intp], scores: PairScores
     ) -> list[Match]:
         """The matches among pairs `where` of `scores` at `settings` (thresholds applied to the
-        exact scores). Passages are traced for the pairs that could be `partial` by their words
-        only; the other matches have none yet (`_story_passages` adds them)."""
+        exact scores; passages traced only for pairs that are matches or could be by words)."""
         s = settings
         sel = where
         kinds = np.full(len(sel), _NO_KIND, dtype=np.int64)
@@ -535,14 +532,12 @@ class Analysis:
         m = s.min_passage_words
         maybe = (kinds == _NO_KIND) & (scores.shared[sel] >= passage_shingles_needed(s))
         kinds[(kinds == _NO_KIND) & ~maybe & story] = KINDS.index("same_story")
-        keep = np.flatnonzero((kinds != _NO_KIND) | maybe)
-        judged = sel[keep]
-        # Traced now: the pairs whose kind their passages decide. The others' passages are
-        # traced once their story keeps them (see `_story_passages`).
-        has = maybe[keep]
+        judged = sel[np.flatnonzero((kinds != _NO_KIND) | maybe)]
+        # No shared shingle (boilerplate aside): no passage to trace.
+        has = scores.shared[judged] > 0
         n = max(len(self.ordered), 1)
         codes = scores.left[judged[has]] * n + scores.right[judged[has]]
-        self._trace(codes, "passages")
+        self._trace(codes)
         at = np.full(len(judged), -1, dtype=np.intp)
         at[has] = self.traced.find(codes)
         shared_words = np.zeros(len(judged), dtype=np.int64)
@@ -564,37 +559,6 @@ class Analysis:
                 a, b = self.ordered[i], self.ordered[j]
                 passages = self.traced.passages(x, a.text, m) if x >= 0 else ()
                 out.append(to_match(a.id, b.id, kind, pair_scores, passages))
-        return out
-
-    def _story_passages(
-        self, stories: list[Story], scores: PairScores, settings: Settings
-    ) -> list[Story]:
-        """The stories with the passages of their matches that judging did not trace (only the
-        matches a story keeps are traced: complete linkage leaves out many in templated
-        series). Pairs with no shared shingle have none."""
-        n = max(len(self.ordered), 1)
-        m = settings.min_passage_words
-        bare = [(self.row[x.a], self.row[x.b]) for st in stories for x in st.matches]
-        pairs = np.asarray(bare, dtype=np.int64).reshape(-1, 2)
-        del bare
-        codes = pairs[:, 0] * n + pairs[:, 1]
-        all_codes = scores.left * n + scores.right  # (sorted)
-        shared = scores.shared[np.searchsorted(all_codes, codes)] > 0
-        del all_codes
-        self._trace(codes[shared], "story passages")
-        found = np.full(len(codes), -1, dtype=np.intp)
-        found[shared] = self.traced.find(codes[shared])
-        at = iter(found.tolist())
-        out: list[Story] = []
-        for story in stories:
-            matches = []
-            for match in story.matches:
-                x = next(at)
-                if x >= 0 and not match.passages:
-                    runs = self.traced.passages(x, self.articles[match.a].text, m)
-                    match = dataclasses.replace(match, passages=runs)
-                matches.append(match)
-            out.append(dataclasses.replace(story, matches=tuple(matches)))
         return out
 
     @gc_paused()
@@ -659,10 +623,7 @@ class Analysis:
 
         groups = group(matches, linked)
         words = {a.id: int(w) for a, w in zip(self.ordered, self.words, strict=True)}
-        stories = self._story_passages(
-            build_stories(groups, matches, self.articles, words), scores, settings
-        )
-        del matches
+        stories = build_stories(groups, matches, self.articles, words)
         members = sorted({m.id for s in stories for m in s.members})
         stats = Stats(
             articles=len(self.ordered),

@@ -257,27 +257,6 @@ def test_a_shared_stock_sentence_is_not_a_partial_copy():
     assert [sorted(m.id for m in story.members) for story in report.stories] == [["q1", "q2"]]
 
 
-def test_passages_are_traced_for_the_matches_a_story_keeps() -> None:
-    read = read_articles([FIXTURES / "scenarios"])
-    deferred = analyse(read.articles)
-    report = deferred.report()
-    upfront = analyse(read.articles)
-    upfront.trace(upfront.candidates(upfront.settings))
-    assert upfront.report() == report  # the same passages, whenever they are traced
-    # The chain trap's bridge match (a digest quoting the sleeper-train story) is a match that
-    # complete linkage leaves out: its passages are never traced.
-    n = len(deferred.ordered)
-    bridge = (
-        "chain_trap/morning-digest/morning-briefing-thursday.txt",
-        "chain_trap/northern-ledger/inverhaven-sleeper-train.txt",
-    )
-    assert bridge not in {(m.a, m.b) for s in report.stories for m in s.matches}
-    i, j = deferred.row[bridge[0]], deferred.row[bridge[1]]
-    assert i * n + j not in set(deferred.traced.codes.tolist())
-    assert i * n + j in set(upfront.traced.codes.tolist())
-    assert deferred.measure([(i, j)])[0].runs  # (it shares passages: tracing them was work)
-
-
 def test_the_last_scoring_makes_its_columns_in_the_sets_own_array() -> None:
     read = read_articles([FIXTURES / "scenarios"])
     kept, consumed = analyse(read.articles), analyse(read.articles)
