@@ -38,7 +38,8 @@ PARALLEL_MIN_VALUES = 1 << 20
 #: permutation hashes it).
 SIGN_VALUES = 1 << 16
 
-#: Ranges of pair codes that banding counts one at a time (to bound its working memory; < 256).
+#: Ranges of pair codes counted one at a time (`counted_by_range`: banding and anchors bound
+#: their working memory so; fewer than 256).
 COUNT_RANGES = 8
 
 #: Values handled at once where a whole-corpus array would need temporaries of its size.
@@ -443,7 +444,7 @@ def counted(values: I64) -> tuple[I64, I64]:
     starts = np.flatnonzero(first)
     del first
     distinct: I64 = values[starts]
-    counts: I64 = starts  # (each count in its start's place: no third array)
+    counts: I64 = starts  # (each count in its start's place)
     counts[:-1] = np.diff(starts)
     if len(counts):
         counts[-1] = len(values) - starts[-1]
