@@ -4,6 +4,7 @@ worker process and with every core.
 Usage (from the project root, after `python benchmarks/make_corpus.py --size 100k`):
     python benchmarks/profile.py --size 100k
     python benchmarks/profile.py --size 1m --workers 2    # (one worker at 1M takes long)
+    python benchmarks/profile.py --size 100k --blocks     # the block sizes of `dedup.detect`
 
 Stages, in the order the report runs them:
 - read: the JSONL into articles (`readers.read_articles`);
@@ -16,6 +17,10 @@ Stages, in the order the report runs them:
 - json: the report as JSON.
 Each stage is timed in this process (`time.perf_counter`), so work done by the workers counts as
 the wall time the stage waited for it. Results: the `profile` section of `benchmarks/RESULTS.md`.
+
+`--blocks` runs the profile once for each block size of `BLOCK_SWEEP` (one constant of
+`dedup.detect` changed at a time, the others at their defaults; the report does not depend on
+them) and writes the seconds of the stages each drives (the `profile-blocks` section).
 """
 
 from __future__ import annotations
@@ -30,6 +35,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 STAGES = ("read", "fingerprint", "index", "candidates", "scores", "passages", "judge and stories")
+
+#: Block sizes `--blocks` tries for each constant of `dedup.detect`, and the stages it drives.
+BLOCK_SWEEP: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
+    "FINGERPRINT_BLOCK": ((1024, 4096, 16384), ("fingerprint",)),
+    "SCORE_BLOCK": ((1024, 4096, 16384, 65536), ("scores",)),
+    "TRACE_BLOCK": ((512, 2048, 8192, 16384), ("passages", "judge and stories")),
+}
 
 
 def profile(corpus: Path, workers: int) -> dict[str, float]:
@@ -76,6 +88,27 @@ def profile(corpus: Path, workers: int) -> dict[str, float]:
     return times
 
 
+def sweep_blocks(corpus: Path, workers: int) -> list[list[object]]:
+    """Rows (constant, size, stages, their seconds, total seconds) of one profile per size."""
+    import importlib
+
+    detect = importlib.import_module("dedup.detect")
+    rows: list[list[object]] = []
+    for name, (sizes, stages) in BLOCK_SWEEP.items():
+        default = getattr(detect, name)
+        try:
+            for size in sizes:
+                setattr(detect, name, size)
+                times = profile(corpus, workers)
+                shown = f"{size} (default)" if size == default else str(size)
+                spent = f"{sum(times[stage] for stage in stages):.1f}"
+                rows.append([name, shown, " + ".join(stages), spent, f"{times['total']:.1f}"])
+                print(*rows[-1], sep=" | ", flush=True)
+        finally:
+            setattr(detect, name, default)
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100k", help="corpus in benchmarks/data: 10k, 100k, 1m")
@@ -85,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=None,
         help="worker processes of a run (repeatable; default: 1 and every core)",
+    )
+    parser.add_argument(
+        "--blocks", action="store_true", help="time each block size of BLOCK_SWEEP instead"
     )
     parser.add_argument("--no-results", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
@@ -97,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not corpus.exists():
         raise SystemExit(f"{corpus} not found: python benchmarks/make_corpus.py --size {args.size}")
     cores = default_workers()
+    if args.blocks:
+        return _blocks(args, corpus, max(args.workers or [cores]))
     runs = {w: profile(corpus, w) for w in sorted(set(args.workers or (1, cores)))}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     names = [*STAGES, "json", "total"]
@@ -128,6 +166,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             ]
         )
         update_section(f"profile-{args.size.lower()}", body)
+    return 0
+
+
+def _blocks(args: argparse.Namespace, corpus: Path, workers: int) -> int:
+    from results_md import command_line, machine, md_table, update_section
+
+    headers = ["constant", "size", "stages", "their seconds", "total seconds"]
+    table = md_table(headers, sweep_blocks(corpus, workers))
+    print(table)
+    if not args.no_results:
+        info = machine()
+        body = "\n\n".join(
+            [
+                f"## Block sizes: the stages they drive ({args.size.lower()})",
+                f"Command: `{command_line()}`.",
+                f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
+                f"Python {info['python']}; run {info['date']}.",
+                f"Corpus: `synthetic-{args.size.lower()}`, {workers} workers. One profile (as "
+                "above) per row, one constant of `dedup.detect` changed at a time; the report "
+                "is the same at every size.",
+                table,
+            ]
+        )
+        update_section(f"profile-blocks-{args.size.lower()}", body)
     return 0
 
 
