@@ -337,13 +337,14 @@ def section(results: list[dict[str, Any]]) -> str:
 
     commands: dict[str, list[str]] = {}
     for r in results:  # each size's result is stamped when that size is done
-        commands.setdefault(r["command"], []).append(r["machine"]["date"])
+        stamp = f"{r['machine']['date']} at commit {r['machine'].get('commit', '?')}"
+        commands.setdefault(r["command"], []).append(stamp)
     info = results[-1]["machine"]
     lines = [
         "## Archive index: build rate and `check` latency",
         "",
         *[
-            f"Command: `{command}` (finished {', '.join(dates)})  "
+            f"Command: `{command}` (finished {'; '.join(dates)})  "
             for command, dates in commands.items()
         ],
         f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']}, Python "

@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"## Profile: where `dedup report` spends its time ({args.size.lower()})",
                 f"Command: `{command_line()}`.",
                 f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
-                f"Python {info['python']}; run {info['date']}.",
+                f"Python {info['python']}; run {info['date']} at commit {info['commit']}.",
                 f"Corpus: `synthetic-{args.size.lower()}`; stages as listed in "
                 "`benchmarks/profile.py`, timed in the main process (a stage on the workers "
                 f"counts as the time it was waited for). Peak RSS of the main process: "
@@ -182,7 +182,7 @@ def _blocks(args: argparse.Namespace, corpus: Path, workers: int) -> int:
                 f"## Block sizes: the stages they drive ({args.size.lower()})",
                 f"Command: `{command_line()}`.",
                 f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
-                f"Python {info['python']}; run {info['date']}.",
+                f"Python {info['python']}; run {info['date']} at commit {info['commit']}.",
                 f"Corpus: `synthetic-{args.size.lower()}`, {workers} workers. One profile (as "
                 "above) per row, one constant of `dedup.detect` changed at a time; the report "
                 "is the same at every size.",

@@ -320,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Command: `{command_line()}` (the synthetic corpus: `python benchmarks/make_corpus.py "
             "--size 10k`).",
             f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, Python "
-            f"{info['python']}; run {info['date']}.",
+            f"{info['python']}; run {info['date']} at commit {info['commit']}.",
             "",
             "Each sweep varies one setting at a time from the defaults. `defaults` is the row at "
             "the default settings, `best F1` the setting with the highest pair F1 (tuned on the "

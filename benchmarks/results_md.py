@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import shlex
+import subprocess
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -20,8 +21,25 @@ _TITLE = (
 )
 
 
+def revision() -> str:
+    """The commit of the code measured, with `+` when `dedup/` has changes not committed; "?"
+    outside a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True)
+        return done.stdout.strip()
+
+    try:
+        return git("rev-parse", "--short", "HEAD") + (
+            "+" if git("status", "--porcelain", "--", "dedup") else ""
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
 def machine() -> dict[str, str]:
-    """Cores, memory, CPU model, Python and the date of the run."""
+    """Cores, memory, CPU model, Python, and the date and commit of the run."""
     mem = "?"
     cpu = platform.processor() or "?"
     try:
@@ -40,6 +58,7 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "python": platform.python_version(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": revision(),
     }
 
 

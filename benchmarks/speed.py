@@ -363,7 +363,7 @@ def section(runs: Sequence[dict[str, Any]], command: str, info: dict[str, str]) 
         "",
         f"Command: `{command}` (corpora: `python benchmarks/make_corpus.py --size ...`).",
         f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, Python "
-        f"{info['python']}; run {info['date']}.",
+        f"{info['python']}; run {info['date']} at commit {info['commit']}.",
         "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
         "",
         "Each tool runs alone in a child process on the same JSONL; time is wall time from start "
