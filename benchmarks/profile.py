@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-results", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
-    from results_md import command_line, machine, md_table, update_section
+    from results_md import md_table
 
     from dedup.parallel import default_workers
 
@@ -149,48 +149,44 @@ def main(argv: Sequence[str] | None = None) -> int:
             one, many = runs[1][name], runs[max(runs)][name]
             row.append(f"{one / many:.2f}×" if many > 0.05 else "–")
         rows.append(row)
-    print(md_table(headers, rows))
+    table = md_table(headers, rows)
+    print(table)
     if not args.no_results:
-        info = machine()
-        body = "\n\n".join(
-            [
-                f"## Profile: where `dedup report` spends its time ({args.size.lower()})",
-                f"Command: `{command_line()}`.",
-                f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
-                f"Python {info['python']}; run {info['date']} at commit {info['commit']}.",
-                f"Corpus: `synthetic-{args.size.lower()}`; stages as listed in "
-                "`benchmarks/profile.py`, timed in the main process (a stage on the workers "
-                f"counts as the time it was waited for). Peak RSS of the main process: "
-                f"{peak:.0f} MiB.",
-                md_table(headers, rows),
-            ]
+        _write(
+            f"profile-{args.size.lower()}",
+            f"Profile: where `dedup report` spends its time ({args.size.lower()})",
+            f"Corpus: `synthetic-{args.size.lower()}`; stages as listed in "
+            "`benchmarks/profile.py`, timed in the main process (a stage on the workers counts "
+            f"as the time it was waited for). Peak RSS of the main process: {peak:.0f} MiB.",
+            table,
         )
-        update_section(f"profile-{args.size.lower()}", body)
     return 0
 
 
 def _blocks(args: argparse.Namespace, corpus: Path, workers: int) -> int:
-    from results_md import command_line, machine, md_table, update_section
+    from results_md import md_table
 
     headers = ["constant", "size", "stages", "their seconds", "total seconds"]
     table = md_table(headers, sweep_blocks(corpus, workers))
     print(table)
     if not args.no_results:
-        info = machine()
-        body = "\n\n".join(
-            [
-                f"## Block sizes: the stages they drive ({args.size.lower()})",
-                f"Command: `{command_line()}`.",
-                f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
-                f"Python {info['python']}; run {info['date']} at commit {info['commit']}.",
-                f"Corpus: `synthetic-{args.size.lower()}`, {workers} workers. One profile (as "
-                "above) per row, one constant of `dedup.detect` changed at a time; the report "
-                "is the same at every size.",
-                table,
-            ]
+        _write(
+            f"profile-blocks-{args.size.lower()}",
+            f"Block sizes: the stages they drive ({args.size.lower()})",
+            f"Corpus: `synthetic-{args.size.lower()}`, {workers} workers. One profile (as above) "
+            "per row, one constant of `dedup.detect` changed at a time; the report is the same "
+            "at every size.",
+            table,
         )
-        update_section(f"profile-blocks-{args.size.lower()}", body)
     return 0
+
+
+def _write(section: str, title: str, corpus: str, table: str) -> None:
+    """One section of RESULTS.md: title, command, machine, what was run, the table."""
+    from results_md import command_line, machine, machine_line, update_section
+
+    body = [f"## {title}", f"Command: `{command_line()}`.", machine_line(machine()), corpus, table]
+    update_section(section, "\n\n".join(body))
 
 
 if __name__ == "__main__":

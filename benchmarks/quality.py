@@ -289,7 +289,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-results", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
-    from results_md import command_line, machine, update_section
+    from results_md import command_line, machine, machine_line, update_section
 
     makers = dict(DATASETS)
     for size in args.synthetic or ["10k"]:
@@ -319,8 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "",
             f"Command: `{command_line()}` (the synthetic corpus: `python benchmarks/make_corpus.py "
             "--size 10k`).",
-            f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, Python "
-            f"{info['python']}; run {info['date']} at commit {info['commit']}.",
+            machine_line(info),
             "",
             "Each sweep varies one setting at a time from the defaults. `defaults` is the row at "
             "the default settings, `best F1` the setting with the highest pair F1 (tuned on the "

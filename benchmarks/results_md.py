@@ -62,6 +62,14 @@ def machine() -> dict[str, str]:
     }
 
 
+def machine_line(info: dict[str, str]) -> str:
+    """The "Machine: ..." line of a section, from `machine()`."""
+    return (
+        f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, "
+        f"Python {info['python']}; run {info['date']} at commit {info['commit']}."
+    )
+
+
 def versions(names: Sequence[str]) -> dict[str, str]:
     found = {}
     for name in names:

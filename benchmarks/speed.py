@@ -355,15 +355,14 @@ def _ratio(x: float | None, ref: float | None) -> str:
 
 
 def section(runs: Sequence[dict[str, Any]], command: str, info: dict[str, str]) -> str:
-    from results_md import md_table, versions
+    from results_md import machine_line, md_table, versions
 
     vers = versions(["dedup", "datasketch", "rensa", "scikit-learn", "numpy"])
     lines = [
         "## Speed: `dedup report` against its peers",
         "",
         f"Command: `{command}` (corpora: `python benchmarks/make_corpus.py --size ...`).",
-        f"Machine: {info['cores']} cores ({info['cpu']}), {info['memory']} memory, Python "
-        f"{info['python']}; run {info['date']} at commit {info['commit']}.",
+        machine_line(info),
         "Versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()) + ".",
         "",
         "Each tool runs alone in a child process on the same JSONL; time is wall time from start "

@@ -236,17 +236,7 @@ def fingerprint_corpus(
         """One field for the whole corpus, each block's piece let go as soon as it is copied
         (the pieces and the whole are never all in memory: at 1M articles the shingles alone
         are a gigabyte)."""
-        parts = fields.pop(name)[::-1]
-        out: np.ndarray = np.empty(sum(len(p) for p in parts), dtype=dtype)
-        at = 0
-        while parts:
-            part = parts.pop()
-            out[at : at + len(part)] = part
-            at += len(part)
-            del part
-            if len(parts) % 64 == 0:
-                release_memory()
-        return out
+        return _joined(fields.pop(name), dtype)
 
     def ragged(values: str, lengths: str, dtype: type) -> Ragged:
         sizes = take(lengths, np.int64)
@@ -423,7 +413,9 @@ def counted_by_range(
 
 
 def _joined(parts: list[np.ndarray], dtype: np.dtype | type) -> np.ndarray:
-    """The parts one after another, each let go once copied (the list is emptied)."""
+    """The parts one after another, each let go once copied (the list is emptied; the heap's
+    free memory is handed back every 64 parts): the parts and the whole are never all in
+    memory."""
     out = np.empty(sum(len(p) for p in parts), dtype=dtype)
     at = 0
     parts.reverse()
@@ -432,6 +424,8 @@ def _joined(parts: list[np.ndarray], dtype: np.dtype | type) -> np.ndarray:
         out[at : at + len(part)] = part
         at += len(part)
         del part
+        if len(parts) % 64 == 0:
+            release_memory()
     return out
 
 
