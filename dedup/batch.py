@@ -407,8 +407,7 @@ def counted_by_range(
         count_parts.append(counts.astype(count_dtype))
         del distinct, counts
     uniq = _joined(uniq_parts, np.int64)
-    shared = _joined(count_parts, count_dtype)
-    release_memory()  # (the sort's temporaries: before the next stage's)
+    shared = _joined(count_parts, count_dtype)  # (and the sorts' memory handed back)
     return uniq, shared
 
 
