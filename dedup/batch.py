@@ -27,7 +27,7 @@ from .fingerprint import (
 )
 from .models import Settings
 from .parallel import release_memory, run_blocks
-from .text import is_content_word, stop_words, words_of
+from .text import is_content_word, stop_words, tokenize_block
 
 I64 = npt.NDArray[np.int64]
 
@@ -175,22 +175,21 @@ class _Block:
 
 
 def _fingerprint_block(texts: Sequence[str], k: int, stop: frozenset[str]) -> _Block:
+    tokens = tokenize_block(texts)
     local = Vocabulary(stop)
-    every: list[str] = []
-    counts = np.zeros(len(texts), dtype=np.int64)
-    digests = np.zeros(len(texts), dtype=np.uint64)
-    for t, text in enumerate(texts):
-        words = words_of(text)
-        counts[t] = len(words)
-        if words:
-            digests[t] = xxhash.xxh3_64_intdigest("\x1f".join(words).encode("utf-8"))
-        every += words
-    flat = local.ids(every)  # (one call for the block: a few dict lookups per word)
-    del every
+    local.ids(tokens.words)  # (the block's words, numbered in order of first use as in tokens)
+    flat, counts = tokens.ids, np.diff(tokens.offsets)
     shingles, shingle_counts = _batch_shingles(flat, counts, local.hashes(), k)
     term_ids, term_counts, term_rows = _batch_terms(flat, counts, local.content())
     return _Block(
-        local.words(), counts, digests, shingles, shingle_counts, term_ids, term_counts, term_rows
+        tokens.words,
+        counts,
+        tokens.digests,
+        shingles,
+        shingle_counts,
+        term_ids,
+        term_counts,
+        term_rows,
     )
 
 

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from .batch import I64, Vocabulary, ragged_arange, sorted_by
 from .fingerprint import U64, shingle_hashes
 from .models import Passage
-from .text import PARAGRAPH_BREAK, token_arrays
+from .text import PARAGRAPH_BREAK, tokenize_block
 from .verify import topic_shingles
 
 Bools = npt.NDArray[np.bool_]
@@ -57,24 +57,14 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bool
     """Token views of `texts` (each of at least `k` words); `boilerplate`: sorted shingle hashes
     that do not count as shared content; `topic`: whether each word of `vocab` (by id) is a
     topic word (a content shingle must hold one: see `verify.token_view`)."""
-    every: list[str] = []
-    starts: list[I64] = []
-    ends: list[I64] = []
+    tokens = tokenize_block(texts)
     blank_keys: list[int] = []
-    counts = np.zeros(len(texts), dtype=np.int64)
     for t, text in enumerate(texts):
-        words, s, e = token_arrays(text)
-        every += words
-        starts.append(s)
-        ends.append(e)
-        counts[t] = len(words)
         base = t * _SPAN
         blank_keys += [base + m.start() for m in PARAGRAPH_BREAK.finditer(text)]
-    word_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=word_offsets[1:])
-    start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
-    end = np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)
-    owner = np.repeat(np.arange(len(texts), dtype=np.int64), counts)
+    word_offsets = tokens.offsets
+    start, end = tokens.starts, tokens.ends
+    owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(word_offsets))
 
     # a blank line between the end of word w - 1 and the start of word w, within one text
     blanks = np.asarray(blank_keys, dtype=np.int64)
@@ -85,8 +75,7 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bool
         after = np.searchsorted(blanks, key[:-1] + end[:-1])
         breaks[1:] = (before > after) & (owner[1:] == owner[:-1])
 
-    ids = vocab.ids(every)
-    del every
+    ids = vocab.ids(tokens.words)[tokens.ids]
     word_hashes = vocab.hashes()[ids]
     acc = shingle_hashes(word_hashes, k)  # across text ends too: those are dropped next
     count = len(acc)

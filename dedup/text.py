@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
 _WORD = re.compile(r"\w+")
 _WORD_SPLIT = re.compile(r"(\w+)")
@@ -131,13 +133,18 @@ def _folded(text: str) -> str | None:
 
 # Every line that `is_boilerplate_line` may accept starts as `_PREFIX_LINE` matches or holds one of
 # `_ANYWHERE_WORDS`, so two quick scans of the whole text find the few lines worth checking.
-_PREFIX_LINE = re.compile(r"^[^\w\n]*" + _PREFIX_WORDS, re.IGNORECASE | re.MULTILINE)
+# The first line is matched on its own: a pattern that starts with a newline is searched for
+# with a fast scan for that character, where a MULTILINE "^" is tried at every position.
+_PREFIX_LINE = re.compile(r"\n[^\w\n]*" + _PREFIX_WORDS, re.IGNORECASE)
+_PREFIX_FIRST_LINE = re.compile(r"[^\w\n]*" + _PREFIX_WORDS, re.IGNORECASE)
 _ANYWHERE_WORDS = ("newsletter", "subscribe", "sign up", "cookie")
 
 
 def _flagged(text: str) -> list[int]:
     """Positions in `text` on lines that may be boilerplate (a superset: see `_PREFIX_LINE`)."""
-    found = [m.start() for m in _PREFIX_LINE.finditer(text)]
+    found = [m.start() + 1 for m in _PREFIX_LINE.finditer(text)]  # (the line after the "\n")
+    if _PREFIX_FIRST_LINE.match(text):
+        found.append(0)
     if text.isascii():  # ASCII case-folding is `lower`: plain substring search is exact
         low = text.lower()
         for word in _ANYWHERE_WORDS:
@@ -189,7 +196,7 @@ def token_arrays(text: str) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArr
     """The normalised words of `text` (as `words_of`), and the start and end of each in `text`.
 
     Splitting on words and adding up the lengths of the pieces gives every offset without a
-    match object per word."""
+    match object per word (`tokenize_block` does many texts at once)."""
     folded = _folded(text)
     source = text if folded is None else folded
     spans = _content_spans(text) if "\n" in text else [(0, len(text))]
@@ -208,6 +215,231 @@ def token_arrays(text: str) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArr
     if len(starts) == 1:
         return words, starts[0], ends[0]
     return words, np.concatenate(starts or [_NO_OFFSETS]), np.concatenate(ends or [_NO_OFFSETS])
+
+
+@dataclass(frozen=True)
+class BlockTokens:
+    """The tokens of texts 0..n-1 (those of `token_arrays`), flat: text t has tokens
+    offsets[t]..offsets[t + 1]. `ids` index `words`, the distinct words in order of first use;
+    `starts`, `ends`: each token's span in its own text; `digests`: the hash of each text's
+    words joined by U+001F (0 for a text without words)."""
+
+    words: list[str]
+    ids: npt.NDArray[np.int64]
+    offsets: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    digests: npt.NDArray[np.uint64]
+
+
+_U64 = npt.NDArray[np.uint64]
+_I64 = npt.NDArray[np.int64]
+#: A stream of tokens: each one's key (two numbers, see _LONG), start, end and text.
+_Stream = tuple[_U64, _I64, _I64, _I64]
+
+#: The bytes that `\w` matches in ASCII text.
+_WORD_BYTES = np.zeros(256, dtype=bool)
+_WORD_BYTES[list(b"0123456789_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")] = True
+#: A word is keyed by two 64-bit numbers: an ASCII word of up to 16 bytes by its bytes (zero
+#: padded, little-endian: bytes 0-7, bytes 8-15); any other word by (_LONG + its number in the
+#: block, 0) (ASCII bytes are below 0x80, so a word's own bytes never reach _LONG).
+_LONG = 1 << 63
+#: The two numbers of a word of 9 to 16 bytes are folded into one, (first + second * _FOLD) with
+#: the top bit set: a collision is detected and the block keyed again by name.
+_FOLD = np.uint64(0x9E3779B97F4A7C15)
+#: Distinct values are numbered through a table of 2**_SLOT_BITS slots (`_numbered`).
+_SLOT_BITS = 20
+_SLOT_HASH = np.uint64(0xD6E8FEB86659FD93)
+_SEPARATOR = 0x1F
+#: _MASKS[b]: the low b bytes of a 64-bit number.
+_MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
+
+
+def tokenize_block(texts: Sequence[str]) -> BlockTokens:
+    """`token_arrays` (and the `words_of` digest) of many texts at once. ASCII texts, nearly
+    all news, are tokenised together from their bytes with numpy (word bytes, word bounds, each
+    word's bytes as its key), so that only the distinct words become Python strings. Other
+    texts go through `token_arrays` one by one."""
+    n = len(texts)
+    long_words: dict[str, int] = {}
+    digests = np.zeros(n, dtype=np.uint64)
+    is_ascii = np.fromiter((text.isascii() for text in texts), dtype=bool, count=n)
+    streams = [_ascii_tokens(texts, np.flatnonzero(is_ascii), long_words, digests)]
+    others = np.flatnonzero(~is_ascii).tolist()
+    if others:
+        streams.append(_other_tokens(texts, others, long_words, digests))
+    keys, starts, ends, owners = _in_text_order(streams, n)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
+    folded = keys[:, 0].copy()  # (a short word's key is its bytes, a long word's its number)
+    wide = np.flatnonzero(keys[:, 1])  # words of 9 to 16 bytes: both numbers, folded
+    with np.errstate(over="ignore"):
+        folded[wide] = (keys[wide, 0] + keys[wide, 1] * _FOLD) | np.uint64(_LONG)
+    distinct, inverse = _numbered(folded)
+    first = np.empty(len(distinct), dtype=np.int64)  # each distinct word's first token
+    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1, dtype=np.int64)
+    check = np.flatnonzero(folded >= np.uint64(_LONG))  # (only these can share a fold)
+    if not (keys[check] == keys[first[inverse[check]]]).all():  # two words folded alike:
+        return _by_name(texts, digests)  # key them by name
+    by_use = np.argsort(first)  # (the distinct words in order of first use)
+    rank = np.empty(len(by_use), dtype=np.int64)
+    rank[by_use] = np.arange(len(by_use), dtype=np.int64)
+    spelled = list(long_words)
+    words = [
+        spelled[lo - _LONG]
+        if lo >= _LONG
+        else (lo.to_bytes(8, "little") + hi.to_bytes(8, "little")).rstrip(b"\0").decode()
+        for lo, hi in keys[first[by_use]].tolist()
+    ]
+    return BlockTokens(words, rank[inverse], offsets, starts, ends, digests)
+
+
+def _numbered(values: _U64) -> tuple[_U64, npt.NDArray[np.intp]]:
+    """`np.unique(values, return_inverse=True)`, faster: the distinct values from a sort of the
+    values alone (no argsort), each value's number from a table indexed by a hash of it; the
+    few values whose slot another took are looked up by binary search."""
+    ordered = np.sort(values)
+    new = np.ones(len(ordered), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    distinct = ordered[new]
+    shift = np.uint64(64 - _SLOT_BITS)
+    with np.errstate(over="ignore"):
+        table = np.zeros(1 << _SLOT_BITS, dtype=np.intp)
+        table[(distinct * _SLOT_HASH) >> shift] = np.arange(len(distinct))
+        inverse = table[(values * _SLOT_HASH) >> shift]
+    wrong = np.flatnonzero(distinct[inverse] != values) if len(distinct) else inverse
+    inverse[wrong] = np.searchsorted(distinct, values[wrong])
+    return distinct, inverse
+
+
+def _other_tokens(
+    texts: Sequence[str], rows: list[int], long_words: dict[str, int], digests: _U64
+) -> _Stream:
+    """Keys, spans and text of every token of the texts `rows` (not ASCII), one text at a
+    time with `token_arrays`; their digests are written into `digests`."""
+    words: list[str] = []
+    starts, ends, owners = [], [], []
+    for t in rows:
+        some, s, e = token_arrays(texts[t])
+        if some:
+            digests[t] = xxhash.xxh3_64_intdigest("\x1f".join(some).encode("utf-8"))
+        words += some
+        starts.append(s)
+        ends.append(e)
+        owners.append(np.full(len(some), t, dtype=np.int64))
+    distinct = list(dict.fromkeys(words))
+    keys = np.zeros((len(distinct), 2), dtype=np.uint64)
+    for d, word in enumerate(distinct):
+        if len(word) <= 16 and word.isascii():
+            value = int.from_bytes(word.encode("ascii"), "little")
+            keys[d] = value & 0xFFFFFFFFFFFFFFFF, value >> 64
+        else:
+            keys[d, 0] = _LONG + long_words.setdefault(word, len(long_words))
+    number = {w: d for d, w in enumerate(distinct)}
+    at = np.fromiter(map(number.__getitem__, words), dtype=np.int64, count=len(words))
+    return keys[at], np.concatenate(starts), np.concatenate(ends), np.concatenate(owners)
+
+
+def _by_name(texts: Sequence[str], digests: npt.NDArray[np.uint64]) -> BlockTokens:
+    """`tokenize_block` one text at a time, words looked up by name (the slow path)."""
+    index: dict[str, int] = {}
+    parts = [token_arrays(text) for text in texts]
+    ids = [index.setdefault(w, len(index)) for words, _, _ in parts for w in words]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(words) for words, _, _ in parts], out=offsets[1:])
+    return BlockTokens(
+        list(index),
+        np.asarray(ids, dtype=np.int64),
+        offsets,
+        np.concatenate([s for _, s, _ in parts] or [_NO_OFFSETS]),
+        np.concatenate([e for _, _, e in parts] or [_NO_OFFSETS]),
+        digests,
+    )
+
+
+def _in_text_order(streams: list[_Stream], n: int) -> _Stream:
+    """The tokens of two streams (keys, starts, ends, text), each in text order and no text in
+    both, as one stream in text order: the first stream's runs of texts between the second's
+    texts, and those texts, one after another."""
+    if len(streams) == 1:
+        return streams[0]
+    (a_keys, a_starts, a_ends, a_owners), (b_keys, b_starts, b_ends, b_owners) = streams
+    b_texts = b_owners[np.flatnonzero(np.diff(b_owners, prepend=-1))]
+    cut_a = np.searchsorted(a_owners, b_texts).tolist()  # (a's tokens before each of b's texts)
+    cut_b = [*np.searchsorted(b_owners, b_texts).tolist(), len(b_owners)]
+    pieces: list[tuple[int, int, int]] = []  # (stream, lo, hi)
+    a_at = 0
+    for r, cut in enumerate(cut_a):
+        pieces += [(0, a_at, cut), (1, cut_b[r], cut_b[r + 1])]
+        a_at = cut
+    pieces.append((0, a_at, len(a_owners)))
+    parts = ((a_keys, b_keys), (a_starts, b_starts), (a_ends, b_ends), (a_owners, b_owners))
+    keys, starts, ends, owners = (
+        np.concatenate([pair[side][lo:hi] for side, lo, hi in pieces]) for pair in parts
+    )
+    return keys, starts, ends, owners
+
+
+_NO_KEYS = np.zeros((0, 2), dtype=np.uint64)
+
+
+def _ascii_tokens(
+    texts: Sequence[str], rows: npt.NDArray[np.intp], long_words: dict[str, int], digests: _U64
+) -> _Stream:
+    """Keys, spans and text of every token of the ASCII texts `rows`, in order; their digests
+    are written into `digests`. The texts are joined by newlines (lines stay lines: boilerplate
+    lines are found in one pass) into one byte array."""
+    if not len(rows):
+        return _NO_KEYS, _NO_OFFSETS, _NO_OFFSETS, _NO_OFFSETS
+    src = [texts[t] for t in rows.tolist()]
+    lengths = np.fromiter(map(len, src), dtype=np.int64, count=len(src))
+    base = np.zeros(len(src), dtype=np.int64)  # where each text starts in the joined text
+    np.cumsum(lengths[:-1] + 1, out=base[1:])
+    joined = "\n".join(src).lower()
+    raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    is_word = _WORD_BYTES[raw]
+    lines = _boilerplate_lines(joined)
+    if lines:
+        multiline = np.fromiter(("\n" in text for text in src), dtype=bool, count=len(src))
+        for lo, hi in lines:
+            if multiline[np.searchsorted(base, lo, side="right") - 1]:  # (as `token_arrays`)
+                is_word[lo:hi] = False
+    edges = np.flatnonzero(np.diff(is_word, prepend=False, append=False))
+    first, last = edges[0::2], edges[1::2]  # each token's bytes: first .. last - 1
+    per_text = np.diff(np.append(np.searchsorted(first, base), len(first)))
+    local = np.repeat(np.arange(len(src), dtype=np.int64), per_text)
+
+    # keys: the bytes of words of up to 16 bytes (8 at a time, masked to the word's length),
+    # longer ones by name
+    size = last - first
+    padded = np.concatenate((raw, np.zeros(16, dtype=np.uint8)))
+    at_byte = np.ndarray(len(raw) + 8, dtype="<u8", buffer=padded, strides=(1,))  # (unaligned)
+    keys = np.empty((len(first), 2), dtype=np.uint64)
+    keys[:, 0] = at_byte[first] & _MASKS[np.minimum(size, 8)]
+    keys[:, 1] = at_byte[first + 8] & _MASKS[np.clip(size - 8, 0, 8)]
+    long = np.flatnonzero(size > 16)
+    if len(long):
+        keys[long, 0] = [
+            _LONG + long_words.setdefault(joined[lo:hi], len(long_words))
+            for lo, hi in zip(first[long].tolist(), last[long].tolist(), strict=True)
+        ]
+        keys[long, 1] = 0
+
+    # digests: each text's word bytes with one separator between two of its words
+    between = last[:-1][local[1:] == local[:-1]]
+    marked = raw.copy()
+    marked[between] = _SEPARATOR
+    kept = is_word.copy()
+    kept[between] = True
+    words_bytes = memoryview(marked[kept].tobytes())
+    taken = np.bincount(local, weights=size, minlength=len(src)).astype(np.int64)
+    taken += np.maximum(per_text - 1, 0)  # (the separators)
+    ends_at = np.cumsum(taken)
+    bounds = zip(rows.tolist(), (ends_at - taken).tolist(), ends_at.tolist(), strict=True)
+    for t, lo, hi in bounds:
+        if hi > lo:
+            digests[t] = xxhash.xxh3_64_intdigest(words_bytes[lo:hi])
+    return keys, first - base[local], last - base[local], rows[local].astype(np.int64)
 
 
 def tokenize(text: str) -> Tokens:

@@ -1,14 +1,19 @@
 import unicodedata
 
+import numpy as np
 import pytest
+import xxhash
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dedup import text as text_module
 from dedup.text import (
     content_words,
     is_boilerplate_line,
+    token_arrays,
     token_spans,
     tokenize,
+    tokenize_block,
     wire_credit,
     words_of,
 )
@@ -113,3 +118,90 @@ def test_boilerplate_screen_finds_what_checking_every_line_finds(lines):
     assert words == expected
     folded = [unicodedata.normalize("NFKC", text[lo:hi]).casefold() for lo, hi in spans]
     assert folded == words
+
+
+_ASCII_TEXT = st.text(alphabet=st.characters(max_codepoint=127), max_size=60)
+_WORDS = st.sampled_from(
+    [
+        "the",
+        "a",
+        "internationally",
+        "internationale",
+        "abcdefghijklmnop",
+        "abcdefghijklmnopq",
+        "12345678",
+        "123456789",
+        "snake_case_word",
+        "x" * 40,
+        "déjà",
+        "ＡＢＣ",
+        "Ünïcode",
+    ]
+)
+_TEXT = st.one_of(
+    _ASCII_TEXT,
+    st.text(max_size=30),
+    st.lists(st.one_of(_WORDS, _LINES), max_size=8).map(" ".join),
+    st.lists(st.one_of(_WORDS, _LINES, _ASCII_TEXT), max_size=8).map("\n".join),
+)
+
+
+def _expected_block(texts):
+    words, ids, spans, digests = [], [], [], []
+    number: dict[str, int] = {}
+    for text in texts:
+        some, starts, ends = token_arrays(text)
+        assert some == words_of(text)
+        for w in some:
+            if w not in number:
+                number[w] = len(number)
+                words.append(w)
+            ids.append(number[w])
+        spans += list(zip(starts.tolist(), ends.tolist(), strict=True))
+        digests.append(xxhash.xxh3_64_intdigest("\x1f".join(some).encode()) if some else 0)
+    return words, ids, spans, digests
+
+
+def _assert_block(texts):
+    words, ids, spans, digests = _expected_block(texts)
+    block = tokenize_block(texts)
+    assert block.words == words
+    assert block.ids.tolist() == ids
+    assert list(zip(block.starts.tolist(), block.ends.tolist(), strict=True)) == spans
+    assert block.digests.tolist() == digests
+    counts = [len(words_of(t)) for t in texts]
+    assert np.diff(block.offsets).tolist() == counts
+
+
+@given(st.lists(_TEXT, max_size=10))
+def test_a_block_is_tokenised_as_each_text_alone(texts):
+    # ASCII texts are tokenised together from their bytes; the others one by one: the words,
+    # their numbering in order of first use, spans and digests are those of `token_arrays`.
+    _assert_block(texts)
+
+
+def test_a_block_whose_folded_keys_collide_is_tokenised_all_the_same(monkeypatch):
+    # Words of 9-16 bytes are folded to one number: with no fold, words sharing their first 8
+    # bytes collide, and the block is tokenised by name instead, with the same result.
+    monkeypatch.setattr(text_module, "_FOLD", np.uint64(0))
+    _assert_block(
+        [
+            "internationally the internationale abcdefghijklmnop",
+            "abcdefghijklmnopq 123456789 12345678 internationally",
+            "déjà vu, Internationale",
+        ]
+    )
+
+
+@pytest.mark.parametrize("slot_bits", [2, 20])
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 50), max_size=300))
+def test_numbered_values_equal_numpy_unique(slot_bits, values):
+    # Values are numbered through a hash table; with 4 slots most of them collide and are
+    # found by binary search instead.
+    array = np.asarray(values, dtype=np.uint64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(text_module, "_SLOT_BITS", slot_bits)
+        distinct, inverse = text_module._numbered(array)
+    expected, expected_inverse = np.unique(array, return_inverse=True)
+    assert distinct.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.ravel().tolist()
