@@ -59,12 +59,13 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.index)
 
-    def _add(self, word: str) -> int:
-        i = len(self.index)
-        self.index[word] = i
-        self._hashes.append(xxhash.xxh3_64_intdigest(word.encode("utf-8")))
-        self._content.append(is_content_word(word, self.stop))
-        return i
+    def extend(self, new: Sequence[str]) -> None:
+        """Add words that are not in the vocabulary yet (distinct), in order."""
+        start = len(self.index)
+        self.index.update(zip(new, range(start, start + len(new)), strict=True))
+        self._hashes.extend([xxhash.xxh3_64_intdigest(w.encode("utf-8")) for w in new])
+        stop = self.stop
+        self._content.extend([is_content_word(w, stop) for w in new])
 
     def ids(self, words: Sequence[str]) -> I64:
         """The id of each of `words`, new words added (in order of first use)."""
@@ -72,9 +73,7 @@ class Vocabulary:
         try:
             return np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
         except KeyError:
-            for w in dict.fromkeys(words):
-                if w not in index:
-                    self._add(w)
+            self.extend([w for w in dict.fromkeys(words) if w not in index])
             return np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
 
     def hashes(self) -> U64:
@@ -177,7 +176,7 @@ class _Block:
 def _fingerprint_block(texts: Sequence[str], k: int, stop: frozenset[str]) -> _Block:
     tokens = tokenize_block(texts)
     local = Vocabulary(stop)
-    local.ids(tokens.words)  # (the block's words, numbered in order of first use as in tokens)
+    local.extend(tokens.words)  # (numbered as in `tokens`: in order of first use)
     flat, counts = tokens.ids, np.diff(tokens.offsets)
     shingles, shingle_counts = _batch_shingles(flat, counts, local.hashes(), k)
     term_ids, term_counts, term_rows = _batch_terms(flat, counts, local.content())
@@ -264,32 +263,28 @@ _PARTS = (
 
 
 def _batch_shingles(flat: I64, lengths: I64, hashes: U64, k: int) -> tuple[U64, I64]:
-    """Sorted distinct shingle hashes of each document of a batch (flat word ids)."""
+    """Sorted distinct shingle hashes of each document of a batch (flat word ids). The shingles
+    of all the documents are hashed at once; each document's are then sorted on their own
+    (a sort of values, several times faster than ordering the whole batch by document)."""
     word_hashes = hashes[flat]
-    n = len(flat)
-    doc = np.repeat(np.arange(len(lengths)), lengths)
-    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
-    if n >= k:
-        acc = shingle_hashes(word_hashes, k)  # across document ends too: dropped next
-        count = len(acc)
-        pos = np.arange(count)
-        valid = pos + k <= (starts + lengths)[doc[:count]]
-        values = acc[valid]
-        owners = doc[:count][valid]
-    else:
-        values = np.zeros(0, dtype=np.uint64)
-        owners = np.zeros(0, dtype=np.int64)
-    short = np.flatnonzero((lengths > 0) & (lengths < k))
-    if len(short):  # texts shorter than a shingle: one shingle of all their words
-        extra = [shingle_hashes(word_hashes[starts[d] : starts[d] + lengths[d]], k) for d in short]
-        values = np.concatenate([values, *extra])
-        owners = np.concatenate([owners, short.astype(np.int64)])
-    order = sorted_by(owners, values)
-    values, owners = values[order], owners[order]
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = (values[1:] != values[:-1]) | (owners[1:] != owners[:-1])
-    values, owners = values[keep], owners[keep]
-    return values, np.bincount(owners, minlength=len(lengths)).astype(np.int64)
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    acc = shingle_hashes(word_hashes, k)  # across document ends too: those are left out
+    sizes = np.where(lengths >= k, lengths - k + 1, np.minimum(lengths, 1))
+    ends = np.cumsum(sizes)
+    values = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint64)
+    for start, length, end, size in zip(
+        starts.tolist(), lengths.tolist(), ends.tolist(), sizes.tolist(), strict=True
+    ):
+        if length >= k:
+            values[end - size : end] = np.sort(acc[start : start + size])
+        elif length:  # a text shorter than a shingle: one shingle of all its words
+            values[end - 1] = shingle_hashes(word_hashes[start : start + length], k)[0]
+    new = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=new[1:])
+    new[ends[:-1][sizes[1:] > 0]] = True  # (each document's first shingle)
+    owners = np.repeat(np.arange(len(lengths), dtype=np.int64), sizes)
+    return values[new], np.bincount(owners[new], minlength=len(lengths)).astype(np.int64)
 
 
 def _batch_terms(

@@ -271,10 +271,7 @@ def tokenize_block(texts: Sequence[str]) -> BlockTokens:
     keys, starts, ends, owners = _in_text_order(streams, n)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
-    folded = keys[:, 0].copy()  # (a short word's key is its bytes, a long word's its number)
-    wide = np.flatnonzero(keys[:, 1])  # words of 9 to 16 bytes: both numbers, folded
-    with np.errstate(over="ignore"):
-        folded[wide] = (keys[wide, 0] + keys[wide, 1] * _FOLD) | np.uint64(_LONG)
+    folded = _folded_keys(keys)
     distinct, inverse = _numbered(folded)
     first = np.empty(len(distinct), dtype=np.int64)  # each distinct word's first token
     first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1, dtype=np.int64)
@@ -284,14 +281,34 @@ def tokenize_block(texts: Sequence[str]) -> BlockTokens:
     by_use = np.argsort(first)  # (the distinct words in order of first use)
     rank = np.empty(len(by_use), dtype=np.int64)
     rank[by_use] = np.arange(len(by_use), dtype=np.int64)
+    return BlockTokens(
+        _spelled(keys[first[by_use]], long_words), rank[inverse], offsets, starts, ends, digests
+    )
+
+
+def _spelled(keys: _U64, long_words: dict[str, int]) -> list[str]:
+    """The words of `keys` (see _LONG): the bytes of all, a newline after each, decoded at
+    once; the long words by their numbers."""
+    lines = np.zeros((len(keys), 17), dtype=np.uint8)
+    lines[:, :16] = np.ascontiguousarray(keys, dtype="<u8").view(np.uint8).reshape(-1, 16)
+    lines[:, 16] = ord("\n")
+    long = np.flatnonzero(keys[:, 0] >= np.uint64(_LONG))
+    lines[long, :16] = 0
+    words = lines.tobytes().decode("ascii").replace("\0", "").split("\n")[:-1]
     spelled = list(long_words)
-    words = [
-        spelled[lo - _LONG]
-        if lo >= _LONG
-        else (lo.to_bytes(8, "little") + hi.to_bytes(8, "little")).rstrip(b"\0").decode()
-        for lo, hi in keys[first[by_use]].tolist()
-    ]
-    return BlockTokens(words, rank[inverse], offsets, starts, ends, digests)
+    for row, number in zip(long.tolist(), (keys[long, 0] - np.uint64(_LONG)).tolist(), strict=True):
+        words[row] = spelled[number]
+    return words
+
+
+def _folded_keys(keys: _U64) -> _U64:
+    """One number a key: a short word's bytes, a long word's number, and for a word of 9 to 16
+    bytes its two numbers folded, with the top bit set (see _FOLD)."""
+    folded = keys[:, 0].copy()
+    wide = np.flatnonzero(keys[:, 1])
+    with np.errstate(over="ignore"):
+        folded[wide] = (keys[wide, 0] + keys[wide, 1] * _FOLD) | np.uint64(_LONG)
+    return folded
 
 
 def _numbered(values: _U64) -> tuple[_U64, npt.NDArray[np.intp]]:
@@ -398,16 +415,8 @@ def _ascii_tokens(
     joined = "\n".join(src).lower()
     raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
     is_word = _WORD_BYTES[raw]
-    lines = _boilerplate_lines(joined)
-    if lines:
-        multiline = np.fromiter(("\n" in text for text in src), dtype=bool, count=len(src))
-        for lo, hi in lines:
-            if multiline[np.searchsorted(base, lo, side="right") - 1]:  # (as `token_arrays`)
-                is_word[lo:hi] = False
     edges = np.flatnonzero(np.diff(is_word, prepend=False, append=False))
     first, last = edges[0::2], edges[1::2]  # each token's bytes: first .. last - 1
-    per_text = np.diff(np.append(np.searchsorted(first, base), len(first)))
-    local = np.repeat(np.arange(len(src), dtype=np.int64), per_text)
 
     # keys: the bytes of words of up to 16 bytes (8 at a time, masked to the word's length),
     # longer ones by name
@@ -425,6 +434,19 @@ def _ascii_tokens(
         ]
         keys[long, 1] = 0
 
+    # the words of boilerplate lines are not tokens (of a text of more than one line, as in
+    # `token_arrays`)
+    multiline = np.fromiter(("\n" in text for text in src), dtype=bool, count=len(src))
+    dropped = np.zeros(len(first), dtype=bool)
+    for lo, hi in _boilerplate_lines_of_block(joined, raw, first, last, keys):
+        if multiline[np.searchsorted(base, lo, side="right") - 1]:
+            is_word[lo:hi] = False
+            dropped[np.searchsorted(first, lo) : np.searchsorted(first, hi)] = True
+    if dropped.any():
+        first, last, size, keys = first[~dropped], last[~dropped], size[~dropped], keys[~dropped]
+    per_text = np.diff(np.append(np.searchsorted(first, base), len(first)))
+    local = np.repeat(np.arange(len(src), dtype=np.int64), per_text)
+
     # digests: each text's word bytes with one separator between two of its words
     between = last[:-1][local[1:] == local[:-1]]
     marked = raw.copy()
@@ -440,6 +462,58 @@ def _ascii_tokens(
         if hi > lo:
             digests[t] = xxhash.xxh3_64_intdigest(words_bytes[lo:hi])
     return keys, first - base[local], last - base[local], rows[local].astype(np.int64)
+
+
+#: The keys (`_folded_keys`) of the words that may start a boilerplate line (`_PREFIX_WORDS`
+#: but digits and "(c)"), and of those that may be anywhere in one (`_ANYWHERE_WORDS`).
+_PREFIX_KEYS: _U64
+_ANYWHERE_KEYS: _U64
+
+
+def _word_keys(words: Sequence[str]) -> _U64:
+    keys = np.zeros((len(words), 2), dtype=np.uint64)
+    for r, word in enumerate(words):
+        value = int.from_bytes(word.encode("ascii"), "little")
+        keys[r] = value & 0xFFFFFFFFFFFFFFFF, value >> 64
+    return np.unique(_folded_keys(keys))
+
+
+_PREFIX_KEYS = _word_keys(
+    "also read related more categories top tag tags original source author no post leave share "  # noqa: SIM905
+    "tweet email print advertisement click tap follow copyright all c".split()
+)
+_ANYWHERE_KEYS = _word_keys(["newsletter", "subscribe", "sign", "cookie", "cookies"])
+_DIGIT_BYTES = np.zeros(256, dtype=bool)
+_DIGIT_BYTES[list(b"0123456789")] = True
+
+
+def _boilerplate_lines_of_block(
+    text: str, raw: npt.NDArray[np.uint8], first: _I64, last: _I64, keys: _U64
+) -> list[tuple[int, int]]:
+    """`_boilerplate_lines` of an ASCII text, lower-cased, from its tokens (first .. last - 1,
+    with their keys): the lines checked are those whose first word may start a boilerplate
+    line (a prefix word, digits, "c" of "(c)") or that hold a word that may be in one, a
+    superset of those `is_boilerplate_line` may accept, found without a regular expression."""
+    if not len(first):
+        return []
+    starts = np.flatnonzero(raw == ord("\n")) + 1  # (line starts but the first)
+    line_of = np.searchsorted(starts, first, side="right")  # (line number of each token)
+    opens = np.ones(len(first), dtype=bool)  # the first token of its line
+    np.not_equal(line_of[1:], line_of[:-1], out=opens[1:])
+    folded = _folded_keys(keys)
+    digits = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum(_DIGIT_BYTES[raw], out=digits[1:])
+    prefix = np.isin(folded, _PREFIX_KEYS) | (digits[last] - digits[first] == last - first)
+    flagged = np.unique(
+        np.concatenate((line_of[opens & prefix], line_of[np.isin(folded, _ANYWHERE_KEYS)]))
+    )
+    lines = []
+    bounds = np.concatenate(([0], starts, [len(raw) + 1]))
+    for line in flagged.tolist():
+        lo, hi = int(bounds[line]), int(bounds[line + 1]) - 1
+        if is_boilerplate_line(text[lo:hi]):
+            lines.append((lo, hi))
+    return lines
 
 
 def tokenize(text: str) -> Tokens:

@@ -86,26 +86,25 @@ def test_wire_credit(text, credit):
 
 # --- the one-pass screen against the line-by-line definition --------------------------------
 
-_LINES = st.sampled_from(
-    [
-        "ALSO READ: more news",
-        "Categories",
-        "  Source: the wires",
-        "Sign up to our newsletter for updates",
-        "SUBSCRIBE to the newsletter inbox",
-        "We use cookies; accept them",
-        "© 2024 Gazette",
-        "All rights reserved.",
-        "12 comments",
-        "No comments",
-        "Kim said the talks would go on.",
-        "All ministers met on Monday.",
-        "The ﬁrst ſubscribe Newsletter line",
-        "Ünïcode and a KELVIN sign K, cookie policy",
-        "",
-        "   ",
-    ]
+_BOILERPLATE_LIKE = (
+    "ALSO READ: more news",
+    "Categories",
+    "  Source: the wires",
+    "Sign up to our newsletter for updates",
+    "SUBSCRIBE to the newsletter inbox",
+    "We use cookies; accept them",
+    "© 2024 Gazette",
+    "All rights reserved.",
+    "12 comments",
+    "No comments",
+    "Kim said the talks would go on.",
+    "All ministers met on Monday.",
+    "The ﬁrst ſubscribe Newsletter line",
+    "Ünïcode and a KELVIN sign K, cookie policy",
+    "",
+    "   ",
 )
+_LINES = st.sampled_from(_BOILERPLATE_LIKE)
 
 
 @given(st.lists(st.one_of(_LINES, st.text(max_size=40)), max_size=12))
@@ -138,11 +137,26 @@ _WORDS = st.sampled_from(
         "Ünïcode",
     ]
 )
+_MORE_BOILERPLATE_LIKE = (
+    "(c) 2024 Gazette",
+    "(c)2024 Gazette",
+    "Unsubscribe from our newsletter",
+    "Sign up for updates",
+    "123 comments",
+    "12abc comments",
+    "Top news: today",
+    "_also read this",
+    "  -- Share this article",
+    "Cookies: we use them, accept",
+    "Tags: ports, cranes",
+    "the council said the newsletter would stop",
+)
+_MORE_LINES = st.sampled_from(_MORE_BOILERPLATE_LIKE)
 _TEXT = st.one_of(
     _ASCII_TEXT,
     st.text(max_size=30),
     st.lists(st.one_of(_WORDS, _LINES), max_size=8).map(" ".join),
-    st.lists(st.one_of(_WORDS, _LINES, _ASCII_TEXT), max_size=8).map("\n".join),
+    st.lists(st.one_of(_WORDS, _LINES, _MORE_LINES, _ASCII_TEXT), max_size=8).map("\n".join),
 )
 
 
@@ -178,6 +192,12 @@ def test_a_block_is_tokenised_as_each_text_alone(texts):
     # ASCII texts are tokenised together from their bytes; the others one by one: the words,
     # their numbering in order of first use, spans and digests are those of `token_arrays`.
     _assert_block(texts)
+
+
+def test_every_kind_of_boilerplate_line_is_left_out_of_a_block():
+    lines = [*_BOILERPLATE_LIKE, *_MORE_BOILERPLATE_LIKE]
+    texts = [f"Headline\n{line}\nBody text" for line in lines]
+    _assert_block([*texts, "\n".join(lines), *lines])
 
 
 def test_a_block_whose_folded_keys_collide_is_tokenised_all_the_same(monkeypatch):
