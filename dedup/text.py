@@ -237,9 +237,8 @@ _I64 = npt.NDArray[np.int64]
 #: A stream of tokens: each one's key (two numbers, see _LONG), start, end and text.
 _Stream = tuple[_U64, _I64, _I64, _I64]
 
-#: The bytes that `\w` matches in ASCII text.
-_WORD_BYTES = np.zeros(256, dtype=bool)
-_WORD_BYTES[list(b"0123456789_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")] = True
+_DIGIT_BYTES = np.zeros(256, dtype=bool)
+_DIGIT_BYTES[list(b"0123456789")] = True
 #: A word is keyed by two 64-bit numbers: an ASCII word of up to 16 bytes by its bytes (zero
 #: padded, little-endian: bytes 0-7, bytes 8-15); any other word by (_LONG + its number in the
 #: block, 0) (ASCII bytes are below 0x80, so a word's own bytes never reach _LONG).
@@ -256,16 +255,16 @@ _MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
 
 
 def tokenize_block(texts: Sequence[str]) -> BlockTokens:
-    """`token_arrays` (and the `words_of` digest) of many texts at once. ASCII texts, nearly
-    all news, are tokenised together from their bytes with numpy (word bytes, word bounds, each
-    word's bytes as its key), so that only the distinct words become Python strings. Other
-    texts go through `token_arrays` one by one."""
+    """`token_arrays` (and the `words_of` digest) of many texts at once. Plain texts (whose
+    words are ASCII: nearly all news) are tokenised together from their bytes with numpy (word
+    bytes, word bounds, each word's bytes as its key), so that only the distinct words become
+    Python strings. Other texts go through `token_arrays` one by one."""
     n = len(texts)
     long_words: dict[str, int] = {}
     digests = np.zeros(n, dtype=np.uint64)
-    is_ascii = np.fromiter((text.isascii() for text in texts), dtype=bool, count=n)
-    streams = [_ascii_tokens(texts, np.flatnonzero(is_ascii), long_words, digests)]
-    others = np.flatnonzero(~is_ascii).tolist()
+    plain = np.fromiter(map(_is_plain, texts), dtype=bool, count=n)
+    streams = [_plain_tokens(texts, np.flatnonzero(plain), long_words, digests)]
+    others = np.flatnonzero(~plain).tolist()
     if others:
         streams.append(_other_tokens(texts, others, long_words, digests))
     keys, starts, ends, owners = _in_text_order(streams, n)
@@ -400,21 +399,45 @@ def _in_text_order(streams: list[_Stream], n: int) -> _Stream:
 _NO_KEYS = np.zeros((0, 2), dtype=np.uint64)
 
 
-def _ascii_tokens(
+#: A character outside ASCII that `\w` matches (a letter, a digit).
+_NON_ASCII_WORD_CHAR = re.compile(r"(?![\x00-\x7f])\w")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _is_plain(text: str) -> bool:
+    """Whether every word of `text` is ASCII: its other characters (dashes, curly quotes, ...)
+    only separate words, and lower-casing keeps its length."""
+    return text.isascii() or (
+        _NON_ASCII_WORD_CHAR.search(text) is None and len(text.lower()) == len(text)
+    )
+
+
+def _plain_tokens(
     texts: Sequence[str], rows: npt.NDArray[np.intp], long_words: dict[str, int], digests: _U64
 ) -> _Stream:
-    """Keys, spans and text of every token of the ASCII texts `rows`, in order; their digests
-    are written into `digests`. The texts are joined by newlines (lines stay lines: boilerplate
-    lines are found in one pass) into one byte array."""
+    """Keys, spans and text of every token of the plain texts `rows` (see `_is_plain`), in
+    order; their digests are written into `digests`. The texts are joined by newlines (lines
+    stay lines: boilerplate lines are found in one pass) into one byte array, a character
+    outside ASCII as "?" (a byte that separates words, as that character does)."""
     if not len(rows):
         return _NO_KEYS, _NO_OFFSETS, _NO_OFFSETS, _NO_OFFSETS
     src = [texts[t] for t in rows.tolist()]
     lengths = np.fromiter(map(len, src), dtype=np.int64, count=len(src))
     base = np.zeros(len(src), dtype=np.int64)  # where each text starts in the joined text
     np.cumsum(lengths[:-1] + 1, out=base[1:])
-    joined = "\n".join(src).lower()
+    ascii_src = [t if t.isascii() else t.encode("ascii", errors="replace").decode() for t in src]
+    joined = "\n".join(ascii_src).lower()
+    original = "\n".join(src) if ascii_src != src else joined
     raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    is_word = _WORD_BYTES[raw]
+    # (lines with a character outside ASCII are checked for boilerplate: "© 2024 Gazette")
+    marked_lines = [
+        int(at) + m.start()
+        for text, at in zip(src, base.tolist(), strict=True)
+        if not text.isascii()
+        for m in _NON_ASCII.finditer(text)
+    ]
+    is_word = ((raw >= ord("a")) & (raw <= ord("z"))) | ((raw >= ord("0")) & (raw <= ord("9")))
+    is_word |= raw == ord("_")  # (the bytes `\w` matches in lower-cased ASCII)
     edges = np.flatnonzero(np.diff(is_word, prepend=False, append=False))
     first, last = edges[0::2], edges[1::2]  # each token's bytes: first .. last - 1
 
@@ -438,7 +461,7 @@ def _ascii_tokens(
     # `token_arrays`)
     multiline = np.fromiter(("\n" in text for text in src), dtype=bool, count=len(src))
     dropped = np.zeros(len(first), dtype=bool)
-    for lo, hi in _boilerplate_lines_of_block(joined, raw, first, last, keys):
+    for lo, hi in _boilerplate_lines_of_block(original, raw, first, last, keys, marked_lines):
         if multiline[np.searchsorted(base, lo, side="right") - 1]:
             is_word[lo:hi] = False
             dropped[np.searchsorted(first, lo) : np.searchsorted(first, hi)] = True
@@ -464,56 +487,77 @@ def _ascii_tokens(
     return keys, first - base[local], last - base[local], rows[local].astype(np.int64)
 
 
-#: The keys (`_folded_keys`) of the words that may start a boilerplate line (`_PREFIX_WORDS`
-#: but digits and "(c)"), and of those that may be anywhere in one (`_ANYWHERE_WORDS`).
-_PREFIX_KEYS: _U64
-_ANYWHERE_KEYS: _U64
+#: The first 8 bytes (as in a key's first number) of the words that may start a boilerplate
+#: line (`_PREFIX_WORDS` but digits and "(c)"), and of those that may be anywhere in one
+#: (`_ANYWHERE_WORDS`).
+_PREFIX_HEADS: _U64
+_ANYWHERE_HEADS: _U64
 
 
-def _word_keys(words: Sequence[str]) -> _U64:
-    keys = np.zeros((len(words), 2), dtype=np.uint64)
-    for r, word in enumerate(words):
-        value = int.from_bytes(word.encode("ascii"), "little")
-        keys[r] = value & 0xFFFFFFFFFFFFFFFF, value >> 64
-    return np.unique(_folded_keys(keys))
+def _heads(words: Sequence[str]) -> _U64:
+    return np.unique([int.from_bytes(w.encode("ascii")[:8], "little") for w in words]).astype(
+        np.uint64
+    )
 
 
-_PREFIX_KEYS = _word_keys(
+_PREFIX_HEADS = _heads(
     "also read related more categories top tag tags original source author no post leave share "  # noqa: SIM905
     "tweet email print advertisement click tap follow copyright all c".split()
 )
-_ANYWHERE_KEYS = _word_keys(["newsletter", "subscribe", "sign", "cookie", "cookies"])
-_DIGIT_BYTES = np.zeros(256, dtype=bool)
-_DIGIT_BYTES[list(b"0123456789")] = True
+_ANYWHERE_HEADS = _heads(["newsletter", "subscribe", "sign", "cookie", "cookies"])
 
 
 def _boilerplate_lines_of_block(
-    text: str, raw: npt.NDArray[np.uint8], first: _I64, last: _I64, keys: _U64
+    text: str,
+    raw: npt.NDArray[np.uint8],
+    first: _I64,
+    last: _I64,
+    keys: _U64,
+    marked: Sequence[int] = (),
 ) -> list[tuple[int, int]]:
-    """`_boilerplate_lines` of an ASCII text, lower-cased, from its tokens (first .. last - 1,
-    with their keys): the lines checked are those whose first word may start a boilerplate
-    line (a prefix word, digits, "c" of "(c)") or that hold a word that may be in one, a
-    superset of those `is_boilerplate_line` may accept, found without a regular expression."""
+    """`_boilerplate_lines` of a text from its lower-cased bytes `raw` and its tokens (first ..
+    last - 1, with their keys): the lines checked are those whose first word may start a
+    boilerplate line (its first 8 bytes those of a prefix word; digits; "c" of "(c)"), that
+    hold a word that may be in one, or that hold a position of `marked`: a superset of the
+    lines `is_boilerplate_line` may accept, found without a regular expression over the
+    text."""
     if not len(first):
         return []
-    starts = np.flatnonzero(raw == ord("\n")) + 1  # (line starts but the first)
-    line_of = np.searchsorted(starts, first, side="right")  # (line number of each token)
+    newline = raw == ord("\n")
+    newlines_before = np.cumsum(newline, dtype=np.int32)
+    line_of = newlines_before[first]  # (the line of each token)
     opens = np.ones(len(first), dtype=bool)  # the first token of its line
     np.not_equal(line_of[1:], line_of[:-1], out=opens[1:])
-    folded = _folded_keys(keys)
-    digits = np.zeros(len(raw) + 1, dtype=np.int64)
-    np.cumsum(_DIGIT_BYTES[raw], out=digits[1:])
-    prefix = np.isin(folded, _PREFIX_KEYS) | (digits[last] - digits[first] == last - first)
-    flagged = np.unique(
-        np.concatenate((line_of[opens & prefix], line_of[np.isin(folded, _ANYWHERE_KEYS)]))
+    heads = keys[:, 0]
+    start = np.flatnonzero(opens)
+    prefix = np.isin(heads[start], _PREFIX_HEADS) | _all_digits(
+        keys[start], last[start] - first[start]
     )
+    flagged = np.unique(
+        np.concatenate(
+            (
+                line_of[start[prefix]],
+                line_of[np.isin(heads, _ANYWHERE_HEADS)],
+                newlines_before[np.asarray(marked, dtype=np.int64)],
+            )
+        )
+    )
+    ends = np.append(np.flatnonzero(newline), len(raw))  # (where each line ends)
     lines = []
-    bounds = np.concatenate(([0], starts, [len(raw) + 1]))
     for line in flagged.tolist():
-        lo, hi = int(bounds[line]), int(bounds[line + 1]) - 1
+        lo, hi = (int(ends[line - 1]) + 1 if line else 0), int(ends[line])
         if is_boilerplate_line(text[lo:hi]):
             lines.append((lo, hi))
     return lines
+
+
+def _all_digits(keys: _U64, sizes: _I64) -> npt.NDArray[np.bool_]:
+    """Whether each word (its key, its size in bytes) is all digits; a word of more than 16
+    bytes counts as one (a superset is all that is needed)."""
+    data = np.ascontiguousarray(keys, dtype="<u8").view(np.uint8).reshape(-1, 16)
+    digit_or_pad = _DIGIT_BYTES[data] | (data == 0)
+    found: npt.NDArray[np.bool_] = digit_or_pad.all(axis=1) | (sizes > 16)
+    return found
 
 
 def tokenize(text: str) -> Tokens:

@@ -150,6 +150,10 @@ _MORE_BOILERPLATE_LIKE = (
     "Cookies: we use them, accept",
     "Tags: ports, cranes",
     "the council said the newsletter would stop",
+    "“Quoted” — said the mayor… Kim’s visit – the first\u00a0time",
+    "— Share this article",
+    "©Gazette Media Ltd",
+    "Ⓐ symbol, ™ mark",
 )
 _MORE_LINES = st.sampled_from(_MORE_BOILERPLATE_LIKE)
 _TEXT = st.one_of(
