@@ -609,17 +609,21 @@ class Analysis:
         matches = self.judge_pairs(settings, where, scores)
 
         known = {(m.a, m.b) for m in matches}
+        related: dict[tuple[str, str], bool] = {}  # (a refused merge is often tried again)
 
         def linked(left: list[str], right: list[str]) -> bool:
-            unmatched = [
-                (self.row[x], self.row[y])
-                for x in left
-                for y in right
-                if (min(x, y), max(x, y)) not in known
-            ]
-            if not unmatched:
-                return True
-            return all(self._cosine(i, j) >= settings.link_cosine for i, j in unmatched)
+            for x in left:
+                for y in right:
+                    pair = (x, y) if x < y else (y, x)
+                    if pair in known:
+                        continue
+                    close = related.get(pair)
+                    if close is None:
+                        cosine = self._cosine(self.row[pair[0]], self.row[pair[1]])
+                        close = related[pair] = cosine >= settings.link_cosine
+                    if not close:
+                        return False
+            return True
 
         groups = group(matches, linked)
         words = {a.id: int(w) for a, w in zip(self.ordered, self.words, strict=True)}
