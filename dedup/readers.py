@@ -33,6 +33,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from .errors import InputError
 from .models import Article, Skipped
 
@@ -390,6 +392,27 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+def _parse_json(text: str) -> Any:
+    """`json.loads`, through orjson (twice as fast) where the two agree: a document orjson
+    refuses (NaN, a lone surrogate escape, an error), or one with a float (orjson reads an
+    integer beyond 64 bits as one), is parsed by json, whose value or error it is."""
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+    return json.loads(text) if _has_float(data) else data
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
 def _no_surrogates(raw: str, data: Any) -> tuple[Any, str | None]:
     """JSON may escape half a UTF-16 pair ("\\ud800"), which no UTF-8 output can hold: such
     characters of `data` (parsed from `raw`) become U+FFFD, with a note saying so."""
@@ -452,7 +475,7 @@ def _read_jsonl_lines(
         empty = False
         where = f"{shown}#{number}"
         try:
-            data = json.loads(line.rstrip("\r\n"))
+            data = _parse_json(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             yield Skipped(where, f"line {number}: invalid JSON ({exc})")
             continue

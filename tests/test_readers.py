@@ -647,3 +647,31 @@ def test_order_of_paths_does_not_change_the_articles(tmp_path: Path) -> None:
     ab = read_articles([tmp_path / "one", tmp_path / "two"])
     ba = read_articles([tmp_path / "two", tmp_path / "one"])
     assert ab == ba
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": "a", "text": "plain", "n": 1.5e300, "flag": true, "none": null}',
+        '{"id": "a", "text": "t", "text": "later wins", "nested": {"x": [1, 2, {"y": "z"}]}}',
+        '{"text": "big", "n": 123456789012345678901234567890}',
+        '{"text": "nan", "n": NaN, "m": -Infinity}',
+        '{"text": "half a pair \\ud800 here"}',
+        '{"text": "escapes \\u00e9 \\n \\t \\" \\\\ \\/"}',
+        '{"text": "trailing comma",}',
+        "[1, 2, 3]",
+    ],
+)
+def test_json_lines_parse_as_the_json_module_parses_them(line: str) -> None:
+    # JSONL goes through orjson where orjson accepts the line, else through json: either way
+    # the value, or the error, is json's.
+    from dedup.readers import _parse_json
+
+    try:
+        expected = json.loads(line)
+    except json.JSONDecodeError:
+        with pytest.raises(json.JSONDecodeError):
+            _parse_json(line)
+        return
+    got = _parse_json(line)
+    assert json.dumps(got, allow_nan=True) == json.dumps(expected, allow_nan=True)
