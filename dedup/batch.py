@@ -365,13 +365,33 @@ def band_counts(
     def chunks() -> Iterator[I64]:
         for t in range(bands):
             keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
-            order = np.argsort(keys)  # (any order within a bucket: its pairs are what counts)
+            order = grouped_order(keys)  # (any order within a bucket: its pairs are what count)
             sorted_keys = keys[order]
             members = idx[order]
             same = sorted_keys[1:] == sorted_keys[:-1]
             yield from pair_chunks(members, same, n, largest)
 
     return counted_by_range(chunks(), n, np.min_scalar_type(bands))
+
+
+def grouped_order(keys: U64) -> I64:
+    """An order of `keys` that puts equal keys together (as `np.argsort` does, but for the order
+    within a group), several times faster: a sort of the values alone, each key's high bits
+    with its position in the low bits. When two different keys share their high bits (about
+    once in 10**10 pairs), `np.argsort` decides."""
+    bits = max(1, (len(keys) - 1).bit_length())
+    if bits > 32:
+        return np.argsort(keys)
+    position = np.uint64((1 << bits) - 1)
+    packed = keys & ~position
+    packed |= np.arange(len(keys), dtype=np.uint64)
+    packed.sort()
+    order = (packed & position).astype(np.int64)
+    high = packed >> np.uint64(bits)
+    ordered = keys[order]
+    if ((high[1:] == high[:-1]) & (ordered[1:] != ordered[:-1])).any():
+        return np.argsort(keys)
+    return order
 
 
 def counted_by_range(

@@ -16,6 +16,7 @@ from dedup.batch import (
     counted_by_range,
     fingerprint_corpus,
     group_pairs,
+    grouped_order,
     minhash_rows,
     nearest,
     slice_bounds,
@@ -189,3 +190,22 @@ def test_banding_leaves_out_buckets_over_the_largest_size(articles, largest):
     codes = band_pairs(sigs, bands, rows, usable, largest=largest)
     assert {(int(c) // n, int(c) % n) for c in codes} == expected
     assert len(codes) < len(band_pairs(sigs, bands, rows, usable))
+
+
+@given(
+    st.lists(
+        st.sampled_from([0, 1, 2, 5, 2**40, 2**40 + 1, 2**63 + 7, 2**64 - 1])
+        | st.integers(0, 2**64 - 1),
+        max_size=200,
+    )
+)
+def test_grouped_order_puts_equal_keys_together(values):
+    # Keys that differ only in the bits that hold positions (small numbers here) take the
+    # argsort path; the others the sort of packed values. Either way each key's positions are
+    # all in one run, and the order is a permutation.
+    keys = np.asarray(values, dtype=np.uint64)
+    order = grouped_order(keys)
+    assert sorted(order.tolist()) == list(range(len(keys)))
+    ordered = keys[order].tolist()
+    runs = [k for i, k in enumerate(ordered) if i == 0 or ordered[i - 1] != k]
+    assert len(runs) == len(set(ordered))
