@@ -43,7 +43,7 @@ from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter
 from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
 from .parallel import default_workers, gc_paused, release_memory, run_blocks
-from .passages import Traced, passage_rows, run_rows, trace, views
+from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import build_stories, group
 from .verify import (
     Evidence,
@@ -489,7 +489,8 @@ class Analysis:
             rows, local = np.unique(both, return_inverse=True)
             v = views([texts[r] for r in rows.tolist()], self.vocab, self.boilerplate, topic, k)
             la, lb = local[: len(block)], local[len(block) :]
-            return run_rows(v, la, lb, trace(v, la, lb, k, k))
+            runs = trace_runs(v, la, lb, k, k)
+            return runs[0], run_table(v, la, lb, runs)
 
         pairs_done, tables = [], []
         done = 0

@@ -95,11 +95,20 @@ def trace(
     v: Views, left: I64, right: I64, k: int, min_words: int
 ) -> list[list[tuple[int, int, int]]]:
     """For each pair (left[p], right[p]) of texts of `v`: its passages as (words, first word in
-    a, first word in b), in order of position in a."""
+    a, first word in b), in order of position in a (`trace_runs` as lists)."""
+    out: list[list[tuple[int, int, int]]] = [[] for _ in range(len(left))]
+    runs = (x.tolist() for x in trace_runs(v, left, right, k, min_words))
+    for q, n, ia, jb in zip(*runs, strict=True):
+        out[q].append((n, ia, jb))
+    return out
+
+
+def trace_runs(v: Views, left: I64, right: I64, k: int, min_words: int) -> tuple[I64, ...]:
+    """The passages of each pair (left[p], right[p]) of texts of `v`, as arrays: the pair, the
+    words, the first word in a, the first word in b; by pair, then position in a."""
     pairs = len(left)
-    out: list[list[tuple[int, int, int]]] = [[] for _ in range(pairs)]
     if not pairs:
-        return out
+        return (np.zeros(0, dtype=np.int64),) * 4
     so = v.shingle_offsets
     # 1. every equal shingle of a and b, pair by pair: keys (pair, dense shingle id)
     uniq, sid = np.unique(v.shingles, return_inverse=True)
@@ -142,32 +151,52 @@ def trace(
     # 3. cut where either text starts a paragraph
     rp, rn, ri, rj = _split_at_paragraphs(v, left, right, rp, rn, ri, rj, min_words)
 
-    # 4. longest first (then leftmost in a, then in b), none overlapping on either side; a
-    # pair's only run is taken as it is
+    # 4. longest first (then leftmost in a, then in b), none overlapping on either side: a run
+    # that overlaps no other run of its pair is taken as it is, the others one by one
     if longest < 1 << 20:
         order = sorted_by(rp, ((longest - rn) << 40) | (ri << 20) | rj)
     else:
         order = np.lexsort((rj, ri, -rn, rp))
     rp, rn, ri, rj = rp[order], rn[order], ri[order], rj[order]
-    alone = (np.bincount(rp, minlength=pairs) == 1)[rp]
-    for q, n, ia, jb in zip(
-        rp[alone].tolist(), rn[alone].tolist(), ri[alone].tolist(), rj[alone].tolist(), strict=True
-    ):
-        out[q] = [(n, ia, jb)]
-    rp, rn, ri, rj = rp[~alone], rn[~alone], ri[~alone], rj[~alone]
+    keep = ~(_overlapping(rp, ri, rn) | _overlapping(rp, rj, rn))
+    contested = np.flatnonzero(~keep)
     current = -1
     taken: list[tuple[int, int, int]] = []
-    for q, n, ia, jb in zip(rp.tolist(), rn.tolist(), ri.tolist(), rj.tolist(), strict=True):
+    for at, q, n, ia, jb in zip(
+        contested.tolist(),
+        rp[contested].tolist(),
+        rn[contested].tolist(),
+        ri[contested].tolist(),
+        rj[contested].tolist(),
+        strict=True,
+    ):
         if q != current:
-            if taken:
-                out[current] = sorted(taken, key=lambda r: r[1])
             current, taken = q, []
         if any((ia < x + m and x < ia + n) or (jb < y + m and y < jb + n) for m, x, y in taken):
             continue
         taken.append((n, ia, jb))
-    if taken:
-        out[current] = sorted(taken, key=lambda r: r[1])
-    return out
+        keep[at] = True
+    rp, rn, ri, rj = rp[keep], rn[keep], ri[keep], rj[keep]
+    order = sorted_by(rp, ri)  # (a pair's passages do not overlap in a: one order)
+    return rp[order], rn[order], ri[order], rj[order]
+
+
+def _overlapping(pair: I64, start: I64, length: I64) -> npt.NDArray[np.bool_]:
+    """Whether each interval start .. start + length - 1 overlaps another of the same pair."""
+    overlaps = np.zeros(len(pair), dtype=bool)
+    if len(pair) < 2:
+        return overlaps
+    order = sorted_by(pair, start)
+    p, s = pair[order], start[order]
+    e = s + length[order]
+    span = int(e.max()) + 1  # (ends made to grow from pair to pair: one running maximum)
+    before = np.maximum.accumulate(e + p * span)[:-1] - p[1:] * span  # (latest end before)
+    same = p[1:] == p[:-1]
+    hit = same & (before > s[1:])  # an earlier interval ends after this one starts
+    hit_next = same & (s[1:] < e[:-1])  # the next interval starts before this one ends
+    overlaps[order[1:][hit]] = True
+    overlaps[order[:-1][hit_next]] = True
+    return overlaps
 
 
 def _split_at_paragraphs(
@@ -220,16 +249,22 @@ def run_rows(
     v: Views, left: I64, right: I64, traced: Sequence[Sequence[tuple[int, int, int]]]
 ) -> tuple[I64, I64]:
     """The runs `trace` found for pairs (left[p], right[p]) of texts of `v`, as the pair of each
-    run and a table of rows (a_start, a_end, b_start, b_end, words): the passages without a
-    Python object per run (a worker sends arrays back, not millions of objects)."""
+    run and a table of rows (a_start, a_end, b_start, b_end, words) (see `run_table`)."""
     counts = np.fromiter((len(r) for r in traced), dtype=np.int64, count=len(traced))
     flat = np.asarray([run for runs in traced for run in runs], dtype=np.int64).reshape(-1, 3)
     pair = np.repeat(np.arange(len(traced), dtype=np.int64), counts)
-    n, ia, jb = flat[:, 0], flat[:, 1], flat[:, 2]
+    return pair, run_table(v, left, right, (pair, flat[:, 0], flat[:, 1], flat[:, 2]))
+
+
+def run_table(v: Views, left: I64, right: I64, runs: tuple[I64, ...]) -> I64:
+    """The runs of `trace_runs` for pairs (left[p], right[p]) of texts of `v` as a table of rows
+    (a_start, a_end, b_start, b_end, words): the passages without a Python object per run (a
+    worker sends arrays back, not millions of objects)."""
+    pair, n, ia, jb = runs
     wa = v.word_offsets[left[pair]] + ia
     wb = v.word_offsets[right[pair]] + jb
     table = np.stack((v.starts[wa], v.ends[wa + n - 1], v.starts[wb], v.ends[wb + n - 1], n), 1)
-    return pair, table.astype(np.int64, copy=False)
+    return table.astype(np.int64, copy=False)
 
 
 def passage_rows(passages: Sequence[Passage]) -> I64:

@@ -231,3 +231,17 @@ def test_filtering_rows_in_chunks_drops_what_each_row_drops(
     n = len(values)
     expected = sorted(i * n + j for i in range(n) for j in range(i + 1, n) if every[i] & every[j])
     assert anchors.tolist() == expected
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(1, 12)), max_size=40))
+def test_overlapping_intervals_are_found_as_by_comparing_every_two(intervals):
+    from dedup.passages import _overlapping
+
+    pair = np.asarray([p for p, _, _ in intervals], dtype=np.int64)
+    start = np.asarray([s for _, s, _ in intervals], dtype=np.int64)
+    length = np.asarray([n for _, _, n in intervals], dtype=np.int64)
+    expected = [
+        any(q == p and s < t + m and t < s + n for j, (q, t, m) in enumerate(intervals) if j != i)
+        for i, (p, s, n) in enumerate(intervals)
+    ]
+    assert _overlapping(pair, start, length).tolist() == expected
