@@ -394,6 +394,36 @@ def grouped_order(keys: U64) -> I64:
     return order
 
 
+def in_sorted(values: U64, table: U64) -> npt.NDArray[np.bool_]:
+    """Whether each of `values` is in `table` (sorted, distinct). A bitmap of the tables' low
+    bits clears most values at once; only the rest are looked up."""
+    found = np.zeros(len(values), dtype=bool)
+    if not len(table) or not len(values):
+        return found
+    low = np.uint64((1 << 22) - 1)
+    bitmap = np.zeros(1 << 22, dtype=bool)
+    bitmap[(table & low).astype(np.intp)] = True
+    maybe = np.flatnonzero(bitmap[(values & low).astype(np.intp)])
+    pos = np.minimum(np.searchsorted(table, values[maybe]), len(table) - 1)
+    found[maybe] = table[pos] == values[maybe]
+    return found
+
+
+def sorted_with_order(keys: I64) -> tuple[I64, I64]:
+    """`keys` sorted and the order that sorts them (ties in any order), from a sort of values:
+    each key with its position in the low 32 bits, several times faster than `np.argsort`
+    (which is used when a key or the count does not fit 32 bits)."""
+    if not len(keys) or len(keys) >= 1 << 32 or keys.min() < 0 or keys.max() >= 1 << 32:
+        order = np.argsort(keys)
+        return keys[order], order
+    packed = keys.astype(np.uint64) << np.uint64(32)
+    packed |= np.arange(len(keys), dtype=np.uint64)
+    packed.sort()
+    return (packed >> np.uint64(32)).astype(np.int64), (packed & np.uint64(0xFFFFFFFF)).astype(
+        np.int64
+    )
+
+
 def counted_by_range(
     chunks: Iterable[I64], n: int, count_dtype: np.dtype | type
 ) -> tuple[I64, npt.NDArray[np.integer]]:

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .batch import I64, Vocabulary, ragged_arange, sorted_by
+from .batch import I64, Vocabulary, in_sorted, ragged_arange, sorted_by, sorted_with_order
 from .fingerprint import U64, shingle_hashes
 from .models import Passage
-from .text import PARAGRAPH_BREAK, tokenize_block
+from .text import PARAGRAPH_BREAK, numbered, tokenize_block
 from .verify import topic_shingles
 
 Bools = npt.NDArray[np.bool_]
@@ -67,13 +67,17 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bool
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(word_offsets))
 
     # a blank line between the end of word w - 1 and the start of word w, within one text
+    # (each blank line marks the first word after it, when the word before it ends before the
+    # blank line and is in the same text)
     blanks = np.asarray(blank_keys, dtype=np.int64)
     breaks = np.zeros(len(start), dtype=bool)
     if len(blanks) and len(start) > 1:
         key = owner * _SPAN
-        before = np.searchsorted(blanks, key[1:] + start[1:])
-        after = np.searchsorted(blanks, key[:-1] + end[:-1])
-        breaks[1:] = (before > after) & (owner[1:] == owner[:-1])
+        after = np.searchsorted(key + start, blanks, side="right")
+        inside = (after > 0) & (after < len(start))
+        after, blanks = after[inside], blanks[inside]
+        ok = (owner[after] == owner[after - 1]) & (key[after - 1] + end[after - 1] <= blanks)
+        breaks[after[ok]] = True
 
     ids = vocab.ids(tokens.words)[tokens.ids]
     word_hashes = vocab.hashes()[ids]
@@ -85,9 +89,7 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bool
     if len(topic) < len(vocab):  # (words first seen here: topic words unless stop words)
         topic = np.concatenate((topic, vocab.content()[len(topic) :]))
     content = topic_shingles(topic[ids], k)[valid]  # (shingle p starts at word p, as acc's)
-    if len(boilerplate):
-        pos = np.minimum(np.searchsorted(boilerplate, shingles), len(boilerplate) - 1)
-        content &= boilerplate[pos] != shingles
+    content &= ~in_sorted(shingles, boilerplate)
     return Views(word_offsets, start, end, breaks, shingle_offsets, shingles, content)
 
 
@@ -111,18 +113,26 @@ def trace_runs(v: Views, left: I64, right: I64, k: int, min_words: int) -> tuple
         return (np.zeros(0, dtype=np.int64),) * 4
     so = v.shingle_offsets
     # 1. every equal shingle of a and b, pair by pair: keys (pair, dense shingle id)
-    uniq, sid = np.unique(v.shingles, return_inverse=True)
+    uniq, sid = numbered(v.shingles)
     width = np.int64(len(uniq) + 1)
     a_pos, a_pair = ragged_arange(so[left], so[left + 1] - so[left])
     b_pos, b_pair = ragged_arange(so[right], so[right + 1] - so[right])
     key_a = a_pair * width + sid[a_pos]
     key_b = b_pair * width + sid[b_pos]
+    if not len(key_a) or not len(key_b):  # (no shingle on one side: nothing shared)
+        return (np.zeros(0, dtype=np.int64),) * 4
     # (both sides sorted: searching sorted keys walks the array once instead of jumping about;
     # the order of equal keys does not matter, the hits are sorted again in step 2)
-    order_a, order_b = np.argsort(key_a), np.argsort(key_b)
-    sorted_a, sorted_b = key_a[order_a], key_b[order_b]
-    lo = np.searchsorted(sorted_b, sorted_a, "left")
-    hits = np.searchsorted(sorted_b, sorted_a, "right") - lo
+    sorted_a, order_a = sorted_with_order(key_a)
+    sorted_b, order_b = sorted_with_order(key_b)
+    first_b = np.ones(len(sorted_b), dtype=bool)  # (b's distinct keys: where each starts)
+    np.not_equal(sorted_b[1:], sorted_b[:-1], out=first_b[1:])
+    starts_b = np.flatnonzero(first_b)
+    group = np.searchsorted(sorted_b[starts_b], sorted_a)
+    group = np.minimum(group, len(starts_b) - 1)
+    lo = starts_b[group]
+    hits = np.diff(np.append(starts_b, len(sorted_b)))[group]
+    hits[sorted_b[lo] != sorted_a] = 0
     hit_a = order_a[np.repeat(np.arange(len(key_a)), hits)]
     within = np.arange(len(hit_a)) - np.repeat(np.cumsum(hits) - hits, hits)
     hit_b = order_b[np.repeat(lo, hits) + within]
@@ -134,11 +144,19 @@ def trace_runs(v: Views, left: I64, right: I64, k: int, min_words: int) -> tuple
     # 2. runs of consecutive positions along one diagonal of one pair
     diagonal = i - j
     longest = int(np.diff(v.word_offsets).max(initial=0))
-    if longest < 1 << 20 and pairs < 1 << 21:  # one int64 key sorts faster than three
-        order = np.argsort((p << 42) | ((diagonal + (1 << 20)) << 21) | i)
+    if longest < 1 << 20 and pairs < 1 << 21:  # one sort of packed values, no argsort
+        u = np.uint64
+        packed = (p.astype(u) << u(43)) | ((diagonal + (1 << 20)).astype(u) << u(22))
+        packed |= (i.astype(u) << u(1)) | content.astype(u)
+        packed.sort()
+        p = (packed >> u(43)).astype(np.int64)
+        diagonal = ((packed >> u(22)) & u((1 << 21) - 1)).astype(np.int64) - (1 << 20)
+        i = ((packed >> u(1)) & u((1 << 21) - 1)).astype(np.int64)
+        content = (packed & u(1)).astype(bool)
+        j = i - diagonal
     else:
         order = np.lexsort((i, diagonal, p))
-    p, i, j, diagonal, content = p[order], i[order], j[order], diagonal[order], content[order]
+        p, i, j, diagonal, content = p[order], i[order], j[order], diagonal[order], content[order]
     first = np.ones(len(i), dtype=bool)
     first[1:] = (p[1:] != p[:-1]) | (diagonal[1:] != diagonal[:-1]) | (i[1:] != i[:-1] + 1)
     run = np.cumsum(first) - 1

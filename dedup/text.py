@@ -246,7 +246,7 @@ _LONG = 1 << 63
 #: The two numbers of a word of 9 to 16 bytes are folded into one, (first + second * _FOLD) with
 #: the top bit set: a collision is detected and the block keyed again by name.
 _FOLD = np.uint64(0x9E3779B97F4A7C15)
-#: Distinct values are numbered through a table of 2**_SLOT_BITS slots (`_numbered`).
+#: Distinct values are numbered through a table of 2**_SLOT_BITS slots (`numbered`).
 _SLOT_BITS = 20
 _SLOT_HASH = np.uint64(0xD6E8FEB86659FD93)
 _SEPARATOR = 0x1F
@@ -271,7 +271,7 @@ def tokenize_block(texts: Sequence[str]) -> BlockTokens:
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
     folded = _folded_keys(keys)
-    distinct, inverse = _numbered(folded)
+    distinct, inverse = numbered(folded)
     first = np.empty(len(distinct), dtype=np.int64)  # each distinct word's first token
     first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1, dtype=np.int64)
     check = np.flatnonzero(folded >= np.uint64(_LONG))  # (only these can share a fold)
@@ -310,7 +310,7 @@ def _folded_keys(keys: _U64) -> _U64:
     return folded
 
 
-def _numbered(values: _U64) -> tuple[_U64, npt.NDArray[np.intp]]:
+def numbered(values: _U64) -> tuple[_U64, npt.NDArray[np.intp]]:
     """`np.unique(values, return_inverse=True)`, faster: the distinct values from a sort of the
     values alone (no argsort), each value's number from a table indexed by a hash of it; the
     few values whose slot another took are looked up by binary search."""

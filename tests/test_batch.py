@@ -17,10 +17,12 @@ from dedup.batch import (
     fingerprint_corpus,
     group_pairs,
     grouped_order,
+    in_sorted,
     minhash_rows,
     nearest,
     slice_bounds,
     sorted_by,
+    sorted_with_order,
 )
 from dedup.detect import analyse, lsh_pairs, lsh_params
 from dedup.fingerprint import Fingerprinter, signatures
@@ -209,3 +211,24 @@ def test_grouped_order_puts_equal_keys_together(values):
     ordered = keys[order].tolist()
     runs = [k for i, k in enumerate(ordered) if i == 0 or ordered[i - 1] != k]
     assert len(runs) == len(set(ordered))
+
+
+@given(
+    st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 9), max_size=100),
+    st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 9), max_size=30),
+)
+def test_in_sorted_is_membership(values, table):
+    # A bitmap of the table's low bits decides most values; equal low bits are looked up.
+    table_array = np.unique(np.asarray(table, dtype=np.uint64))
+    found = in_sorted(np.asarray(values, dtype=np.uint64), table_array)
+    assert found.tolist() == [v in set(table) for v in values]
+
+
+@given(st.lists(st.integers(0, 2**32 - 1) | st.integers(-5, 2**40), max_size=100))
+def test_sorted_with_order_sorts(values):
+    # Keys of 32 bits sort packed with their positions; others (negative, wider) by argsort.
+    keys = np.asarray(values, dtype=np.int64)
+    ordered, order = sorted_with_order(keys)
+    assert ordered.tolist() == sorted(values)
+    assert keys[order].tolist() == sorted(values)
+    assert sorted(order.tolist()) == list(range(len(values)))

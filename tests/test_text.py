@@ -225,7 +225,7 @@ def test_numbered_values_equal_numpy_unique(slot_bits, values):
     array = np.asarray(values, dtype=np.uint64)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(text_module, "_SLOT_BITS", slot_bits)
-        distinct, inverse = text_module._numbered(array)
+        distinct, inverse = text_module.numbered(array)
     expected, expected_inverse = np.unique(array, return_inverse=True)
     assert distinct.tolist() == expected.tolist()
     assert inverse.tolist() == expected_inverse.ravel().tolist()
