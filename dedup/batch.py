@@ -515,10 +515,11 @@ def nearest(
             continue
         article = np.concatenate((right[as_right], codes[first:last] // n))
         key = article * top + (top - 1 - score[pair].astype(np.int64))
-        if int(key.max()) < (1 << 62) // len(key):  # (position in the key: no stable sort)
+        if int(key.max()) < (1 << 62) // len(key):  # (position in the key: a sort of values)
             key *= len(key)
             key += np.arange(len(key), dtype=np.int64)
-            order = np.argsort(key)
+            key.sort()
+            order = key % len(key)
         else:
             order = np.argsort(key, kind="stable")
         del key

@@ -35,6 +35,7 @@ from .batch import (
     counted,
     counted_by_range,
     fingerprint_corpus,
+    in_sorted,
     minhash_rows,
     nearest,
     pair_chunks,
@@ -158,6 +159,13 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
         [np.flatnonzero(values[lo : lo + CHUNK] % every64 == 0) + lo for lo in chunks], np.int64
     )
     hashes = values[picked]
+    # (an anchor in one article only proposes nothing: only the shared ones are ordered)
+    ordered = np.sort(hashes)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    del ordered
+    in_two = np.flatnonzero(in_sorted(hashes, np.unique(repeated)))
+    hashes, picked = hashes[in_two], picked[in_two]
+    del repeated, in_two
     owners = np.searchsorted(sets.offsets, picked, side="right") - 1
     del picked
     order = np.argsort(hashes)  # (any order within a posting list: its pairs are what counts)
