@@ -395,8 +395,8 @@ def grouped_order(keys: U64) -> I64:
 
 
 def in_sorted(values: U64, table: U64) -> npt.NDArray[np.bool_]:
-    """Whether each of `values` is in `table` (sorted, distinct). A bitmap of the tables' low
-    bits clears most values at once; only the rest are looked up."""
+    """Whether each of `values` is in `table` (sorted). A bitmap of the table's low bits clears
+    most values at once; only the rest are looked up."""
     found = np.zeros(len(values), dtype=bool)
     if not len(table) or not len(values):
         return found

@@ -163,7 +163,7 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     ordered = np.sort(hashes)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     del ordered
-    in_two = np.flatnonzero(in_sorted(hashes, np.unique(repeated)))
+    in_two = np.flatnonzero(in_sorted(hashes, repeated))
     hashes, picked = hashes[in_two], picked[in_two]
     del repeated, in_two
     owners = np.searchsorted(sets.offsets, picked, side="right") - 1
@@ -678,21 +678,15 @@ def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
 def _drop_values(rows: Ragged, drop: U64) -> Ragged:
     """Rows without the values in `drop` (sorted), moved down in `rows`' own array, which is
     overwritten (the caller lets `rows` go: a second array of every shingle would be another
-    gigabyte at 1M articles). A bitmap of the low bits of `drop` clears most values at once;
-    only the rest are looked up (CHUNK values at a time)."""
+    gigabyte at 1M articles), CHUNK values at a time (`batch.in_sorted`)."""
     if not len(drop):
         return rows
     values = rows.values.astype(np.uint64, copy=False)
-    mask = np.uint64((1 << 22) - 1)
-    bitmap = np.zeros(1 << 22, dtype=bool)
-    bitmap[(drop & mask).astype(np.int64)] = True
     keep = np.ones(len(values), dtype=bool)
     at = 0
     for lo in range(0, len(values), CHUNK):
         part = values[lo : lo + CHUNK]
-        maybe = np.flatnonzero(bitmap[(part & mask).astype(np.intp)])
-        pos = np.minimum(np.searchsorted(drop, part[maybe]), len(drop) - 1)
-        keep[lo + maybe] = drop[pos] != part[maybe]
+        keep[lo : lo + CHUNK] = ~in_sorted(part, drop)
         kept = part[keep[lo : lo + CHUNK]]  # (a copy: it lands at or before `part`)
         values[at : at + len(kept)] = kept
         at += len(kept)

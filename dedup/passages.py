@@ -250,9 +250,11 @@ def _split_at_paragraphs(
 def to_passages(
     v: Views, t: int, u: int, runs: Sequence[tuple[int, int, int]], text_a: str
 ) -> tuple[Passage, ...]:
-    """The runs of texts t (a) and u (b) of `v` as Passages (through `run_rows`, as a report's
+    """The runs of texts t (a) and u (b) of `v` as Passages (through `run_table`, as a report's
     passages are)."""
-    _, table = run_rows(v, np.asarray([t]), np.asarray([u]), [runs])
+    flat = np.asarray(runs, dtype=np.int64).reshape(-1, 3)
+    pair = np.zeros(len(flat), dtype=np.int64)
+    table = run_table(v, np.asarray([t]), np.asarray([u]), (pair, *flat.T))
     return as_passages(table, text_a)
 
 
@@ -261,17 +263,6 @@ def as_passages(rows: I64, text_a: str, least: int = 0) -> tuple[Passage, ...]:
     return tuple(
         Passage(a0, a1, b0, b1, w, text_a) for a0, a1, b0, b1, w in rows.tolist() if w >= least
     )
-
-
-def run_rows(
-    v: Views, left: I64, right: I64, traced: Sequence[Sequence[tuple[int, int, int]]]
-) -> tuple[I64, I64]:
-    """The runs `trace` found for pairs (left[p], right[p]) of texts of `v`, as the pair of each
-    run and a table of rows (a_start, a_end, b_start, b_end, words) (see `run_table`)."""
-    counts = np.fromiter((len(r) for r in traced), dtype=np.int64, count=len(traced))
-    flat = np.asarray([run for runs in traced for run in runs], dtype=np.int64).reshape(-1, 3)
-    pair = np.repeat(np.arange(len(traced), dtype=np.int64), counts)
-    return pair, run_table(v, left, right, (pair, flat[:, 0], flat[:, 1], flat[:, 2]))
 
 
 def run_table(v: Views, left: I64, right: I64, runs: tuple[I64, ...]) -> I64:

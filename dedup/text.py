@@ -267,13 +267,13 @@ def tokenize_block(texts: Sequence[str]) -> BlockTokens:
     others = np.flatnonzero(~plain).tolist()
     if others:
         streams.append(_other_tokens(texts, others, long_words, digests))
-    keys, starts, ends, owners = _in_text_order(streams, n)
+    keys, starts, ends, owners = _in_text_order(streams)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
     folded = _folded_keys(keys)
     distinct, inverse = numbered(folded)
-    first = np.empty(len(distinct), dtype=np.int64)  # each distinct word's first token
-    first[inverse[::-1]] = np.arange(len(inverse) - 1, -1, -1, dtype=np.int64)
+    first = np.full(len(distinct), len(inverse), dtype=np.int64)  # each word's first token
+    np.minimum.at(first, inverse, np.arange(len(inverse), dtype=np.int64))
     check = np.flatnonzero(folded >= np.uint64(_LONG))  # (only these can share a fold)
     if not (keys[check] == keys[first[inverse[check]]]).all():  # two words folded alike:
         return _by_name(texts, digests)  # key them by name
@@ -373,7 +373,7 @@ def _by_name(texts: Sequence[str], digests: npt.NDArray[np.uint64]) -> BlockToke
     )
 
 
-def _in_text_order(streams: list[_Stream], n: int) -> _Stream:
+def _in_text_order(streams: list[_Stream]) -> _Stream:
     """The tokens of two streams (keys, starts, ends, text), each in text order and no text in
     both, as one stream in text order: the first stream's runs of texts between the second's
     texts, and those texts, one after another."""
@@ -429,8 +429,8 @@ def _plain_tokens(
     joined = "\n".join(ascii_src).lower()
     original = "\n".join(src) if ascii_src != src else joined
     raw = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    # (lines with a character outside ASCII are checked for boilerplate: "© 2024 Gazette")
-    marked_lines = [
+    # (lines with a character outside ASCII are checked for boilerplate: "©2024 Gazette")
+    non_ascii_at = [
         int(at) + m.start()
         for text, at in zip(src, base.tolist(), strict=True)
         if not text.isascii()
@@ -461,7 +461,7 @@ def _plain_tokens(
     # `token_arrays`)
     multiline = np.fromiter(("\n" in text for text in src), dtype=bool, count=len(src))
     dropped = np.zeros(len(first), dtype=bool)
-    for lo, hi in _boilerplate_lines_of_block(original, raw, first, last, keys, marked_lines):
+    for lo, hi in _boilerplate_lines_of_block(original, raw, first, last, keys, non_ascii_at):
         if multiline[np.searchsorted(base, lo, side="right") - 1]:
             is_word[lo:hi] = False
             dropped[np.searchsorted(first, lo) : np.searchsorted(first, hi)] = True
@@ -472,11 +472,11 @@ def _plain_tokens(
 
     # digests: each text's word bytes with one separator between two of its words
     between = last[:-1][local[1:] == local[:-1]]
-    marked = raw.copy()
-    marked[between] = _SEPARATOR
+    separated = raw.copy()
+    separated[between] = _SEPARATOR
     kept = is_word.copy()
     kept[between] = True
-    words_bytes = memoryview(marked[kept].tobytes())
+    words_bytes = memoryview(separated[kept].tobytes())
     taken = np.bincount(local, weights=size, minlength=len(src)).astype(np.int64)
     taken += np.maximum(per_text - 1, 0)  # (the separators)
     ends_at = np.cumsum(taken)
@@ -487,19 +487,15 @@ def _plain_tokens(
     return keys, first - base[local], last - base[local], rows[local].astype(np.int64)
 
 
-#: The first 8 bytes (as in a key's first number) of the words that may start a boilerplate
-#: line (`_PREFIX_WORDS` but digits and "(c)"), and of those that may be anywhere in one
-#: (`_ANYWHERE_WORDS`).
-_PREFIX_HEADS: _U64
-_ANYWHERE_HEADS: _U64
-
-
 def _heads(words: Sequence[str]) -> _U64:
+    """The first 8 bytes of each word as a number (a key's first number), sorted."""
     return np.unique([int.from_bytes(w.encode("ascii")[:8], "little") for w in words]).astype(
         np.uint64
     )
 
 
+#: The heads of the words that may start a boilerplate line (`_PREFIX_WORDS` but digits and
+#: "(c)"), and of those that may be anywhere in one (`_ANYWHERE_WORDS`).
 _PREFIX_HEADS = _heads(
     "also read related more categories top tag tags original source author no post leave share "  # noqa: SIM905
     "tweet email print advertisement click tap follow copyright all c".split()
@@ -513,7 +509,7 @@ def _boilerplate_lines_of_block(
     first: _I64,
     last: _I64,
     keys: _U64,
-    marked: Sequence[int] = (),
+    marked: Sequence[int],
 ) -> list[tuple[int, int]]:
     """`_boilerplate_lines` of a text from its lower-cased bytes `raw` and its tokens (first ..
     last - 1, with their keys): the lines checked are those whose first word may start a

@@ -218,10 +218,15 @@ def test_grouped_order_puts_equal_keys_together(values):
     st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 9), max_size=30),
 )
 def test_in_sorted_is_membership(values, table):
-    # A bitmap of the table's low bits decides most values; equal low bits are looked up.
+    # A bitmap of the table's low bits decides most values; equal low bits are looked up
+    # (values with a table value's low bits but another high bit are not members).
+    values = values + [t ^ (1 << 40) for t in table]
     table_array = np.unique(np.asarray(table, dtype=np.uint64))
     found = in_sorted(np.asarray(values, dtype=np.uint64), table_array)
     assert found.tolist() == [v in set(table) for v in values]
+    # a sorted table may repeat values (anchor_pairs passes the repeated anchors as they come)
+    repeated = np.sort(np.asarray(table + table, dtype=np.uint64))
+    assert in_sorted(np.asarray(values, dtype=np.uint64), repeated).tolist() == found.tolist()
 
 
 @given(st.lists(st.integers(0, 2**32 - 1) | st.integers(-5, 2**40), max_size=100))
