@@ -35,6 +35,7 @@ from .batch import (
     counted,
     counted_by_range,
     fingerprint_corpus,
+    grouped_order,
     in_sorted,
     minhash_rows,
     nearest,
@@ -159,25 +160,19 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
         [np.flatnonzero(values[lo : lo + CHUNK] % every64 == 0) + lo for lo in chunks], np.int64
     )
     hashes = values[picked]
-    # (an anchor in one article only proposes nothing: only the shared ones are ordered)
-    ordered = np.sort(hashes)
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    del ordered
-    in_two = np.flatnonzero(in_sorted(hashes, repeated))
-    hashes, picked = hashes[in_two], picked[in_two]
-    del repeated, in_two
     owners = np.searchsorted(sets.offsets, picked, side="right") - 1
     del picked
-    order = np.argsort(hashes)  # (any order within a posting list: its pairs are what counts)
-    hashes = hashes[order]
-    owners = owners[order]
+    order = grouped_order(hashes)  # (any order within a posting list: its pairs are what counts)
+    hashes, owners = hashes[order], owners[order]
     del order
     if not len(hashes):
         return np.zeros(0, dtype=np.int64)
     bounds = np.flatnonzero(hashes[1:] != hashes[:-1]) + 1
     sizes = np.diff(np.concatenate(([0], bounds, [len(hashes)])))
-    kept = np.repeat(sizes <= MAX_ANCHOR_POSTINGS, sizes)
+    # (an anchor of one article proposes nothing; one of too many is a stock phrase)
+    kept = np.repeat((sizes >= 2) & (sizes <= MAX_ANCHOR_POSTINGS), sizes)
     hashes, owners = hashes[kept], owners[kept]
+    del kept
     same = hashes[1:] == hashes[:-1]
     del hashes
     uniq, counts = counted_by_range(pair_chunks(owners, same, n), n, np.int32)

@@ -284,8 +284,8 @@ def _decode(raw: bytes, declared: str | None = None) -> tuple[str, str | None]:
 
     Returns the text and, when it was guessed, the encoding used (for a note).
     """
-    try:
-        return raw.decode("utf-8-sig"), None
+    try:  # ("utf-8-sig" is a Python-level codec: a line of JSONL at a time, it shows)
+        return raw.decode("utf-8-sig" if raw.startswith(codecs.BOM_UTF8) else "utf-8"), None
     except UnicodeDecodeError:
         pass
     if declared is not None:
@@ -404,6 +404,8 @@ def _parse_json(text: str) -> Any:
 
 
 def _has_float(value: Any) -> bool:
+    if type(value) is dict and all(type(v) is str for v in value.values()):
+        return False  # (a record of strings: the usual JSONL line, checked at once)
     if isinstance(value, float):
         return True
     if isinstance(value, dict):

@@ -202,9 +202,10 @@ def test_banding_leaves_out_buckets_over_the_largest_size(articles, largest):
     )
 )
 def test_grouped_order_puts_equal_keys_together(values):
-    # Keys that differ only in the bits that hold positions (small numbers here) take the
-    # argsort path; the others the sort of packed values. Either way each key's positions are
-    # all in one run, and the order is a permutation.
+    # Keys that differ only in the bits that hold positions (small numbers here) share their
+    # high bits, and those runs are put in order by the whole key; the others come from the
+    # sort of packed values. Either way each key's positions are all in one run, and the
+    # order is a permutation.
     keys = np.asarray(values, dtype=np.uint64)
     order = grouped_order(keys)
     assert sorted(order.tolist()) == list(range(len(keys)))
@@ -224,7 +225,7 @@ def test_in_sorted_is_membership(values, table):
     table_array = np.unique(np.asarray(table, dtype=np.uint64))
     found = in_sorted(np.asarray(values, dtype=np.uint64), table_array)
     assert found.tolist() == [v in set(table) for v in values]
-    # a sorted table may repeat values (anchor_pairs passes the repeated anchors as they come)
+    # a sorted table may repeat values
     repeated = np.sort(np.asarray(table + table, dtype=np.uint64))
     assert in_sorted(np.asarray(values, dtype=np.uint64), repeated).tolist() == found.tolist()
 
