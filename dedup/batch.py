@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
+from .arrays import grouped_order
 from .fingerprint import (
     U32,
     U64,
@@ -372,64 +373,6 @@ def band_counts(
             yield from pair_chunks(members, same, n, largest)
 
     return counted_by_range(chunks(), n, np.min_scalar_type(bands))
-
-
-def grouped_order(keys: U64) -> I64:
-    """An order of `keys` that puts equal keys together (as `np.argsort` does, but for the order
-    within a group), several times faster: a sort of the values alone, each key's high bits
-    with its position in the low bits. Different keys that share their high bits (for a million
-    keys, 44 bits: about one call in forty has some; for twenty million, a few hundred) are
-    put in order by their whole value, only those."""
-    bits = max(1, (len(keys) - 1).bit_length())
-    if bits > 32:
-        return np.argsort(keys)
-    position = np.uint64((1 << bits) - 1)
-    packed = keys & ~position
-    packed |= np.arange(len(keys), dtype=np.uint64)
-    packed.sort()
-    order = (packed & position).astype(np.int64)
-    high = packed >> np.uint64(bits)
-    del packed
-    ordered = keys[order]
-    same_high = high[1:] == high[:-1]
-    mixed = same_high & (ordered[1:] != ordered[:-1])
-    if mixed.any():  # (the runs of one high part holding different keys, sorted whole)
-        run = np.concatenate(([0], np.cumsum(~same_high)))
-        bad = np.zeros(run[-1] + 1, dtype=bool)
-        bad[run[1:][mixed]] = True
-        at = np.flatnonzero(bad[run])
-        order[at] = order[at[np.lexsort((ordered[at], run[at]))]]
-    return order
-
-
-def in_sorted(values: U64, table: U64) -> npt.NDArray[np.bool_]:
-    """Whether each of `values` is in `table` (sorted). A bitmap of the table's low bits clears
-    most values at once; only the rest are looked up."""
-    found = np.zeros(len(values), dtype=bool)
-    if not len(table) or not len(values):
-        return found
-    low = np.uint64((1 << 22) - 1)
-    bitmap = np.zeros(1 << 22, dtype=bool)
-    bitmap[(table & low).astype(np.intp)] = True
-    maybe = np.flatnonzero(bitmap[(values & low).astype(np.intp)])
-    pos = np.minimum(np.searchsorted(table, values[maybe]), len(table) - 1)
-    found[maybe] = table[pos] == values[maybe]
-    return found
-
-
-def sorted_with_order(keys: I64) -> tuple[I64, I64]:
-    """`keys` sorted and the order that sorts them (ties in any order), from a sort of values:
-    each key with its position in the low 32 bits, several times faster than `np.argsort`
-    (which is used when a key or the count does not fit 32 bits)."""
-    if not len(keys) or len(keys) >= 1 << 32 or keys.min() < 0 or keys.max() >= 1 << 32:
-        order = np.argsort(keys)
-        return keys[order], order
-    packed = keys.astype(np.uint64) << np.uint64(32)
-    packed |= np.arange(len(keys), dtype=np.uint64)
-    packed.sort()
-    return (packed >> np.uint64(32)).astype(np.int64), (packed & np.uint64(0xFFFFFFFF)).astype(
-        np.int64
-    )
 
 
 def counted_by_range(

@@ -219,6 +219,7 @@ def report(
       dedup report articles/ --format html -o report.html
     """
     from .detect import detect
+    from .parallel import default_workers
     from .render import json_chunks, render_report
 
     settings = settings_from(options)
@@ -233,7 +234,7 @@ def report(
             workers=jobs,
         )
     if fmt == "json":
-        emit_bytes(json_chunks(result), output)
+        emit_bytes(json_chunks(result, jobs or default_workers()), output)
     else:
         emit(render_report(result, fmt), output)
 

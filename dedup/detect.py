@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from .arrays import distinct, grouped_order, in_sorted
 from .batch import (
     CHUNK,
     I64,
@@ -35,8 +36,6 @@ from .batch import (
     counted,
     counted_by_range,
     fingerprint_corpus,
-    grouped_order,
-    in_sorted,
     minhash_rows,
     nearest,
     pair_chunks,
@@ -296,7 +295,7 @@ class Analysis:
             values = np.concatenate([sets.row(i) for i in rows]).astype(np.uint64)
             uniq, counts = np.unique(values, return_counts=True)
             found.append(uniq[counts >= need])
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
+        return distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
     def _tfidf(
         self, terms: Ragged, counts: npt.NDArray[np.float64], df: I64, n: int
@@ -468,7 +467,7 @@ class Analysis:
         once."""
         k = self.settings.shingle_size
         n = max(len(self.ordered), 1)
-        codes = self.traced.missing(np.unique(codes))
+        codes = self.traced.missing(distinct(codes))
         if not len(codes):
             return
         left, right = codes // n, codes % n
@@ -673,7 +672,7 @@ def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
 def _drop_values(rows: Ragged, drop: U64) -> Ragged:
     """Rows without the values in `drop` (sorted), moved down in `rows`' own array, which is
     overwritten (the caller lets `rows` go: a second array of every shingle would be another
-    gigabyte at 1M articles), CHUNK values at a time (`batch.in_sorted`)."""
+    gigabyte at 1M articles), CHUNK values at a time (`arrays.in_sorted`)."""
     if not len(drop):
         return rows
     values = rows.values.astype(np.uint64, copy=False)

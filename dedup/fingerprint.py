@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
+from .arrays import distinct
 from .models import Article, Settings
 from .text import content_words, words_of
 
@@ -87,10 +88,10 @@ class Fingerprinter:
     def fingerprint(self, article: Article) -> Fingerprint:
         words = words_of(article.text)
         hashes = self.word_hashes(words)
-        shingles = np.unique(shingle_hashes(hashes, self.settings.shingle_size))
+        shingles = distinct(shingle_hashes(hashes, self.settings.shingle_size))
         topic_words = content_words(words, self.stop_words)
         terms = Counter(topic_words)
-        topics = np.unique(self.word_hashes(sorted(terms)))
+        topics = distinct(self.word_hashes(sorted(terms)))
         digest = xxhash.xxh3_64_intdigest("\x1f".join(words).encode("utf-8")) if words else 0
         return Fingerprint(
             id=article.id,

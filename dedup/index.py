@@ -56,6 +56,7 @@ from urllib.parse import quote
 import numpy as np
 import numpy.typing as npt
 
+from .arrays import distinct
 from .batch import Vocabulary, fingerprint_corpus
 from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, Progress
 from .errors import IndexFileError, SettingsError
@@ -1000,7 +1001,7 @@ class ArchiveIndex:
             for t, df in self._in("SELECT term, df FROM terms WHERE term IN ({})", terms)
             if df >= limit
         )
-        common_hashes = np.unique(self._fingerprinter.word_hashes(common)) if common else _EMPTY
+        common_hashes = distinct(self._fingerprinter.word_hashes(common)) if common else _EMPTY
 
         boilerplate = self._boilerplate_all()
         s = self.settings
@@ -1242,7 +1243,7 @@ class ArchiveIndex:
             for arrays, fell in ((change.raised, False), (change.lowered, True)):
                 if not arrays:
                     continue
-                values = np.unique(np.concatenate(arrays))
+                values = distinct(np.concatenate(arrays))
                 now = counts.get(values)
                 kept = now >= near
                 conn.executemany(
@@ -1282,7 +1283,7 @@ class ArchiveIndex:
                 "SELECT DISTINCT s.shingle FROM outlet_shingles s JOIN outlets o "
                 "ON o.oid = s.oid WHERE s.df >= o.need"
             ).fetchall()
-            values = np.unique(_from_sql([r[0] for r in rows])) if rows else _EMPTY
+            values = distinct(_from_sql([r[0] for r in rows])) if rows else _EMPTY
             self._boilerplate_cache = (version, values)
         return self._boilerplate_cache[1]
 
@@ -1424,7 +1425,7 @@ class ArchiveIndex:
         copy_set = _without(fp.shingles, q_ignore)
         common = {t for t, d in q_df.items() if d >= limit}
         common_hashes = self._fingerprinter.word_hashes(sorted(common))
-        topic_set = _without(fp.topics, np.unique(common_hashes))
+        topic_set = _without(fp.topics, distinct(common_hashes))
         copy_sig = signatures([copy_set], s.num_perm, s.seed, perms=self._perms)[0]
         story_sig = signatures([topic_set], s.num_perm, s.seed, perms=self._perms)[0]
         proposed: set[int] = set()
@@ -1489,7 +1490,7 @@ class ArchiveIndex:
         # common (boilerplate aside), another digest and a cosine that cannot reach
         # `same_story` is no match of any kind.
         shared_nb, story_possible = self._prefilter(candidates, fp, copy_set, q_weights, s)
-        relevant = np.unique(
+        relevant = distinct(
             np.concatenate(
                 [fp.shingles]
                 + [c.shingles for c, n in zip(candidates, shared_nb, strict=True) if n]
@@ -1602,7 +1603,7 @@ class ArchiveIndex:
         the need never falls by more than one when the sample changes by one article."""
         if not len(shingles) or not len(near.shingles):
             return _EMPTY
-        values = np.unique(shingles)
+        values = distinct(shingles)
         lo = np.searchsorted(near.shingles, values, side="left")
         hi = np.searchsorted(near.shingles, values, side="right")
         found: list[int] = []

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .batch import I64, Vocabulary, in_sorted, ragged_arange, sorted_by, sorted_with_order
+from .arrays import distinct, in_sorted, numbered, sorted_with_order
+from .batch import I64, Vocabulary, ragged_arange, sorted_by
 from .fingerprint import U64, shingle_hashes
 from .models import Passage
-from .text import PARAGRAPH_BREAK, numbered, tokenize_block
+from .text import PARAGRAPH_BREAK, tokenize_block
 from .verify import topic_shingles
 
 Bools = npt.NDArray[np.bool_]
@@ -315,7 +316,7 @@ class Traced:
         else:  # (the first pairs traced: no copy of their table)
             owner, rows = codes[pair], table
         order = np.argsort(owner, kind="stable")  # each pair's runs keep their order
-        all_codes = np.union1d(self.codes, codes)
+        all_codes = distinct(np.concatenate((self.codes, codes)))
         offsets = np.zeros(len(all_codes) + 1, dtype=np.int64)
         np.cumsum(
             np.bincount(np.searchsorted(all_codes, owner), minlength=len(all_codes)),

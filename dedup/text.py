@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
+from .arrays import distinct, numbered
+
 _WORD = re.compile(r"\w+")
 _WORD_SPLIT = re.compile(r"(\w+)")
 #: A blank line: where a paragraph ends (passages never run across one).
@@ -246,9 +248,6 @@ _LONG = 1 << 63
 #: The two numbers of a word of 9 to 16 bytes are folded into one, (first + second * _FOLD) with
 #: the top bit set: a collision is detected and the block keyed again by name.
 _FOLD = np.uint64(0x9E3779B97F4A7C15)
-#: Distinct values are numbered through a table of 2**_SLOT_BITS slots (`numbered`).
-_SLOT_BITS = 20
-_SLOT_HASH = np.uint64(0xD6E8FEB86659FD93)
 _SEPARATOR = 0x1F
 #: _MASKS[b]: the low b bytes of a 64-bit number.
 _MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
@@ -308,24 +307,6 @@ def _folded_keys(keys: _U64) -> _U64:
     with np.errstate(over="ignore"):
         folded[wide] = (keys[wide, 0] + keys[wide, 1] * _FOLD) | np.uint64(_LONG)
     return folded
-
-
-def numbered(values: _U64) -> tuple[_U64, npt.NDArray[np.intp]]:
-    """`np.unique(values, return_inverse=True)`, faster: the distinct values from a sort of the
-    values alone (no argsort), each value's number from a table indexed by a hash of it; the
-    few values whose slot another took are looked up by binary search."""
-    ordered = np.sort(values)
-    new = np.ones(len(ordered), dtype=bool)
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    distinct = ordered[new]
-    shift = np.uint64(64 - _SLOT_BITS)
-    with np.errstate(over="ignore"):
-        table = np.zeros(1 << _SLOT_BITS, dtype=np.intp)
-        table[(distinct * _SLOT_HASH) >> shift] = np.arange(len(distinct))
-        inverse = table[(values * _SLOT_HASH) >> shift]
-    wrong = np.flatnonzero(distinct[inverse] != values) if len(distinct) else inverse
-    inverse[wrong] = np.searchsorted(distinct, values[wrong])
-    return distinct, inverse
 
 
 def _other_tokens(
@@ -529,7 +510,7 @@ def _boilerplate_lines_of_block(
     prefix = np.isin(heads[start], _PREFIX_HEADS) | _all_digits(
         keys[start], last[start] - first[start]
     )
-    flagged = np.unique(
+    flagged = distinct(
         np.concatenate(
             (
                 line_of[start[prefix]],

@@ -16,13 +16,10 @@ from dedup.batch import (
     counted_by_range,
     fingerprint_corpus,
     group_pairs,
-    grouped_order,
-    in_sorted,
     minhash_rows,
     nearest,
     slice_bounds,
     sorted_by,
-    sorted_with_order,
 )
 from dedup.detect import analyse, lsh_pairs, lsh_params
 from dedup.fingerprint import Fingerprinter, signatures
@@ -192,49 +189,3 @@ def test_banding_leaves_out_buckets_over_the_largest_size(articles, largest):
     codes = band_pairs(sigs, bands, rows, usable, largest=largest)
     assert {(int(c) // n, int(c) % n) for c in codes} == expected
     assert len(codes) < len(band_pairs(sigs, bands, rows, usable))
-
-
-@given(
-    st.lists(
-        st.sampled_from([0, 1, 2, 5, 2**40, 2**40 + 1, 2**63 + 7, 2**64 - 1])
-        | st.integers(0, 2**64 - 1),
-        max_size=200,
-    )
-)
-def test_grouped_order_puts_equal_keys_together(values):
-    # Keys that differ only in the bits that hold positions (small numbers here) share their
-    # high bits, and those runs are put in order by the whole key; the others come from the
-    # sort of packed values. Either way each key's positions are all in one run, and the
-    # order is a permutation.
-    keys = np.asarray(values, dtype=np.uint64)
-    order = grouped_order(keys)
-    assert sorted(order.tolist()) == list(range(len(keys)))
-    ordered = keys[order].tolist()
-    runs = [k for i, k in enumerate(ordered) if i == 0 or ordered[i - 1] != k]
-    assert len(runs) == len(set(ordered))
-
-
-@given(
-    st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 9), max_size=100),
-    st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 9), max_size=30),
-)
-def test_in_sorted_is_membership(values, table):
-    # A bitmap of the table's low bits decides most values; equal low bits are looked up
-    # (values with a table value's low bits but another high bit are not members).
-    values = values + [t ^ (1 << 40) for t in table]
-    table_array = np.unique(np.asarray(table, dtype=np.uint64))
-    found = in_sorted(np.asarray(values, dtype=np.uint64), table_array)
-    assert found.tolist() == [v in set(table) for v in values]
-    # a sorted table may repeat values
-    repeated = np.sort(np.asarray(table + table, dtype=np.uint64))
-    assert in_sorted(np.asarray(values, dtype=np.uint64), repeated).tolist() == found.tolist()
-
-
-@given(st.lists(st.integers(0, 2**32 - 1) | st.integers(-5, 2**40), max_size=100))
-def test_sorted_with_order_sorts(values):
-    # Keys of 32 bits sort packed with their positions; others (negative, wider) by argsort.
-    keys = np.asarray(values, dtype=np.int64)
-    ordered, order = sorted_with_order(keys)
-    assert ordered.tolist() == sorted(values)
-    assert keys[order].tolist() == sorted(values)
-    assert sorted(order.tolist()) == list(range(len(values)))

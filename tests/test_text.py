@@ -215,17 +215,3 @@ def test_a_block_whose_folded_keys_collide_is_tokenised_all_the_same(monkeypatch
             "déjà vu, Internationale",
         ]
     )
-
-
-@pytest.mark.parametrize("slot_bits", [2, 20])
-@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 50), max_size=300))
-def test_numbered_values_equal_numpy_unique(slot_bits, values):
-    # Values are numbered through a hash table; with 4 slots most of them collide and are
-    # found by binary search instead.
-    array = np.asarray(values, dtype=np.uint64)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(text_module, "_SLOT_BITS", slot_bits)
-        distinct, inverse = text_module.numbered(array)
-    expected, expected_inverse = np.unique(array, return_inverse=True)
-    assert distinct.tolist() == expected.tolist()
-    assert inverse.tolist() == expected_inverse.ravel().tolist()
