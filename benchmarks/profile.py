@@ -14,7 +14,7 @@ Stages, in the order the report runs them:
 - scores: exact Jaccard, containment and TF-IDF cosine of every candidate pair;
 - passages: shared passages of the pairs that are or may be matches (`dedup.passages`);
 - judge and stories: thresholds, complete linkage, originals;
-- json: the report as JSON, a block of stories at a time, as `dedup report` writes it.
+- json: the report as JSON, a story at a time, as `dedup report` writes it.
 Each stage is timed in this process (`time.perf_counter`), so work done by the workers counts as
 the wall time the stage waited for it. Results: the `profile` section of `benchmarks/RESULTS.md`.
 
@@ -82,7 +82,7 @@ def profile(corpus: Path, workers: int) -> dict[str, float]:
     times["judge and stories"] = total - times["scores"] - times["passages"]
 
     t = time.perf_counter()
-    for _ in json_chunks(report, workers):  # (written as `dedup report --format json` does)
+    for _ in json_chunks(report):  # (written as `dedup report --format json` writes it)
         pass
     times["json"] = time.perf_counter() - t
     times["total"] = sum(times.values())

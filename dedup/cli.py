@@ -219,7 +219,6 @@ def report(
       dedup report articles/ --format html -o report.html
     """
     from .detect import detect
-    from .parallel import default_workers
     from .render import json_chunks, render_report
 
     settings = settings_from(options)
@@ -234,7 +233,7 @@ def report(
             workers=jobs,
         )
     if fmt == "json":
-        emit_bytes(json_chunks(result, jobs or default_workers()), output)
+        emit_bytes(json_chunks(result), output)
     else:
         emit(render_report(result, fmt), output)
 

@@ -1,8 +1,7 @@
 """Every output format of a `Report`: table, json, csv, markdown and html.
 
 `render_report(report, fmt)` returns the whole document as one string; the caller writes it
-(`json_chunks` gives the JSON a block of stories at a time, for large reports, on several
-processes).
+(`json_chunks` gives the JSON a story at a time, for large reports).
 The JSON form is the stable `dedup.report/1` shape of DESIGN.md; the other forms are views of it.
 """
 
@@ -23,7 +22,6 @@ from tabulate import tabulate
 
 from .errors import SettingsError
 from .models import Match, Member, Passage, Report, Settings, Skipped, Stats, Story
-from .parallel import run_blocks
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
 
@@ -149,19 +147,14 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     }
 
 
-#: Stories written as one piece of JSON (`json_chunks`): a block of work for a worker process.
-JSON_BLOCK = 4096
-
-
 def render_json(report: Report) -> str:
     """`report_to_dict` as indented UTF-8 JSON with a trailing newline (byte-stable)."""
     return b"".join(json_chunks(report)).decode()
 
 
-def json_chunks(report: Report, workers: int = 1) -> Iterator[bytes]:
-    """`render_json(report)` as UTF-8 pieces, JSON_BLOCK stories at a time: a large report is
-    written without ever holding the whole document (or its dict) in memory. With `workers`,
-    the blocks are written on up to that many processes (the same bytes, in order)."""
+def json_chunks(report: Report) -> Iterator[bytes]:
+    """`render_json(report)` as UTF-8 pieces, one story at a time: a large report is written
+    without ever holding the whole document (or its dict) in memory."""
     head = report_to_dict(replace(report, stories=()))
     text = _dumps(head)
     empty = b"[]\n}\n"  # "stories" is the last key
@@ -169,19 +162,9 @@ def json_chunks(report: Report, workers: int = 1) -> Iterator[bytes]:
         yield text
         return
     yield text[: -len(empty)] + b"[\n"
-    stories = report.stories
-    blocks = -(-len(stories) // JSON_BLOCK)
-
-    def block(b: int) -> bytes:
-        lo = b * JSON_BLOCK
-        pieces = [
-            (b",\n    " if lo + k else b"    ")
-            + _dumps(_story_dict(story), newline=False).replace(b"\n", b"\n    ")
-            for k, story in enumerate(stories[lo : lo + JSON_BLOCK])
-        ]
-        return b"".join(pieces)
-
-    yield from run_blocks(block, blocks, workers)
+    for k, story in enumerate(report.stories):
+        body = _dumps(_story_dict(story), newline=False).replace(b"\n", b"\n    ")
+        yield (b",\n    " if k else b"    ") + body
     yield b"\n  ]\n}\n"
 
 

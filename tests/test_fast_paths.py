@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dedup import Settings, analyse, detect, render
+from dedup import Settings, analyse, detect
 from dedup import batch as batch_module
 from dedup.batch import Vocabulary
 from dedup.fingerprint import Fingerprinter
@@ -71,16 +71,11 @@ def test_json_writer_escapes_half_a_surrogate_pair() -> None:
 
 
 @pytest.mark.parametrize("name", FIXTURE_INPUTS)
-def test_json_written_a_story_at_a_time_gives_the_bytes_of_the_whole(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_json_written_a_story_at_a_time_gives_the_bytes_of_the_whole(name: str) -> None:
     report = fixture_report(name)
     whole = json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n"
     assert b"".join(json_chunks(report)).decode() == whole
     assert render_json(report) == whole
-    # blocks of two stories, written on two processes
-    monkeypatch.setattr(render, "JSON_BLOCK", 2)
-    assert b"".join(json_chunks(report, workers=2)).decode() == whole
 
 
 def test_json_of_a_report_without_stories_is_whole() -> None:
