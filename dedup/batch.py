@@ -18,14 +18,7 @@ import numpy.typing as npt
 import xxhash
 
 from .arrays import grouped_order
-from .fingerprint import (
-    U32,
-    U64,
-    _fmix32,
-    permutations,
-    shingle_hashes,
-    to_hash32,
-)
+from .fingerprint import SIGN_VALUES, U32, U64, permutations, shingle_hashes, sign_block
 from .models import Settings
 from .parallel import release_memory, run_blocks
 from .text import is_content_word, stop_words, tokenize_block
@@ -34,10 +27,6 @@ I64 = npt.NDArray[np.int64]
 
 #: Sets with fewer values than this have their signatures computed in this process.
 PARALLEL_MIN_VALUES = 1 << 20
-
-#: Set values signed in one block (4 bytes each: the block stays in the CPU's cache while every
-#: permutation hashes it).
-SIGN_VALUES = 1 << 16
 
 #: Ranges of pair codes counted one at a time (`counted_by_range`: banding and anchors bound
 #: their working memory so; fewer than 256).
@@ -321,15 +310,7 @@ def minhash_rows(
     def block(r: int) -> U32:
         lo, hi = bounds[r], bounds[r + 1]
         first, last = int(starts[lo]), int(ends[hi - 1])
-        values = _fmix32(to_hash32(sets.values[first:last].astype(np.uint64, copy=False)))
-        at = starts[lo:hi] - first
-        hashed = np.empty_like(values)
-        part = np.empty((hi - lo, use), dtype=np.uint32)
-        for p in range(use):
-            np.multiply(values, a[p], out=hashed)
-            np.add(hashed, b[p], out=hashed)
-            part[:, p] = np.minimum.reduceat(hashed, at)
-        return part
+        return sign_block(sets.values[first:last], starts[lo:hi] - first, a[:use], b[:use])
 
     if len(sets.values) < PARALLEL_MIN_VALUES:
         workers = 1  # forking would cost more than it saves

@@ -119,6 +119,11 @@ def shingle_hashes(word_hashes: U64, k: int) -> U64:
     return acc
 
 
+#: Set values signed in one step (`signatures`, `batch.minhash_rows`): 4 bytes each, so that
+#: a step stays in the CPU's cache while every permutation hashes it.
+SIGN_VALUES = 1 << 16
+
+
 def to_hash32(hashes: U64) -> U32:
     """Fold 64-bit set hashes to the 32-bit values datasketch's `affine32` scheme takes."""
     return ((hashes >> np.uint64(32)) ^ (hashes & np.uint64(0xFFFFFFFF))).astype(np.uint32)
@@ -145,29 +150,44 @@ def signatures(
     sets: Sequence[U64],
     num_perm: int,
     seed: int,
-    batch: int = 1 << 18,
+    batch: int = SIGN_VALUES,
     perms: tuple[U32, U32] | None = None,
 ) -> U32:
-    """MinHash signatures (rows) of many hash sets at once; an empty set gets all 0xFFFFFFFF,
-    as datasketch's empty MinHash. `perms`: the (a, b) of `permutations(num_perm, seed)` when
-    the caller has them (an index stores them, so a check does not need datasketch)."""
+    """MinHash signatures (rows) of many hash sets at once, about `batch` values a step; an
+    empty set gets all 0xFFFFFFFF, as datasketch's empty MinHash. `perms`: the (a, b) of
+    `permutations(num_perm, seed)` when the caller has them (an index stores them, so a check
+    does not need datasketch)."""
     a, b = perms if perms is not None else permutations(num_perm, seed)
     out = np.full((len(sets), num_perm), 0xFFFFFFFF, dtype=np.uint32)
+    rows = [i for i, values in enumerate(sets) if len(values)]
     start = 0
-    while start < len(sets):
+    while start < len(rows):
         # Take as many sets as fit in `batch` values (at least one).
         stop, total = start, 0
-        while stop < len(sets) and (stop == start or total + len(sets[stop]) <= batch):
-            total += len(sets[stop])
+        while stop < len(rows) and (stop == start or total + len(sets[rows[stop]]) <= batch):
+            total += len(sets[rows[stop]])
             stop += 1
-        chunk = [s for s in sets[start:stop]]
-        lengths = np.array([len(s) for s in chunk], dtype=np.int64)
-        nonempty = np.flatnonzero(lengths)
-        if len(nonempty):
-            values = _fmix32(to_hash32(np.concatenate([chunk[i] for i in nonempty])))
-            offsets = np.concatenate(([0], np.cumsum(lengths[nonempty])[:-1]))
-            with np.errstate(over="ignore"):
-                permuted = values[:, None] * a[None, :] + b[None, :]
-            out[start + nonempty] = np.minimum.reduceat(permuted, offsets, axis=0)
+        block = rows[start:stop]
+        starts = np.cumsum([0] + [len(sets[i]) for i in block[:-1]])
+        out[block] = sign_block(np.concatenate([sets[i] for i in block]), starts, a, b)
         start = stop
+    return out
+
+
+def sign_block(values: np.ndarray, starts: npt.NDArray[np.int64], a: U32, b: U32) -> U32:
+    """The signatures (rows) of non-empty sets laid end to end in `values`, set r from
+    starts[r], under the permutations (a, b). Each permutation hashes every value in turn, so
+    the block stays in the CPU's cache; one set (a check's article) is hashed by all of them
+    in one step."""
+    hashed = _fmix32(to_hash32(values.astype(np.uint64, copy=False)))
+    if len(starts) == 1:
+        with np.errstate(over="ignore"):
+            one: U32 = (hashed[:, None] * a[None, :] + b[None, :]).min(axis=0)[None, :]
+        return one
+    permuted = np.empty_like(hashed)
+    out = np.empty((len(starts), len(a)), dtype=np.uint32)
+    for p in range(len(a)):
+        np.multiply(hashed, a[p], out=permuted)
+        np.add(permuted, b[p], out=permuted)
+        out[:, p] = np.minimum.reduceat(permuted, starts)
     return out

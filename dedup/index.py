@@ -113,7 +113,6 @@ MAX_BATCH = 20_000
 _BUSY_SECONDS = 60.0
 _COPY, _STORY = 1, 2  # resolutions, part of each band key's hash seed
 _EMPTY = np.zeros(0, dtype=np.uint64)
-_SIG_BATCH = 1024  # values per block when computing signatures (fits in a CPU cache)
 
 _TABLES = (
     "meta",
@@ -1007,8 +1006,8 @@ class ArchiveIndex:
         s = self.settings
         copy_sets = _without_each([item.fp.shingles for item in new], boilerplate)
         topic_sets = _without_each([item.fp.topics for item in new], common_hashes)
-        copy_sigs = signatures(copy_sets, s.num_perm, s.seed, _SIG_BATCH, self._perms)
-        story_sigs = signatures(topic_sets, s.num_perm, s.seed, _SIG_BATCH, self._perms)
+        copy_sigs = signatures(copy_sets, s.num_perm, s.seed, perms=self._perms)
+        story_sigs = signatures(topic_sets, s.num_perm, s.seed, perms=self._perms)
         copy_keys = band_keys(copy_sigs, *self._copy_bands, _COPY)
         story_keys = band_keys(story_sigs, *self._story_bands, _STORY)
 
