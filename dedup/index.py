@@ -39,6 +39,7 @@ The Python API:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -56,7 +57,7 @@ from urllib.parse import quote
 import numpy as np
 import numpy.typing as npt
 
-from .arrays import distinct
+from .arrays import distinct, in_sorted
 from .batch import Vocabulary, fingerprint_corpus
 from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, Progress
 from .errors import IndexFileError, SettingsError
@@ -285,6 +286,7 @@ class _New:
     article: Article
     fp: Fingerprint
     meta_json: str
+    terms_json: str
     anchors: U64
     oid: int = 0
     sampled: bool = False
@@ -472,10 +474,11 @@ def _batch_size(articles: int) -> int:
 
 def _prepare(
     batch: Sequence[Article], settings: Settings, stop: frozenset[str]
-) -> list[tuple[Fingerprint, str, U64]]:
+) -> list[tuple[Fingerprint, str, str, U64]]:
     """Fingerprint a batch in bulk (`batch.fingerprint_corpus`: the values of
     `Fingerprinter.fingerprint`, which a check uses for its query): each article's fingerprint,
-    its other fields as JSON, and its anchors. Runs on a worker process."""
+    its other fields as JSON, its content-word counts as JSON, and its anchors. Runs on a worker
+    process."""
     vocab = Vocabulary(stop=stop)
     corpus = fingerprint_corpus([a.text for a in batch], settings, vocab, batch=max(1, len(batch)))
     words = vocab.words()
@@ -494,7 +497,7 @@ def _prepare(
     topic_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows[keep], minlength=len(batch)), out=topic_offsets[1:])
     topics = hashes[keep]
-    out: list[tuple[Fingerprint, str, U64]] = []
+    out: list[tuple[Fingerprint, str, str, U64]] = []
     for i, article in enumerate(batch):
         lo, hi = offsets[i], offsets[i + 1]
         shingles = corpus.shingles.row(i).astype(np.uint64)
@@ -508,13 +511,14 @@ def _prepare(
             terms={words[t]: c for t, c in zip(ids[lo:hi], counts[lo:hi], strict=True)},
         )
         anchors = shingles[shingles % every == 0] if every else _EMPTY
-        out.append((fp, _meta_json(article), anchors))
+        terms_json = json.dumps(fp.terms, ensure_ascii=False, sort_keys=True)
+        out.append((fp, _meta_json(article), terms_json, anchors))
     return out
 
 
 def _prepare_chunk(
     chunk: tuple[int, Sequence[Article]], settings: Settings, stop: frozenset[str]
-) -> list[tuple[Fingerprint, str, U64]]:
+) -> list[tuple[Fingerprint, str, str, U64]]:
     """`_prepare` of a (size read, batch) item of `add`."""
     return _prepare(chunk[1], settings, stop)
 
@@ -1039,7 +1043,7 @@ class ArchiveIndex:
                     a.url,
                     a.author,
                     item.meta_json,
-                    json.dumps(fp.terms, ensure_ascii=False, sort_keys=True),
+                    item.terms_json,
                     _sig_blob(copy_sigs[i]) if copy_ok else None,
                     _sig_blob(story_sigs[i]) if story_ok else None,
                     a.text,
@@ -1925,14 +1929,16 @@ def _passage_words_bound(query: U64, other: U64, s: Settings) -> int:
 
 
 def _without_each(sets: Sequence[U64], ignore: U64) -> list[U64]:
-    """`_without` for many sets at once."""
+    """`_without` for many sets at once (`ignore` sorted)."""
     if not len(ignore) or not sets:
         return list(sets)
     lengths = np.array([len(v) for v in sets], dtype=np.int64)
     values = np.concatenate(sets)
-    keep = ~np.isin(values, ignore)
+    keep = ~in_sorted(values, ignore)
     kept = np.bincount(np.repeat(np.arange(len(sets)), lengths)[keep], minlength=len(sets))
-    return np.split(values[keep], np.cumsum(kept)[:-1])
+    values = values[keep]
+    bounds = [0, *np.cumsum(kept).tolist()]
+    return [values[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
 def _in_window(candidates: list[_Candidate], published: str | None, days: int) -> list[_Candidate]:
