@@ -321,7 +321,7 @@ def test_add_fingerprints_in_bulk_what_check_fingerprints_one_at_a_time():
     with ArchiveIndex.in_memory() as index:
         single = Fingerprinter(index.settings, stop_words=index._stop_words)
         prepared = index_module._prepare(articles, index.settings, index._stop_words)
-        for article, (bulk, _, _) in zip(articles, prepared, strict=True):
+        for article, (bulk, _, _, _) in zip(articles, prepared, strict=True):
             one = single.fingerprint(article)
             assert (bulk.words, bulk.digest, bulk.terms) == (one.words, one.digest, one.terms)
             assert np.array_equal(bulk.shingles, one.shingles)
