@@ -7,7 +7,8 @@ Usage (from the project root, after `python benchmarks/make_corpus.py --size 100
     python benchmarks/profile.py --size 100k --blocks     # the block sizes of `dedup.detect`
 
 Stages, in the order the report runs them:
-- read: the JSONL into articles (`readers.read_articles`);
+- read: the JSONL into articles (`readers.read_articles`, the garbage collector paused, as
+  `dedup report` reads);
 - fingerprint: tokenising, word ids, shingle hashes, term counts (`batch.fingerprint_corpus`);
 - index: boilerplate, corpus stop words, TF-IDF rows (the rest of `Analysis`);
 - candidates: MinHash at both resolutions, LSH banding, anchor pairs;
@@ -48,6 +49,7 @@ def profile(corpus: Path, workers: int) -> dict[str, float]:
     """Seconds per stage of one report over `corpus` on `workers` processes."""
     from dedup import Settings
     from dedup.detect import Analysis
+    from dedup.parallel import gc_paused
     from dedup.readers import read_articles
     from dedup.render import json_chunks
 
@@ -58,7 +60,8 @@ def profile(corpus: Path, workers: int) -> dict[str, float]:
         marks.setdefault(stage, []).append(time.perf_counter())
 
     t = time.perf_counter()
-    read = read_articles([corpus])
+    with gc_paused():  # (as `dedup report` reads)
+        read = read_articles([corpus])
     times["read"] = time.perf_counter() - t
 
     settings = Settings()

@@ -122,6 +122,9 @@ def shingle_hashes(word_hashes: U64, k: int) -> U64:
 #: Set values signed in one step (`signatures`, `batch.minhash_rows`): 4 bytes each, so that
 #: a step stays in the CPU's cache while every permutation hashes it.
 SIGN_VALUES = 1 << 16
+#: A set of at most this many values alone is hashed by every permutation in one step (a
+#: values x permutations matrix of 2 MB at 128 permutations).
+SIGN_ONE_SET = 4096
 
 
 def to_hash32(hashes: U64) -> U32:
@@ -177,10 +180,10 @@ def signatures(
 def sign_block(values: np.ndarray, starts: npt.NDArray[np.int64], a: U32, b: U32) -> U32:
     """The signatures (rows) of non-empty sets laid end to end in `values`, set r from
     starts[r], under the permutations (a, b). Each permutation hashes every value in turn, so
-    the block stays in the CPU's cache; one set (a check's article) is hashed by all of them
-    in one step."""
+    the block stays in the CPU's cache; one small set (a check's article) is hashed by all of
+    them in one step."""
     hashed = _fmix32(to_hash32(values.astype(np.uint64, copy=False)))
-    if len(starts) == 1:
+    if len(starts) == 1 and len(values) <= SIGN_ONE_SET:
         with np.errstate(over="ignore"):
             one: U32 = (hashed[:, None] * a[None, :] + b[None, :]).min(axis=0)[None, :]
         return one

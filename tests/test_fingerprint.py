@@ -7,13 +7,16 @@ from dedup.fingerprint import Fingerprinter, shingle_hashes, signatures, to_hash
 
 def test_signatures_equal_datasketch_minhash():
     rng = np.random.default_rng(7)
-    sets = [np.unique(rng.integers(0, 2**63, size=n, dtype=np.uint64)) for n in (1, 5, 300, 0, 42)]
+    sets = [
+        np.unique(rng.integers(0, 2**63, size=n, dtype=np.uint64)) for n in (1, 5, 300, 0, 42, 5000)
+    ]
     expected = []
     for values in sets:
         m = MinHash(num_perm=128, seed=1, hashfunc=lambda x: x, scheme="affine32")
         m.update_batch(to_hash32(values).tolist())
         expected.append(m.hashvalues)
-    # several sets a step (each permutation in turn), and one set a step (all at once)
+    # several sets a step (each permutation in turn), and one set a step (all at once when it
+    # is small: the set of 5000 takes the permutations in turn)
     for batch in (200, 1 << 16, 1):
         assert np.array_equal(signatures(sets, num_perm=128, seed=1, batch=batch), expected)
 
