@@ -27,6 +27,8 @@ I64 = npt.NDArray[np.int64]
 
 #: Sets with fewer values than this have their signatures computed in this process.
 PARALLEL_MIN_VALUES = 1 << 20
+#: Bandings of fewer rows, and countings of fewer pairs, than this run in this process.
+PARALLEL_MIN_ROWS = 1 << 18
 
 #: Ranges of pair codes counted one at a time (`counted_by_range`: banding and anchors bound
 #: their working memory so; fewer than 256).
@@ -189,11 +191,12 @@ def fingerprint_corpus(
     batch: int = 4096,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> CorpusFingerprints:
     """Fingerprint every text, `batch` texts per vectorised step, on up to `workers` processes.
     Each block numbers its words itself; they are renumbered here in block order, so `vocab`
     grows exactly as if one process had read the texts in order. `progress(done)` is called as
-    texts are done."""
+    texts are done; `meanwhile()` while the workers are at work (see `run_blocks`)."""
     k = settings.shingle_size
     blocks = (len(texts) + batch - 1) // batch
 
@@ -202,7 +205,7 @@ def fingerprint_corpus(
 
     fields: dict[str, list[np.ndarray]] = {name: [] for name in _PARTS}
     done = 0
-    for part in run_blocks(task, blocks, workers):
+    for part in run_blocks(task, blocks, workers, meanwhile):
         renumber = vocab.ids(part.words)
         ids = renumber[part.term_ids]
         order = sorted_by(part.term_rows, ids)  # ascending corpus ids within each text
@@ -299,8 +302,9 @@ def minhash_rows(
     a, b = permutations(num_perm, seed)
     use = num_perm if use is None else use
     n = len(sets.offsets) - 1
-    out = np.full((n, use), 0xFFFFFFFF, dtype=np.uint32)
+    out = np.empty((n, use), dtype=np.uint32)
     nonempty = np.flatnonzero(sets.lengths())
+    out[np.diff(sets.offsets) == 0] = 0xFFFFFFFF  # (an empty set's, as datasketch's)
     if not len(nonempty):
         return out
     starts = sets.offsets[:-1][nonempty]  # (the values of the rows with values: contiguous)
@@ -315,7 +319,11 @@ def minhash_rows(
     if len(sets.values) < PARALLEL_MIN_VALUES:
         workers = 1  # forking would cost more than it saves
     for r, part in enumerate(run_blocks(block, len(bounds) - 1, workers)):
-        out[nonempty[bounds[r] : bounds[r + 1]]] = part
+        rows = nonempty[bounds[r] : bounds[r + 1]]
+        if rows[-1] - rows[0] == len(rows) - 1:  # (no empty set among them: one copy)
+            out[rows[0] : rows[-1] + 1] = part
+        else:
+            out[rows] = part
     return out
 
 
@@ -337,32 +345,43 @@ def band_pairs(
 
 
 def band_counts(
-    sigs: U32, bands: int, rows: int, usable: npt.NDArray[np.bool_], largest: int | None = None
+    sigs: U32,
+    bands: int,
+    rows: int,
+    usable: npt.NDArray[np.bool_],
+    largest: int | None = None,
+    workers: int = 1,
 ) -> tuple[I64, npt.NDArray[np.integer]]:
     """The pairs of `band_pairs` (without `neighbours`) and the bands each shares (uint8 for up
-    to 255 bands): `nearest` ranks by them, and the caller may let `sigs` go first."""
+    to 255 bands): `nearest` ranks by them, and the caller may let `sigs` go first. The bands
+    are bucketed on up to `workers` processes."""
     n = len(sigs)
     idx = np.flatnonzero(usable)
+    cuts = range_cuts(n)
 
-    def chunks() -> Iterator[I64]:
-        for t in range(bands):
-            keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
-            order = grouped_order(keys)  # (any order within a bucket: its pairs are what count)
-            sorted_keys = keys[order]
-            members = idx[order]
-            same = sorted_keys[1:] == sorted_keys[:-1]
-            yield from pair_chunks(members, same, n, largest)
+    def band(t: int) -> list[I64]:
+        keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
+        order = grouped_order(keys)  # (any order within a bucket: its pairs are what count)
+        sorted_keys = keys[order]
+        members = idx[order]
+        same = sorted_keys[1:] == sorted_keys[:-1]
+        return by_range(pair_chunks(members, same, n, largest), cuts)
 
-    return counted_by_range(chunks(), n, np.min_scalar_type(bands))
+    if len(idx) < PARALLEL_MIN_ROWS:
+        workers = 1  # forking would cost more than it saves
+    pieces = run_blocks(band, bands, workers)
+    return counted_by_range(pieces, n, np.min_scalar_type(bands), workers)
 
 
-def counted_by_range(
-    chunks: Iterable[I64], n: int, count_dtype: np.dtype | type
-) -> tuple[I64, npt.NDArray[np.integer]]:
-    """`counted` of the pair codes (i * n + j) of all `chunks` together, with the counts as
-    `count_dtype`. The codes go into COUNT_RANGES ranges as they come, and each range is counted
-    on its own: the working memory of counting is a range's, not every pair's."""
-    cuts = np.linspace(0, n, COUNT_RANGES + 1).astype(np.int64)[1:-1] * n
+def range_cuts(n: int) -> I64:
+    """The first code of each of the COUNT_RANGES ranges of pair codes of n rows but the first."""
+    cuts: I64 = np.linspace(0, n, COUNT_RANGES + 1).astype(np.int64)[1:-1] * n
+    return cuts
+
+
+def by_range(chunks: Iterable[I64], cuts: I64) -> list[I64]:
+    """The codes of `chunks` in the COUNT_RANGES ranges that `cuts` (`range_cuts`) bound, each
+    range's codes as one array."""
     pieces: list[list[I64]] = [[] for _ in range(len(cuts) + 1)]
     for codes in chunks:
         part = np.searchsorted(cuts, codes, side="right").astype(np.uint8)  # (a radix sort)
@@ -372,15 +391,33 @@ def counted_by_range(
         for r, piece in enumerate(pieces):
             piece.append(codes[bounds[r] : bounds[r + 1]].copy())
         del codes, part, by_part
+    return [concat(piece, np.int64) for piece in pieces]
+
+
+def counted_by_range(
+    parts: Iterable[list[I64]], n: int, count_dtype: np.dtype | type, workers: int = 1
+) -> tuple[I64, npt.NDArray[np.integer]]:
+    """`counted` of the pair codes of all `parts` together (each a list of the codes in each of
+    the COUNT_RANGES ranges, as `by_range` gives), with the counts as `count_dtype`. Each range
+    is counted on its own, on up to `workers` processes: the working memory of counting is a
+    range's, not every pair's."""
+    pieces: list[list[I64]] = [[] for _ in range(COUNT_RANGES)]
+    for part in parts:
+        for r, codes in enumerate(part):
+            pieces[r].append(codes)
+
+    def count(r: int) -> tuple[I64, npt.NDArray[np.integer]]:
+        distinct, counts = counted(concat(pieces[r], np.int64))
+        return distinct, counts.astype(count_dtype)
+
+    if sum(len(c) for piece in pieces for c in piece) < PARALLEL_MIN_ROWS:
+        workers = 1
     uniq_parts: list[np.ndarray] = []
     count_parts: list[np.ndarray] = []
-    for r in range(len(pieces)):
-        every = concat(pieces[r], np.int64)
-        pieces[r] = []
-        distinct, counts = counted(every)
-        del every
+    for r, (distinct, counts) in enumerate(run_blocks(count, COUNT_RANGES, workers)):
+        pieces[r] = []  # (counted: let go here; a worker holds its own view of it)
         uniq_parts.append(distinct)
-        count_parts.append(counts.astype(count_dtype))
+        count_parts.append(counts)
         del distinct, counts
     uniq = _joined(uniq_parts, np.int64)
     shared = _joined(count_parts, count_dtype)  # (and the sorts' memory handed back)
@@ -421,21 +458,29 @@ def counted(values: I64) -> tuple[I64, I64]:
 
 
 def nearest(
-    codes: I64, score: npt.NDArray[np.integer], n: int, k: int, entries: int = CHUNK
+    codes: I64,
+    score: npt.NDArray[np.integer],
+    n: int,
+    k: int,
+    entries: int = CHUNK,
+    workers: int = 1,
 ) -> I64:
     """The pairs (sorted codes i * n + j) that are among the `k` best-scored pairs of i or of j
     (ties: the smaller code first). Low LSH thresholds propose pairs at a rate that grows with
     the square of the corpus (every article of a templated series pairs with every other);
     keeping each article's k best keeps the candidates linear in the corpus. Articles are
-    ranked a range at a time, of about `entries` pairs, to bound the working memory."""
+    ranked a range at a time, of about `entries` pairs (bounding the working memory), the
+    ranges on up to `workers` processes."""
     if not len(codes):
         return codes
     top = int(score.max()) + 1
     right = (codes % n).astype(np.int32 if n < 1 << 31 else np.int64)
-    keep = np.zeros(len(codes), dtype=bool)
     spans = -(-2 * len(codes) // entries)
-    bounds = np.linspace(0, n, spans + 1).astype(np.int64)
-    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+    bounds = np.linspace(0, n, spans + 1).astype(np.int64).tolist()
+
+    def best(span: int) -> I64:
+        """The pairs among the k best of an article in the span's range."""
+        lo, hi = bounds[span], bounds[span + 1]
         # Each pair of an article in lo..hi-1 once as (j, pair), then once as (i, pair): for any
         # article, its entries then come in order of code (i * n + j with i < j: the pairs
         # where it is j have the smaller codes), so sorting by article, score and position
@@ -444,7 +489,7 @@ def nearest(
         first, last = np.searchsorted(codes, (lo * n, hi * n)).tolist()
         pair = np.concatenate((as_right, np.arange(first, last, dtype=np.int64)))
         if not len(pair):
-            continue
+            return pair
         article = np.concatenate((right[as_right], codes[first:last] // n))
         key = article * top + (top - 1 - score[pair].astype(np.int64))
         if int(key.max()) < (1 << 62) // len(key):  # (position in the key: a sort of values)
@@ -460,9 +505,14 @@ def nearest(
         starts = np.ones(len(order), dtype=bool)
         np.not_equal(article[1:], article[:-1], out=starts[1:])
         rank -= np.maximum.accumulate(np.where(starts, rank, 0))
-        keep[pair[order[rank < k]]] = True
-    kept: I64 = codes[keep]
-    return kept
+        kept: I64 = pair[order[rank < k]]
+        return kept
+
+    keep = np.zeros(len(codes), dtype=bool)
+    for kept in run_blocks(best, spans, workers if len(codes) >= PARALLEL_MIN_ROWS else 1):
+        keep[kept] = True
+    found: I64 = codes[keep]
+    return found
 
 
 def band_keys(band: U32) -> U64:

@@ -32,6 +32,7 @@ from .batch import (
     Ragged,
     Vocabulary,
     band_counts,
+    by_range,
     concat,
     counted,
     counted_by_range,
@@ -39,9 +40,10 @@ from .batch import (
     minhash_rows,
     nearest,
     pair_chunks,
+    range_cuts,
 )
 from .errors import DedupError
-from .fingerprint import U32, U64, Fingerprinter
+from .fingerprint import U32, U64, Fingerprinter, permutations
 from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
 from .parallel import default_workers, gc_paused, release_memory, run_blocks
 from .passages import Traced, passage_rows, run_table, trace_runs, views
@@ -51,12 +53,11 @@ from .verify import (
     Scores,
     Verifier,
     boilerplate_limit,
-    classify,
+    classify_all,
     common_limit,
     pair_cosines,
     passage_shingles_needed,
     tfidf,
-    to_match,
 )
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def lsh_pairs(
     return pairs
 
 
-def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
+def anchor_pairs(sets: Ragged, every: int, min_shared: int, workers: int = 1) -> I64:
     """Pairs (codes i * n + j) of rows sharing at least `min_shared` anchors: the shingles whose
     hash is divisible by `every` (mod-p sampling, as in Broder's shingling). A shared passage of
     L words holds about (L - shingle_size + 1) / every anchors, so a quoted paragraph is found
@@ -174,7 +175,8 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int) -> I64:
     del kept
     same = hashes[1:] == hashes[:-1]
     del hashes
-    uniq, counts = counted_by_range(pair_chunks(owners, same, n), n, np.int32)
+    pieces = by_range(pair_chunks(owners, same, n), range_cuts(n))
+    uniq, counts = counted_by_range([pieces], n, np.int32, workers)
     del owners, same
     shared: I64 = uniq[counts >= min_shared]
     return shared
@@ -246,6 +248,7 @@ class Analysis:
             batch=FINGERPRINT_BLOCK,
             workers=self.workers,
             progress=lambda done: self.progress("fingerprint", done, n),
+            meanwhile=lambda: _preload(settings),
         )
         release_memory()
         self.words, self.digests = corpus.words, corpus.digests
@@ -354,15 +357,17 @@ class Analysis:
                 bands, rows = lsh_params(threshold, s.num_perm)
                 usable = self.set_sizes(resolution) > 0
                 sigs = self.signatures(resolution, bands * rows)
-                codes, shared = band_counts(sigs, bands, rows, usable, largest)
+                codes, shared = band_counts(sigs, bands, rows, usable, largest, self.workers)
                 del sigs, usable  # (before `nearest`: half a gigabyte at 1M articles)
                 if neighbours is not None:
-                    codes = nearest(codes, shared, len(self.ordered), neighbours)
+                    codes = nearest(
+                        codes, shared, len(self.ordered), neighbours, workers=self.workers
+                    )
                 del shared
                 release_memory()  # (the banding's temporaries, before the next stage's)
                 found.append(codes)
                 del codes
-            found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors))
+            found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors, self.workers))
             self._candidates[key] = counted(np.concatenate(found))[0]
             del found
             release_memory()
@@ -545,23 +550,36 @@ class Analysis:
         at[has] = self.traced.find(codes)
         shared_words = np.zeros(len(judged), dtype=np.int64)
         shared_words[has] = self.traced.words_at_least(at[has], m)
+        jaccard, cab, cba = scores.ratios(judged)
+        cosine = scores.cosine[judged]
+        final = classify_all(
+            scores.exact[judged],
+            jaccard,
+            np.maximum(cab, cba),
+            cosine,
+            scores.shared_terms[judged],
+            shared_words,
+            s,
+        )
+        found = np.flatnonzero(final != _NO_KIND)  # (the matches: a Python object each)
         out: list[Match] = []
-        for lo in range(0, len(judged), JUDGE_BLOCK):  # (a Python object a value: in slices)
-            part = judged[lo : lo + JUDGE_BLOCK]
-            for i, j, pair_scores, x, words in zip(
-                scores.left[part].tolist(),
-                scores.right[part].tolist(),
-                scores.scores(part),
-                at[lo : lo + JUDGE_BLOCK].tolist(),
-                shared_words[lo : lo + JUDGE_BLOCK].tolist(),
+        for lo in range(0, len(found), JUDGE_BLOCK):  # (a Python object a value: in slices)
+            part = found[lo : lo + JUDGE_BLOCK]
+            pairs = judged[part]
+            for i, j, kind, jac, ab, ba, cos, x in zip(
+                scores.left[pairs].tolist(),
+                scores.right[pairs].tolist(),
+                final[part].tolist(),
+                jaccard[part].tolist(),
+                cab[part].tolist(),
+                cba[part].tolist(),
+                cosine[part].tolist(),
+                at[part].tolist(),
                 strict=True,
             ):
-                kind = classify(pair_scores, words, s)
-                if kind is None:
-                    continue
-                a, b = self.ordered[i], self.ordered[j]
+                a = self.ordered[i]
                 passages = self.traced.passages(x, a.text, m) if x >= 0 else ()
-                out.append(to_match(a.id, b.id, kind, pair_scores, passages))
+                out.append(Match(a.id, self.ordered[j].id, KINDS[kind], jac, ab, ba, cos, passages))
         return out
 
     @gc_paused()
@@ -647,6 +665,16 @@ class Analysis:
             stories=tuple(stories),
             articles={i: self.articles[i] for i in members},
         )
+
+
+def _preload(settings: Settings) -> None:
+    """Import and set up what the stages after fingerprinting use (scikit-learn, datasketch's
+    permutations and LSH parameters: seconds of start-up), while the workers fingerprint."""
+    from sklearn.feature_extraction.text import TfidfTransformer  # noqa: F401
+
+    permutations(settings.num_perm, settings.seed)
+    for threshold in (settings.lsh_copy, settings.lsh_story):
+        lsh_params(threshold, settings.num_perm)
 
 
 def _components(left: I64, right: I64, n: int) -> I64:

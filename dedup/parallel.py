@@ -40,19 +40,31 @@ def _call(block: int) -> Any:
     return _TASK(block)
 
 
-def run_blocks(task: Callable[[int], T], blocks: int, workers: int) -> Iterator[T]:
-    """task(0), task(1), ... task(blocks - 1), in that order, on up to `workers` processes."""
+def run_blocks(
+    task: Callable[[int], T],
+    blocks: int,
+    workers: int,
+    meanwhile: Callable[[], object] | None = None,
+) -> Iterator[T]:
+    """task(0), task(1), ... task(blocks - 1), in that order, on up to `workers` processes.
+    `meanwhile()` is called in this process once the workers are at work (before the first
+    result), or after the last block when there are none."""
     global _TASK
     workers = min(workers, blocks)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for block in range(blocks):
             yield task(block)
+        if meanwhile is not None:
+            meanwhile()
         return
     _TASK = task
     gc.freeze()  # the workers' garbage collections then leave the inherited objects untouched
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_call, range(blocks))
+            results = pool.imap(_call, range(blocks))
+            if meanwhile is not None:
+                meanwhile()
+            yield from results
     finally:
         _TASK = None
         gc.unfreeze()

@@ -98,16 +98,17 @@ def build_stories(
 ) -> list[Story]:
     """Stories for the groups: original, roles, outlets; largest first, then by original id."""
     by_pair = {(m.a, m.b): m for m in matches}
+    group_of = {x: g for g, ids in enumerate(groups) for x in ids}
+    within: list[list[Match]] = [[] for _ in groups]  # (the matches of each group)
+    for m in matches:
+        g = group_of.get(m.a)
+        if g is not None and group_of.get(m.b) == g:
+            within[g].append(m)
     drafts = []
-    for ids in groups:
+    for ids, found in zip(groups, within, strict=True):
         members = [articles[i] for i in ids]
         original, reason = choose_original(members, words)
-        story_matches = tuple(
-            sorted(
-                (by_pair[(x, y)] for x in ids for y in ids if x < y and (x, y) in by_pair),
-                key=lambda m: (m.a, m.b),
-            )
-        )
+        story_matches = tuple(sorted(found, key=lambda m: (m.a, m.b)))
         out_members = []
         for art in sorted(members, key=lambda a: (a.id != original, a.id)):
             role: Role
@@ -115,8 +116,8 @@ def build_stories(
                 role = "original"
             else:
                 key = (original, art.id) if original < art.id else (art.id, original)
-                m = by_pair.get(key)
-                role = "copy" if m is not None and m.kind in COPY_KINDS else "related"
+                link = by_pair.get(key)
+                role = "copy" if link is not None and link.kind in COPY_KINDS else "related"
             out_members.append(
                 Member(
                     id=art.id,

@@ -311,6 +311,32 @@ def classify(scores: Scores, shared_words: int, settings: Settings) -> Kind | No
     return None
 
 
+def classify_all(
+    exact: npt.NDArray[np.bool_],
+    jaccard: npt.NDArray[np.float64],
+    containment: npt.NDArray[np.float64],
+    cosine: npt.NDArray[np.float64],
+    shared_terms: npt.NDArray[np.integer],
+    shared_words: npt.NDArray[np.integer],
+    settings: Settings,
+) -> npt.NDArray[np.int8]:
+    """`classify` of many pairs at once (containment: the larger of the two ways): the index in
+    KINDS of each pair's kind, or -1 when it is not a match."""
+    s = settings
+    kind = np.full(len(exact), -1, dtype=np.int8)
+    rules = (  # (in the order of `classify`: the first that holds)
+        exact,
+        jaccard >= s.near_duplicate,
+        containment >= s.contained,
+        (shared_words >= s.partial_words)
+        | ((containment >= s.partial) & (cosine >= s.partial_cosine)),
+        (cosine >= s.same_story) & (shared_terms >= s.story_terms),
+    )
+    for code, hit in enumerate(rules):
+        kind[(kind < 0) & hit] = code
+    return kind
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """Everything verification measured on a pair, before any threshold: scores, and the shared

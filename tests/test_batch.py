@@ -12,12 +12,14 @@ from dedup import Settings, batch
 from dedup.batch import (
     Vocabulary,
     band_pairs,
+    by_range,
     counted,
     counted_by_range,
     fingerprint_corpus,
     group_pairs,
     minhash_rows,
     nearest,
+    range_cuts,
     slice_bounds,
     sorted_by,
 )
@@ -145,7 +147,8 @@ def test_sorted_by_orders_as_lexsort(pairs: list[tuple[int, int]]) -> None:
 @given(st.lists(st.integers(0, 99), max_size=300), st.integers(1, 5), st.integers(1, 120))
 def test_counted_by_range_is_counted_of_every_chunk(rows: list[int], chunks: int, n: int) -> None:
     codes = np.asarray([r % n * n + (r * 7) % n for r in rows], dtype=np.int64)
-    pieces = np.array_split(codes, chunks)
+    cuts = range_cuts(n)
+    pieces = [by_range([piece], cuts) for piece in np.array_split(codes, chunks)]
     distinct, counts = counted_by_range(iter(pieces), n, np.uint16)
     expected, expected_counts = counted(codes.copy())
     assert np.array_equal(distinct, expected) and np.array_equal(counts, expected_counts)

@@ -15,12 +15,13 @@ from dedup import Settings, analyse, detect
 from dedup import batch as batch_module
 from dedup.batch import Vocabulary
 from dedup.fingerprint import Fingerprinter
+from dedup.models import KINDS
 from dedup.parallel import gc_paused, run_blocks
 from dedup.passages import to_passages, trace, views
 from dedup.readers import read_articles
 from dedup.render import dumps_json, json_chunks, render_json, report_to_dict
 from dedup.text import words_of
-from dedup.verify import Verifier, shared_passages
+from dedup.verify import Scores, Verifier, classify, classify_all, shared_passages
 from tests.conftest import FIXTURES
 
 detect_module = importlib.import_module("dedup.detect")  # the module, not `dedup.detect()`
@@ -167,6 +168,7 @@ def test_two_workers_give_the_bytes_of_one(name: str, monkeypatch: pytest.Monkey
     monkeypatch.setattr(detect_module, "SCORE_BLOCK", 2)
     monkeypatch.setattr(detect_module, "TRACE_BLOCK", 2)
     monkeypatch.setattr(batch_module, "PARALLEL_MIN_VALUES", 0)
+    monkeypatch.setattr(batch_module, "PARALLEL_MIN_ROWS", 0)
     read = read_articles([FIXTURES / name])
     one = detect(read.articles, skipped=read.skipped, timing=False, workers=1)
     two = detect(read.articles, skipped=read.skipped, timing=False, workers=2)
@@ -245,3 +247,32 @@ def test_overlapping_intervals_are_found_as_by_comparing_every_two(intervals):
         for i, (p, s, n) in enumerate(intervals)
     ]
     assert _overlapping(pair, start, length).tolist() == expected
+
+
+_RATIO = st.sampled_from([0.0, 0.2, 0.4, 0.5, 0.8, 0.9, 1.0]) | st.floats(0, 1)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(), _RATIO, _RATIO, _RATIO, _RATIO, st.integers(0, 9), st.integers(0, 99)
+        )
+    )
+)
+def test_classify_all_is_classify_pair_by_pair(pairs: list[tuple]) -> None:
+    settings = Settings()
+    expected = [
+        classify(Scores(j, ab, ba, c, e, t), w, settings) for e, j, ab, ba, c, t, w in pairs
+    ]
+    columns = list(zip(*pairs, strict=True)) or [()] * 7
+    exact, jaccard, ab, ba, cosine, terms, words = (np.asarray(c) for c in columns)
+    found = classify_all(
+        exact.astype(bool),
+        jaccard.astype(float),
+        np.maximum(ab, ba).astype(float),
+        cosine.astype(float),
+        terms.astype(int),
+        words.astype(int),
+        settings,
+    )
+    assert [KINDS[k] if k >= 0 else None for k in found.tolist()] == expected
