@@ -27,7 +27,7 @@ I64 = npt.NDArray[np.int64]
 
 #: Sets with fewer values than this have their signatures computed in this process.
 PARALLEL_MIN_VALUES = 1 << 20
-#: Bandings of fewer rows, and countings of fewer pairs, than this run in this process.
+#: Candidates of fewer articles than this are found in this process (banding, counting).
 PARALLEL_MIN_ROWS = 1 << 18
 
 #: Ranges of pair codes counted one at a time (`counted_by_range`: banding and anchors bound
@@ -367,7 +367,7 @@ def band_counts(
         same = sorted_keys[1:] == sorted_keys[:-1]
         return by_range(pair_chunks(members, same, n, largest), cuts)
 
-    if len(idx) < PARALLEL_MIN_ROWS:
+    if n < PARALLEL_MIN_ROWS:
         workers = 1  # forking would cost more than it saves
     pieces = run_blocks(band, bands, workers)
     return counted_by_range(pieces, n, np.min_scalar_type(bands), workers)
@@ -401,6 +401,8 @@ def counted_by_range(
     the COUNT_RANGES ranges, as `by_range` gives), with the counts as `count_dtype`. Each range
     is counted on its own, on up to `workers` processes: the working memory of counting is a
     range's, not every pair's."""
+    if n < PARALLEL_MIN_ROWS:
+        workers = 1
     pieces: list[list[I64]] = [[] for _ in range(COUNT_RANGES)]
     for part in parts:
         for r, codes in enumerate(part):
@@ -410,8 +412,6 @@ def counted_by_range(
         distinct, counts = counted(concat(pieces[r], np.int64))
         return distinct, counts.astype(count_dtype)
 
-    if sum(len(c) for piece in pieces for c in piece) < PARALLEL_MIN_ROWS:
-        workers = 1
     uniq_parts: list[np.ndarray] = []
     count_parts: list[np.ndarray] = []
     for r, (distinct, counts) in enumerate(run_blocks(count, COUNT_RANGES, workers)):
@@ -509,7 +509,7 @@ def nearest(
         return kept
 
     keep = np.zeros(len(codes), dtype=bool)
-    for kept in run_blocks(best, spans, workers if len(codes) >= PARALLEL_MIN_ROWS else 1):
+    for kept in run_blocks(best, spans, workers if n >= PARALLEL_MIN_ROWS else 1):
         keep[kept] = True
     found: I64 = codes[keep]
     return found

@@ -466,10 +466,12 @@ class Analysis:
         n = max(len(self.ordered), 1)
         self._trace(np.asarray([i * n + j for i, j in pairs], dtype=np.int64))
 
-    def _trace(self, codes: I64) -> None:
+    def _trace(self, codes: I64, on_block: Callable[[Traced], object] | None = None) -> None:
         """Trace the shared runs of pairs (codes i * n + j) not traced yet, TRACE_BLOCK pairs at
         a time; pairs that share articles go in the same block, so most texts are tokenised
-        once."""
+        once. `on_block(traced)` is called with the runs of each block as it comes back, while
+        the workers trace the next ones (the pairs of texts shorter than a shingle are not
+        given to it)."""
         k = self.settings.shingle_size
         n = max(len(self.ordered), 1)
         codes = self.traced.missing(distinct(codes))
@@ -506,6 +508,8 @@ class Analysis:
         ):
             pairs_done.append(block[pair])
             tables.append(table)
+            if on_block is not None:
+                on_block(Traced.empty().merged(codes[block], pair, table))
             done += len(block)
             self.progress("passages", done, len(order))
         if tables:
@@ -522,42 +526,66 @@ class Analysis:
         """The matches among pairs `where` of `scores` at `settings` (thresholds applied to the
         exact scores; passages traced only for pairs that are matches or could be by words)."""
         s = settings
-        sel = where
-        kinds = np.full(len(sel), _NO_KIND, dtype=np.int64)
-        jaccard, cab, cba = scores.ratios(sel)
+        jaccard, cab, cba = scores.ratios(where)
         containment = np.maximum(cab, cba)
-        del cab, cba
-        story = (scores.cosine[sel] >= s.same_story) & (scores.shared_terms[sel] >= s.story_terms)
-        decided = [
-            scores.exact[sel],
-            jaccard >= s.near_duplicate,
-            containment >= s.contained,
-            (containment >= s.partial) & (scores.cosine[sel] >= s.partial_cosine),
-        ]
-        for code, hit in enumerate(decided):
-            kinds[(kinds == _NO_KIND) & hit] = code
+        cosine = scores.cosine[where]
+        copy = (
+            scores.exact[where]
+            | (jaccard >= s.near_duplicate)
+            | (containment >= s.contained)
+            | ((containment >= s.partial) & (cosine >= s.partial_cosine))
+        )
+        story = (cosine >= s.same_story) & (scores.shared_terms[where] >= s.story_terms)
         # Passages may still make a pair `partial` if it shares enough shingles.
-        m = s.min_passage_words
-        maybe = (kinds == _NO_KIND) & (scores.shared[sel] >= passage_shingles_needed(s))
-        kinds[(kinds == _NO_KIND) & ~maybe & story] = KINDS.index("same_story")
-        judged = sel[np.flatnonzero((kinds != _NO_KIND) | maybe)]
-        # No shared shingle (boilerplate aside): no passage to trace.
-        has = scores.shared[judged] > 0
+        maybe = ~copy & (scores.shared[where] >= passage_shingles_needed(s))
+        judged = where[copy | story | maybe]
+        del jaccard, cab, cba, containment, cosine, copy, story, maybe
         n = max(len(self.ordered), 1)
-        codes = scores.left[judged[has]] * n + scores.right[judged[has]]
-        self._trace(codes)
-        at = np.full(len(judged), -1, dtype=np.intp)
-        at[has] = self.traced.find(codes)
-        shared_words = np.zeros(len(judged), dtype=np.int64)
-        shared_words[has] = self.traced.words_at_least(at[has], m)
-        jaccard, cab, cba = scores.ratios(judged)
-        cosine = scores.cosine[judged]
+        codes = scores.left[judged] * n + scores.right[judged]  # (ascending, as `where`)
+        # No shared shingle (boilerplate aside): no passage to trace.
+        todo = (scores.shared[judged] > 0) & ~np.isin(codes, self.traced.codes)
+        out: list[Match] = []
+        done = np.zeros(len(judged), dtype=bool)
+
+        def judge(at: npt.NDArray[np.intp], traced: Traced) -> None:
+            """The matches among judged[at], their runs (if any) in `traced`."""
+            done[at] = True
+            out.extend(self._matches(scores, judged[at], codes[at], traced, s))
+
+        # (each block of traced pairs is judged while the workers trace the next ones; then
+        # the pairs whose runs were known, or that have none)
+        self._trace(
+            codes[todo],
+            on_block=lambda block: judge(np.searchsorted(codes, block.codes), block),
+        )
+        judge(np.flatnonzero(~done), self.traced)
+        return out
+
+    def _matches(
+        self,
+        scores: PairScores,
+        pairs: npt.NDArray[np.intp],
+        codes: I64,
+        traced: Traced,
+        settings: Settings,
+    ) -> list[Match]:
+        """The matches at `settings` among `pairs` of `scores` (their `codes`; the runs of those
+        that share a shingle are in `traced`)."""
+        s = settings
+        m = s.min_passage_words
+        has = scores.shared[pairs] > 0
+        at = np.full(len(pairs), -1, dtype=np.intp)
+        at[has] = traced.find(codes[has])
+        shared_words = np.zeros(len(pairs), dtype=np.int64)
+        shared_words[has] = traced.words_at_least(at[has], m)
+        jaccard, cab, cba = scores.ratios(pairs)
+        cosine = scores.cosine[pairs]
         final = classify_all(
-            scores.exact[judged],
+            scores.exact[pairs],
             jaccard,
             np.maximum(cab, cba),
             cosine,
-            scores.shared_terms[judged],
+            scores.shared_terms[pairs],
             shared_words,
             s,
         )
@@ -565,10 +593,9 @@ class Analysis:
         out: list[Match] = []
         for lo in range(0, len(found), JUDGE_BLOCK):  # (a Python object a value: in slices)
             part = found[lo : lo + JUDGE_BLOCK]
-            pairs = judged[part]
             for i, j, kind, jac, ab, ba, cos, x in zip(
-                scores.left[pairs].tolist(),
-                scores.right[pairs].tolist(),
+                scores.left[pairs[part]].tolist(),
+                scores.right[pairs[part]].tolist(),
                 final[part].tolist(),
                 jaccard[part].tolist(),
                 cab[part].tolist(),
@@ -578,7 +605,7 @@ class Analysis:
                 strict=True,
             ):
                 a = self.ordered[i]
-                passages = self.traced.passages(x, a.text, m) if x >= 0 else ()
+                passages = traced.passages(x, a.text, m) if x >= 0 else ()
                 out.append(Match(a.id, self.ordered[j].id, KINDS[kind], jac, ab, ba, cos, passages))
         return out
 
