@@ -62,11 +62,10 @@ class Vocabulary:
     def ids(self, words: Sequence[str]) -> I64:
         """The id of each of `words`, new words added (in order of first use)."""
         index = self.index
-        try:
-            return np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
-        except KeyError:
-            self.extend([w for w in dict.fromkeys(words) if w not in index])
-            return np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
+        new = [w for w in words if w not in index]
+        if new:
+            self.extend(list(dict.fromkeys(new)))
+        return np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
 
     def hashes(self) -> U64:
         return np.frombuffer(self._hashes, dtype=np.uint64)

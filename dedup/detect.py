@@ -17,7 +17,7 @@ byte of the report.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -273,10 +273,7 @@ class Analysis:
         self.fingerprinter = Fingerprinter(settings)
         common_words = frozenset(w for w, i in self.vocab.index.items() if self.common[i])
         self.verifier = Verifier(
-            self.fingerprinter,
-            {a.id: a.text for a in self.ordered},
-            self.boilerplate,
-            common_words,
+            self.fingerprinter, _Texts(self.articles), self.boilerplate, common_words
         )
         self._candidates: dict[tuple[float, float, int, int], I64] = {}
         self._pair_scores: PairScores | None = None
@@ -674,8 +671,7 @@ class Analysis:
             return True
 
         groups = group(matches, linked)
-        words = {a.id: int(w) for a, w in zip(self.ordered, self.words, strict=True)}
-        stories = build_stories(groups, matches, self.articles, words)
+        stories = build_stories(groups, matches, self.articles, _Words(self.row, self.words))
         members = sorted({m.id for s in stories for m in s.members})
         stats = Stats(
             articles=len(self.ordered),
@@ -702,6 +698,38 @@ def _preload(settings: Settings) -> None:
     permutations(settings.num_perm, settings.seed)
     for threshold in (settings.lsh_copy, settings.lsh_story):
         lsh_params(threshold, settings.num_perm)
+
+
+class _Texts(Mapping[str, str]):
+    """The text of each article by id, read from the articles (no second dict of a million)."""
+
+    def __init__(self, articles: Mapping[str, Article]) -> None:
+        self.articles = articles
+
+    def __getitem__(self, article_id: str) -> str:
+        return self.articles[article_id].text
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.articles)
+
+    def __len__(self) -> int:
+        return len(self.articles)
+
+
+class _Words(Mapping[str, int]):
+    """The number of words of each article by id, read from the rows' array when asked for."""
+
+    def __init__(self, row: Mapping[str, int], words: I64) -> None:
+        self.row, self.words = row, words
+
+    def __getitem__(self, article_id: str) -> int:
+        return int(self.words[self.row[article_id]])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.row)
+
+    def __len__(self) -> int:
+        return len(self.row)
 
 
 def _components(left: I64, right: I64, n: int) -> I64:
