@@ -324,8 +324,9 @@ def minhash_rows(
     use = num_perm if use is None else use
     n = len(sets.offsets) - 1
     out = np.empty((n, use), dtype=np.uint32)
-    nonempty = np.flatnonzero(sets.lengths())
-    out[np.diff(sets.offsets) == 0] = 0xFFFFFFFF  # (an empty set's, as datasketch's)
+    lengths = sets.lengths()
+    out[lengths == 0] = 0xFFFFFFFF  # (an empty set's, as datasketch's)
+    nonempty = np.flatnonzero(lengths)
     if not len(nonempty):
         return out
     starts = sets.offsets[:-1][nonempty]  # (the values of the rows with values: contiguous)
@@ -388,10 +389,15 @@ def band_counts(
         same = sorted_keys[1:] == sorted_keys[:-1]
         return by_range(pair_chunks(members, same, n, largest), cuts)
 
-    if n < PARALLEL_MIN_ROWS:
-        workers = 1  # forking would cost more than it saves
+    workers = _candidate_workers(n, workers)
     pieces = run_blocks(band, bands, workers)
     return counted_by_range(pieces, n, np.min_scalar_type(bands), workers)
+
+
+def _candidate_workers(n: int, workers: int) -> int:
+    """The workers that find the candidates among n articles: none below PARALLEL_MIN_ROWS
+    (forking would cost more than it saves)."""
+    return workers if n >= PARALLEL_MIN_ROWS else 1
 
 
 def range_cuts(n: int) -> I64:
@@ -422,8 +428,7 @@ def counted_by_range(
     the COUNT_RANGES ranges, as `by_range` gives), with the counts as `count_dtype`. Each range
     is counted on its own, on up to `workers` processes: the working memory of counting is a
     range's, not every pair's."""
-    if n < PARALLEL_MIN_ROWS:
-        workers = 1
+    workers = _candidate_workers(n, workers)
     pieces: list[list[I64]] = [[] for _ in range(COUNT_RANGES)]
     for part in parts:
         for r, codes in enumerate(part):
@@ -530,7 +535,7 @@ def nearest(
         return kept
 
     keep = np.zeros(len(codes), dtype=bool)
-    for kept in run_blocks(best, spans, workers if n >= PARALLEL_MIN_ROWS else 1):
+    for kept in run_blocks(best, spans, _candidate_workers(n, workers)):
         keep[kept] = True
     found: I64 = codes[keep]
     return found

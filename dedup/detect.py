@@ -523,24 +523,17 @@ class Analysis:
         """The matches among pairs `where` of `scores` at `settings` (thresholds applied to the
         exact scores; passages traced only for pairs that are matches or could be by words)."""
         s = settings
-        jaccard, cab, cba = scores.ratios(where)
-        containment = np.maximum(cab, cba)
-        cosine = scores.cosine[where]
-        copy = (
-            scores.exact[where]
-            | (jaccard >= s.near_duplicate)
-            | (containment >= s.contained)
-            | ((containment >= s.partial) & (cosine >= s.partial_cosine))
-        )
-        story = (cosine >= s.same_story) & (scores.shared_terms[where] >= s.story_terms)
-        # Passages may still make a pair `partial` if it shares enough shingles.
+        # The kinds the scores alone support; passages may still make a pair `partial` if it
+        # shares enough shingles.
+        kinds = _kinds(scores, where, np.zeros(len(where), dtype=np.int64), s)
+        copy = (kinds != _NO_KIND) & (kinds <= KINDS.index("partial"))
         maybe = ~copy & (scores.shared[where] >= passage_shingles_needed(s))
-        judged = where[copy | story | maybe]
-        del jaccard, cab, cba, containment, cosine, copy, story, maybe
+        judged = where[(kinds != _NO_KIND) | maybe]
+        del kinds, copy, maybe
         n = max(len(self.ordered), 1)
         codes = scores.left[judged] * n + scores.right[judged]  # (ascending, as `where`)
         # No shared shingle (boilerplate aside): no passage to trace.
-        todo = (scores.shared[judged] > 0) & ~np.isin(codes, self.traced.codes)
+        traceable = scores.shared[judged] > 0
         out: list[Match] = []
         done = np.zeros(len(judged), dtype=bool)
 
@@ -552,7 +545,7 @@ class Analysis:
         # (each block of traced pairs is judged while the workers trace the next ones; then
         # the pairs whose runs were known, or that have none)
         self._trace(
-            codes[todo],
+            codes[traceable],
             on_block=lambda block: judge(np.searchsorted(codes, block.codes), block),
         )
         judge(np.flatnonzero(~done), self.traced)
@@ -575,29 +568,21 @@ class Analysis:
         at[has] = traced.find(codes[has])
         shared_words = np.zeros(len(pairs), dtype=np.int64)
         shared_words[has] = traced.words_at_least(at[has], m)
-        jaccard, cab, cba = scores.ratios(pairs)
-        cosine = scores.cosine[pairs]
-        final = classify_all(
-            scores.exact[pairs],
-            jaccard,
-            np.maximum(cab, cba),
-            cosine,
-            scores.shared_terms[pairs],
-            shared_words,
-            s,
-        )
+        final = _kinds(scores, pairs, shared_words, s)
         found = np.flatnonzero(final != _NO_KIND)  # (the matches: a Python object each)
+        jaccard, cab, cba = scores.ratios(pairs[found])
+        cosine = scores.cosine[pairs[found]]
         out: list[Match] = []
         for lo in range(0, len(found), JUDGE_BLOCK):  # (a Python object a value: in slices)
-            part = found[lo : lo + JUDGE_BLOCK]
+            part, cut = found[lo : lo + JUDGE_BLOCK], slice(lo, lo + JUDGE_BLOCK)
             for i, j, kind, jac, ab, ba, cos, x in zip(
                 scores.left[pairs[part]].tolist(),
                 scores.right[pairs[part]].tolist(),
                 final[part].tolist(),
-                jaccard[part].tolist(),
-                cab[part].tolist(),
-                cba[part].tolist(),
-                cosine[part].tolist(),
+                jaccard[cut].tolist(),
+                cab[cut].tolist(),
+                cba[cut].tolist(),
+                cosine[cut].tolist(),
                 at[part].tolist(),
                 strict=True,
             ):
@@ -688,6 +673,23 @@ class Analysis:
             stories=tuple(stories),
             articles={i: self.articles[i] for i in members},
         )
+
+
+def _kinds(
+    scores: PairScores, pairs: npt.NDArray[np.intp], shared_words: I64, settings: Settings
+) -> npt.NDArray[np.int8]:
+    """The kind (index in KINDS, or _NO_KIND) of `pairs` of `scores` whose passages hold
+    `shared_words` (`verify.classify_all`)."""
+    jaccard, cab, cba = scores.ratios(pairs)
+    return classify_all(
+        scores.exact[pairs],
+        jaccard,
+        np.maximum(cab, cba),
+        scores.cosine[pairs],
+        scores.shared_terms[pairs],
+        shared_words,
+        settings,
+    )
 
 
 def _preload(settings: Settings) -> None:
