@@ -219,23 +219,28 @@ def report(
       dedup report articles/ --format html -o report.html
     """
     from .detect import detect
+    from .parallel import gc_paused
     from .render import json_chunks, render_report
 
     settings = settings_from(options)
-    read = read_inputs(paths, strict)
-    with progress_bar(quiet) as progress:
-        result = detect(
-            read.articles,
-            settings,
-            skipped=read.skipped,
-            progress=progress,
-            timing=timing,
-            workers=jobs,
-        )
-    if fmt == "json":
-        emit_bytes(json_chunks(result), output)
-    else:
-        emit(render_report(result, fmt), output)
+    # (the garbage collector stays off until the report is written and let go: its first pass
+    # over the millions of objects of a large report would take seconds; they hold no cycles)
+    with gc_paused():
+        read = read_inputs(paths, strict)
+        with progress_bar(quiet) as progress:
+            result = detect(
+                read.articles,
+                settings,
+                skipped=read.skipped,
+                progress=progress,
+                timing=timing,
+                workers=jobs,
+            )
+        if fmt == "json":
+            emit_bytes(json_chunks(result), output)
+        else:
+            emit(render_report(result, fmt), output)
+        del read, result
 
 
 @main.command()

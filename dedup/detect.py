@@ -794,6 +794,7 @@ def analyse(
     return Analysis(articles, settings or Settings(), progress, workers)
 
 
+@gc_paused()
 def detect(
     articles: Iterable[Article],
     settings: Settings | None = None,
