@@ -573,22 +573,23 @@ class Analysis:
         jaccard, cab, cba = scores.ratios(pairs[found])
         cosine = scores.cosine[pairs[found]]
         out: list[Match] = []
+        ordered = self.ordered
         for lo in range(0, len(found), JUDGE_BLOCK):  # (a Python object a value: in slices)
             part, cut = found[lo : lo + JUDGE_BLOCK], slice(lo, lo + JUDGE_BLOCK)
-            for i, j, kind, jac, ab, ba, cos, x in zip(
-                scores.left[pairs[part]].tolist(),
+            left = [ordered[i] for i in scores.left[pairs[part]].tolist()]
+            passages = traced.passages(at[part], [a.text for a in left], m)
+            for a, j, kind, jac, ab, ba, cos, shared in zip(
+                left,
                 scores.right[pairs[part]].tolist(),
                 final[part].tolist(),
                 jaccard[cut].tolist(),
                 cab[cut].tolist(),
                 cba[cut].tolist(),
                 cosine[cut].tolist(),
-                at[part].tolist(),
+                passages,
                 strict=True,
             ):
-                a = self.ordered[i]
-                passages = traced.passages(x, a.text, m) if x >= 0 else ()
-                out.append(Match(a.id, self.ordered[j].id, KINDS[kind], jac, ab, ba, cos, passages))
+                out.append(Match(a.id, ordered[j].id, KINDS[kind], jac, ab, ba, cos, shared))
         return out
 
     @gc_paused()
@@ -600,15 +601,11 @@ class Analysis:
         right = np.asarray([j for _, j in pairs], dtype=np.int64)
         scores = self.score_pairs(left, right)
         self.trace(pairs)
-        at = self.traced.find(left * max(len(self.ordered), 1) + right).tolist()
+        at = self.traced.find(left * max(len(self.ordered), 1) + right)
         every = scores.scores(np.arange(len(pairs)))
+        runs = self.traced.passages(at, [self.ordered[i].text for i, _ in pairs])
         return [
-            Evidence(
-                self.ordered[i].id,
-                self.ordered[j].id,
-                every[p],
-                self.traced.passages(at[p], self.ordered[i].text),
-            )
+            Evidence(self.ordered[i].id, self.ordered[j].id, every[p], runs[p])
             for p, (i, j) in enumerate(pairs)
         ]
 

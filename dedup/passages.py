@@ -259,11 +259,9 @@ def to_passages(
     return as_passages(table, text_a)
 
 
-def as_passages(rows: I64, text_a: str, least: int = 0) -> tuple[Passage, ...]:
-    """Rows (a_start, a_end, b_start, b_end, words) of at least `least` words as Passages."""
-    return tuple(
-        Passage(a0, a1, b0, b1, w, text_a) for a0, a1, b0, b1, w in rows.tolist() if w >= least
-    )
+def as_passages(rows: I64, text_a: str) -> tuple[Passage, ...]:
+    """Rows (a_start, a_end, b_start, b_end, words) as Passages."""
+    return tuple(Passage(a0, a1, b0, b1, w, text_a) for a0, a1, b0, b1, w in rows.tolist())
 
 
 def run_table(v: Views, left: I64, right: I64, runs: tuple[I64, ...]) -> I64:
@@ -332,6 +330,25 @@ class Traced:
         found: I64 = total[self.offsets[index + 1]] - total[self.offsets[index]]
         return found
 
-    def passages(self, x: int, text_a: str, least: int = 0) -> tuple[Passage, ...]:
-        """The runs of at least `least` words of the pair at index x, as Passages."""
-        return as_passages(self.table[self.offsets[x] : self.offsets[x + 1]], text_a, least)
+    def passages(
+        self, index: npt.NDArray[np.intp], texts_a: Sequence[str], least: int = 0
+    ) -> list[tuple[Passage, ...]]:
+        """The runs of at least `least` words of the pairs at `index` (-1: a pair without runs)
+        as Passages, those of index[p] cut from texts_a[p]: the rows of every pair are gathered
+        and made Python values at once."""
+        out: list[tuple[Passage, ...]] = [()] * len(index)
+        has = np.flatnonzero(index >= 0)
+        lo = self.offsets[index[has]]
+        rows, owner = ragged_arange(lo, self.offsets[index[has] + 1] - lo)
+        kept = self.table[rows, 4] >= least
+        values = self.table[rows[kept]].tolist()
+        ends = np.cumsum(np.bincount(owner[kept], minlength=len(has))).tolist()
+        start = 0
+        for p, end in zip(has.tolist(), ends, strict=True):
+            if end > start:
+                text = texts_a[p]
+                out[p] = tuple(
+                    [Passage(a0, a1, b0, b1, w, text) for a0, a1, b0, b1, w in values[start:end]]
+                )
+            start = end
+        return out

@@ -113,9 +113,15 @@ def test_tracing_in_several_calls_keeps_the_runs_of_one_call() -> None:
         assert np.array_equal(getattr(whole.traced, field), getattr(parts.traced, field))
     n = len(whole.ordered)
     at = whole.traced.find(np.asarray([i * n + j for i, j in pairs]))
-    for x, words in zip(at.tolist(), whole.traced.words_at_least(at, 8).tolist(), strict=True):
-        text = whole.ordered[int(whole.traced.codes[x]) // n].text
-        assert words == sum(p.words for p in whole.traced.passages(x, text, 8))
+    texts = [whole.ordered[i].text for i, _ in pairs]
+    every = whole.traced.passages(at, texts, 8)
+    words = whole.traced.words_at_least(at, 8)
+    for k, passages in enumerate(every):  # (a pair at a time, every run, gives the same)
+        assert words[k] == sum(p.words for p in passages)
+        one = whole.traced.passages(at[k : k + 1], texts[k : k + 1])[0]
+        assert passages == tuple(p for p in one if p.words >= 8)
+        assert all(p.source is texts[k] for p in one)
+    assert any(every) and whole.traced.passages(np.asarray([-1]), ["text"]) == [()]
 
 
 _WORDS = st.sampled_from(["kim", "putin", "met", "in", "the", "port", "of", "vladivostok", "on"])
