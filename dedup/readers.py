@@ -308,7 +308,7 @@ def _declared_charset(raw: bytes) -> str | None:
 
 
 def _lf(text: str) -> str:
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _read_plain(source: _Source, content: str, *, markdown: bool) -> Iterator[_Item]:
@@ -404,8 +404,12 @@ def _parse_json(text: str) -> Any:
 
 
 def _has_float(value: Any) -> bool:
-    if type(value) is dict and all(type(v) is str for v in value.values()):
-        return False  # (a record of strings: the usual JSONL line, checked at once)
+    if type(value) is dict:  # (a record of strings: the usual JSONL line, checked at once)
+        for v in value.values():
+            if type(v) is not str:
+                break
+        else:
+            return False
     if isinstance(value, float):
         return True
     if isinstance(value, dict):
@@ -418,7 +422,7 @@ def _has_float(value: Any) -> bool:
 def _no_surrogates(raw: str, data: Any) -> tuple[Any, str | None]:
     """JSON may escape half a UTF-16 pair ("\\ud800"), which no UTF-8 output can hold: such
     characters of `data` (parsed from `raw`) become U+FFFD, with a note saying so."""
-    if not _SURROGATE_ESCAPE.search(raw):
+    if "\\u" not in raw or not _SURROGATE_ESCAPE.search(raw):
         return data, None
     found = False
 
@@ -528,7 +532,7 @@ def _column_name(cell: str) -> str:
 
 def _record(data: object, *, where: str, default_id: str, outlet: str) -> Iterator[_Item]:
     """Turn one JSON object or CSV row into an article, or say why not."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):
         yield Skipped(where, f"not a JSON object (got {_json_type(data)})")
         return
     text = data.get("text")
@@ -559,6 +563,8 @@ def _record(data: object, *, where: str, default_id: str, outlet: str) -> Iterat
 
 def _string(value: Any) -> str | None:
     """A field as a string: None and "" are missing; a list of strings is joined with ", "."""
+    if type(value) is str:
+        return value or None
     if value is None or value == "":
         return None
     if isinstance(value, str):

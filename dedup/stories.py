@@ -65,7 +65,7 @@ def _date(published: str | None) -> datetime | None:
         d = datetime.fromisoformat(published.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return d.replace(tzinfo=None) if d.tzinfo is None else d.astimezone().replace(tzinfo=None)
+    return d if d.tzinfo is None else d.astimezone().replace(tzinfo=None)
 
 
 def choose_original(members: Sequence[Article], words: Mapping[str, int]) -> tuple[str, str]:
