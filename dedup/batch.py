@@ -20,7 +20,7 @@ import xxhash
 from .arrays import grouped_order
 from .fingerprint import SIGN_VALUES, U32, U64, permutations, shingle_hashes, sign_block
 from .models import Settings
-from .parallel import release_memory, run_blocks
+from .parallel import release_memory, run_blocks, shared_array
 from .text import is_content_word, stop_words, tokenize_block
 
 I64 = npt.NDArray[np.int64]
@@ -323,7 +323,10 @@ def minhash_rows(
     a, b = permutations(num_perm, seed)
     use = num_perm if use is None else use
     n = len(sets.offsets) - 1
-    out = np.empty((n, use), dtype=np.uint32)
+    if len(sets.values) < PARALLEL_MIN_VALUES:
+        workers = 1  # forking would cost more than it saves
+    # (the workers write their rows in place: hundreds of MB at 1M articles, not sent back)
+    out: U32 = shared_array((n, use), np.uint32) if workers > 1 else np.empty((n, use), np.uint32)
     lengths = sets.lengths()
     out[lengths == 0] = 0xFFFFFFFF  # (an empty set's, as datasketch's)
     nonempty = np.flatnonzero(lengths)
@@ -333,19 +336,18 @@ def minhash_rows(
     ends = sets.offsets[1:][nonempty]
     bounds = slice_bounds(ends, SIGN_VALUES)
 
-    def block(r: int) -> U32:
+    def block(r: int) -> None:
         lo, hi = bounds[r], bounds[r + 1]
         first, last = int(starts[lo]), int(ends[hi - 1])
-        return sign_block(sets.values[first:last], starts[lo:hi] - first, a[:use], b[:use])
-
-    if len(sets.values) < PARALLEL_MIN_VALUES:
-        workers = 1  # forking would cost more than it saves
-    for r, part in enumerate(run_blocks(block, len(bounds) - 1, workers)):
-        rows = nonempty[bounds[r] : bounds[r + 1]]
+        part = sign_block(sets.values[first:last], starts[lo:hi] - first, a[:use], b[:use])
+        rows = nonempty[lo:hi]
         if rows[-1] - rows[0] == len(rows) - 1:  # (no empty set among them: one copy)
             out[rows[0] : rows[-1] + 1] = part
         else:
             out[rows] = part
+
+    for _ in run_blocks(block, len(bounds) - 1, workers):
+        pass
     return out
 
 

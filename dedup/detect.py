@@ -45,7 +45,7 @@ from .batch import (
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter, permutations
 from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
-from .parallel import default_workers, gc_paused, release_memory, run_blocks
+from .parallel import default_workers, gc_paused, release_memory, run_blocks, shared_array
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import build_stories, group
 from .verify import (
@@ -403,22 +403,20 @@ class Analysis:
         sizes = self.copy_sets.lengths()
         blocks = (len(left) + chunk - 1) // chunk
         shingles = self._shingle_matrix(consume=last) if len(left) else None
+        # (written in place by the blocks, on whichever worker: see `shared_array`)
+        shared = shared_array((len(left),), np.int32)
+        cosine = shared_array((len(left),), np.float64)
+        shared_terms = shared_array((len(left),), np.int32)
 
-        def block_scores(b: int) -> tuple[np.ndarray, npt.NDArray[np.float64], np.ndarray]:
+        def block_scores(b: int) -> None:
             assert shingles is not None  # (no blocks without pairs)
-            a, c = left[b * chunk : (b + 1) * chunk], right[b * chunk : (b + 1) * chunk]
-            both = shingles[a].multiply(shingles[c]).tocsr()
-            cosine, shared_terms = pair_cosines(self.tfidf, a, c)
-            return np.diff(both.indptr).astype(np.int32), cosine, shared_terms.astype(np.int32)
+            at = slice(b * chunk, (b + 1) * chunk)
+            a, c = left[at], right[at]
+            shared[at] = np.diff(shingles[a].multiply(shingles[c]).tocsr().indptr)
+            cosine[at], shared_terms[at] = pair_cosines(self.tfidf, a, c)
 
-        parts = []
-        for part in run_blocks(block_scores, blocks, self.workers):
-            parts.append(part)
-            self.progress("verify", min(len(parts) * chunk, len(left)), len(left))
-        shared = concat([p[0] for p in parts], np.int32)
-        cosine = concat([p[1] for p in parts], np.float64)
-        shared_terms = concat([p[2] for p in parts], np.int32)
-        del parts
+        for done, _ in enumerate(run_blocks(block_scores, blocks, self.workers), start=1):
+            self.progress("verify", min(done * chunk, len(left)), len(left))
         shingles = None  # (9 bytes a shingle: let go before the next stage)
         release_memory()
         digests = self.digests

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import mmap
 import multiprocessing
 import os
 from collections import deque
@@ -19,6 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from multiprocessing.pool import AsyncResult
 from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -68,6 +72,16 @@ def run_blocks(
     finally:
         _TASK = None
         gc.unfreeze()
+
+
+def shared_array(shape: tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
+    """A zeroed array in memory shared with the workers `run_blocks` forks after it is made:
+    blocks write their part of a large result into it, so nothing is pickled back and copied
+    again (an anonymous shared mapping; it is unmapped once no array refers to it)."""
+    items = int(np.prod(shape, dtype=np.int64))
+    size = items * np.dtype(dtype).itemsize
+    buffer = mmap.mmap(-1, max(size, 1))  # (MAP_SHARED | MAP_ANONYMOUS)
+    return np.frombuffer(buffer, dtype=dtype, count=items).reshape(shape)
 
 
 def map_ahead(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import os
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from dedup import batch as batch_module
 from dedup.batch import Vocabulary
 from dedup.fingerprint import Fingerprinter
 from dedup.models import KINDS
-from dedup.parallel import gc_paused, run_blocks
+from dedup.parallel import gc_paused, run_blocks, shared_array
 from dedup.passages import to_passages, trace, views
 from dedup.readers import read_articles
 from dedup.render import dumps_json, json_chunks, render_json, report_to_dict
@@ -211,6 +212,21 @@ def test_workers_run_blocks_in_order_and_raise_what_a_block_raises() -> None:
 
     with pytest.raises(ValueError, match="block 3"):
         list(run_blocks(fails, 5, 2))
+
+
+def test_blocks_on_workers_write_into_a_shared_array_in_place() -> None:
+    """What forked workers write into a `shared_array` made before them, this process sees
+    (into an ordinary array, their writes would stay in their own copies)."""
+    out = shared_array((6, 2), np.int64)
+    assert not out.any()
+
+    def block(b: int) -> None:
+        out[b] = (b, b * b + os.getpid())
+
+    assert list(run_blocks(block, 6, 2)) == [None] * 6
+    assert out[:, 0].tolist() == list(range(6))
+    assert os.getpid() not in set((out[:, 1] - out[:, 0] ** 2).tolist())  # (by the workers)
+    assert shared_array((0, 3), np.float64).shape == (0, 3)
 
 
 # --- whole-corpus filters, done in chunks -----------------------------------------------------
