@@ -154,11 +154,14 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int, workers: int = 1) ->
     if every <= 0 or n < 2:
         return np.zeros(0, dtype=np.int64)
     values = sets.values.astype(np.uint64, copy=False)
-    chunks = range(0, len(values), CHUNK)
-    every64 = np.uint64(every)
-    picked = concat(
-        [np.flatnonzero(values[lo : lo + CHUNK] % every64 == 0) + lo for lo in chunks], np.int64
-    )
+    power_of_two = every & (every - 1) == 0  # (then a mask of the low bits, not a division)
+    found = []
+    for lo in range(0, len(values), CHUNK):
+        part = values[lo : lo + CHUNK]
+        rest = part & np.uint64(every - 1) if power_of_two else part % np.uint64(every)
+        found.append(np.flatnonzero(rest == 0) + lo)
+    picked = concat(found, np.int64)
+    del found
     hashes = values[picked]
     owners = np.searchsorted(sets.offsets, picked, side="right") - 1
     del picked

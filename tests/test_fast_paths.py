@@ -257,6 +257,26 @@ def test_filtering_rows_in_chunks_drops_what_each_row_drops(
     assert anchors.tolist() == expected
 
 
+@given(
+    st.lists(st.sets(st.integers(0, 2**64 - 1) | st.integers(0, 64), max_size=8), max_size=8),
+    st.sampled_from([3, 4, 8]),
+    st.integers(1, 2),
+)
+def test_anchor_pairs_are_the_pairs_sharing_enough_divisible_hashes(
+    rows: list[set[int]], every: int, least: int
+) -> None:
+    """By a mask of the low bits when `every` is a power of two, by division otherwise."""
+    values = [np.asarray(sorted(r), dtype=np.uint64) for r in rows]
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(v) for v in values], out=offsets[1:])
+    ragged = batch_module.Ragged(batch_module.concat(values, np.uint64), offsets)
+    found = detect_module.anchor_pairs(ragged, every, least).tolist()
+    anchors = [{x for x in r if x % every == 0} for r in rows]
+    n = len(rows)
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    assert found == [i * n + j for i, j in pairs if len(anchors[i] & anchors[j]) >= least]
+
+
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(1, 12)), max_size=40))
 def test_overlapping_intervals_are_found_as_by_comparing_every_two(intervals):
     from dedup.passages import _overlapping
