@@ -2,10 +2,11 @@
 
 Workers are forked: they inherit the corpus as it is in memory (copy-on-write, and frozen from
 the garbage collector, whose passes would write to every inherited object and so copy its page),
-so only block numbers go out and only results come back (`run_blocks`); items of a stream go out
-pickled, a few ahead of the caller (`map_ahead`). The results come back in order, so nothing
-downstream can tell how many workers there were (tests compare 1 and 2). Where `fork` does not
-exist (Windows, some macOS set-ups), the work runs in this process.
+so only block numbers go out and only results come back (`run_blocks`); a large result of known
+size is written by the blocks into a `shared_array` instead, and nothing comes back. Items of a
+stream go out pickled, a few ahead of the caller (`map_ahead`). The results come back in order,
+so nothing downstream can tell how many workers there were (tests compare 1 and 2). Where `fork`
+does not exist (Windows, some macOS set-ups), the work runs in this process.
 """
 
 from __future__ import annotations
