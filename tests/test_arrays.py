@@ -68,6 +68,11 @@ def test_in_sorted_is_membership(values, table):
     # a sorted table may repeat values
     repeated = np.sort(np.asarray(table + table, dtype=np.uint64))
     assert in_sorted(np.asarray(values, dtype=np.uint64), repeated).tolist() == found.tolist()
+    # a few values at a time, as a corpus's shingles go through it
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arrays, "IN_SORTED_STEP", 3)
+        stepped = in_sorted(np.asarray(values, dtype=np.uint64), table_array)
+    assert stepped.tolist() == found.tolist()
 
 
 @given(st.lists(st.integers(0, 2**32 - 1) | st.integers(-5, 2**40), max_size=100))
