@@ -762,11 +762,10 @@ def _drop_values(rows: Ragged, drop: U64) -> Ragged:
     values = rows.values.astype(np.uint64, copy=False)
     keep = np.ones(len(values), dtype=bool)
     at = 0
-    step = min(CHUNK, IN_SORTED_STEP)
-    for lo in range(0, len(values), step):
-        part = values[lo : lo + step]
-        keep[lo : lo + step] = ~in_sorted(part, drop)
-        kept = part[keep[lo : lo + step]]  # (a copy: it lands at or before `part`)
+    for lo in range(0, len(values), IN_SORTED_STEP):
+        part = values[lo : lo + IN_SORTED_STEP]
+        keep[lo : lo + IN_SORTED_STEP] = ~in_sorted(part, drop)
+        kept = part[keep[lo : lo + IN_SORTED_STEP]]  # (a copy: it lands at or before `part`)
         values[at : at + len(kept)] = kept
         at += len(kept)
     return Ragged(values[:at], _filtered_offsets(rows, keep))

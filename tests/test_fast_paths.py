@@ -247,6 +247,7 @@ def test_filtering_rows_in_chunks_drops_what_each_row_drops(
     dropped = np.asarray(sorted(drop), dtype=np.uint64) << np.uint64(40)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(detect_module, "CHUNK", chunk)
+        mp.setattr(detect_module, "IN_SORTED_STEP", chunk)
         anchors = detect_module.anchor_pairs(ragged, 3, 1)
         kept = detect_module._drop_values(ragged, dropped)  # (overwrites ragged)
     for i, v in enumerate(values):
