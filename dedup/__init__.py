@@ -5,7 +5,7 @@ same story across outlets.
     >>> report = detect(read_articles(["fixtures/seed"]).articles)
     >>> [m.title for m in report.stories[0].members]  # doctest: +SKIP
 
-Heavy dependencies (scikit-learn, scipy, datasketch, trafilatura) load on first use, so
+Heavy dependencies (scikit-learn, scipy, datasketch, numba, trafilatura) load on first use, so
 `import dedup` stays fast for command-line tools.
 """
 

@@ -8,9 +8,10 @@ on exact scores (see `dedup.verify`).
 `analyse` does the work that does not depend on the verification thresholds (fingerprints,
 signatures, candidates, exact scores of each pair, all cached); `Analysis.report(settings)` then
 applies thresholds, so a sweep over thresholds costs little more than one run. The work is done
-in blocks with numpy (nothing runs per shingle in Python), the blocks of each stage on forked
-worker processes (`dedup.parallel`); only the pairs that are or may be matches have their
-passages traced (`dedup.passages`). Neither the block sizes nor the number of workers changes a
+in blocks with numpy (nothing runs per shingle in Python) and, for the pair scores, compiled
+merges (`dedup.kernels`), the blocks of each stage on forked worker processes
+(`dedup.parallel`); only the pairs that are or may be matches have their passages traced
+(`dedup.passages`). Neither the block sizes nor the number of workers changes a
 byte of the report.
 """
 
@@ -55,7 +56,6 @@ from .verify import (
     boilerplate_limit,
     classify_all,
     common_limit,
-    pair_cosines,
     passage_shingles_needed,
     tfidf,
 )
@@ -379,56 +379,45 @@ class Analysis:
         codes = self.candidate_codes(settings)
         return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 
-    def _shingle_matrix(self, consume: bool = False) -> sparse.csr_matrix:
-        """The shingle sets of every article as one sparse 0/1 matrix (row: article; column:
-        hash >> 1, which keeps each row's order and fits a signed index), whose rows scipy
-        gathers for each block of pairs: 9 bytes a shingle, for one scoring. `consume`: the
-        columns are made in the sets' own array, and the sets are let go (as `report(last=True)`
-        does after scoring)."""
-        from scipy import sparse
+    def score_pairs(self, left: I64, right: I64) -> PairScores:
+        """Exact scores of pairs of rows, SCORE_BLOCK pairs per block, on the workers: the
+        shingles two sets share and the TF-IDF cosine, each a merge of two sorted rows
+        (`dedup.kernels`)."""
+        from . import kernels  # (numba: imported when there is scoring to do)
 
-        sets = self.copy_sets
-        values = sets.values.astype(np.uint64, copy=False)
-        cols = values if consume else np.empty(len(values), dtype=np.uint64)
-        if consume:
-            self._copy_sets = None
-        for lo in range(0, len(cols), CHUNK):
-            np.right_shift(values[lo : lo + CHUNK], np.uint64(1), out=cols[lo : lo + CHUNK])
-        return sparse.csr_matrix(
-            (np.ones(len(cols), dtype=np.bool_), cols.view(np.int64), sets.offsets),
-            shape=(len(sets.offsets) - 1, 2**63 - 1),
-        )
-
-    def score_pairs(self, left: I64, right: I64, last: bool = False) -> PairScores:
-        """Exact scores of pairs of rows, SCORE_BLOCK pairs per vectorised step, on the workers.
-        `last`: no scoring follows, so the shingle sets are let go (see `_shingle_matrix`)."""
         chunk = SCORE_BLOCK
-        sizes = self.copy_sets.lengths()
+        sets = self.copy_sets
+        values, offsets, sizes = (
+            sets.values.astype(np.uint64, copy=False),
+            sets.offsets,
+            sets.lengths(),
+        )
+        m = self.tfidf  # (its rows' columns ascend: see __init__)
+        longest = int(np.diff(m.indptr).max(initial=0))
         blocks = (len(left) + chunk - 1) // chunk
-        shingles = self._shingle_matrix(consume=last) if len(left) else None
         # (written in place by the blocks, on whichever worker: see `shared_array`)
         shared = shared_array((len(left),), np.int32)
         cosine = shared_array((len(left),), np.float64)
         shared_terms = shared_array((len(left),), np.int32)
 
         def block_scores(b: int) -> None:
-            assert shingles is not None  # (no blocks without pairs)
             at = slice(b * chunk, (b + 1) * chunk)
             a, c = left[at], right[at]
-            shared[at] = np.diff(shingles[a].multiply(shingles[c]).tocsr().indptr)
-            cosine[at], shared_terms[at] = pair_cosines(self.tfidf, a, c)
+            kernels.shared_counts(values, offsets, a, c, shared[at])
+            kernels.dot_rows(
+                m.indptr, m.indices, m.data, a, c, longest, cosine[at], shared_terms[at]
+            )
 
+        block_scores(blocks)  # (an empty block: the kernels are compiled here, not on each worker)
         for done, _ in enumerate(run_blocks(block_scores, blocks, self.workers), start=1):
             self.progress("verify", min(done * chunk, len(left)), len(left))
-        shingles = None  # (9 bytes a shingle: let go before the next stage)
-        release_memory()
         digests = self.digests
         exact = (digests[left] == digests[right]) & (digests[left] != 0)
         return PairScores(left, right, shared, cosine, shared_terms, exact, sizes)
 
-    def _candidate_scores(self, settings: Settings, last: bool = False) -> tuple[I64, PairScores]:
+    def _candidate_scores(self, settings: Settings) -> tuple[I64, PairScores]:
         """Scores of the candidates at `settings`, from one cached computation over the union
-        of every candidate set asked for so far. `last`: as in `score_pairs`."""
+        of every candidate set asked for so far."""
         codes = self.candidate_codes(settings)
         n = max(len(self.ordered), 1)
         known = self._pair_scores
@@ -438,7 +427,7 @@ class Analysis:
             else np.setdiff1d(codes, known.left * n + known.right, assume_unique=True)
         )
         if len(todo):
-            fresh = self.score_pairs(todo // n, todo % n, last)
+            fresh = self.score_pairs(todo // n, todo % n)
             merged = fresh if known is None else _merge_scores(known, fresh, n)
             self._pair_scores = merged
         scores = self._pair_scores
@@ -630,7 +619,7 @@ class Analysis:
         ]
         if changed:
             raise DedupError(f"{', '.join(changed)} differ from the analysis: analyse again")
-        where, scores = self._candidate_scores(settings, last)
+        where, scores = self._candidate_scores(settings)
         if last:
             self._copy_sets = None  # (when nothing was scored, they are still here)
             release_memory()

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 
 from dedup import Article, Settings, analyse, detect
-from dedup.detect import PairScores
 from dedup.errors import DedupError
 from dedup.readers import read_articles
 from dedup.render import render_report
-from dedup.verify import judge
+from dedup.verify import judge, pair_cosines
 from tests.conftest import FIXTURES
 
 KIM_EYES = "asianlite/kim-eyes-talks-with-putin-in-russia.txt"
@@ -257,23 +257,31 @@ def test_a_shared_stock_sentence_is_not_a_partial_copy():
     assert [sorted(m.id for m in story.members) for story in report.stories] == [["q1", "q2"]]
 
 
-def test_the_last_scoring_makes_its_columns_in_the_sets_own_array() -> None:
+def test_pair_scores_are_those_of_sparse_products_on_one_worker_or_two() -> None:
     read = read_articles([FIXTURES / "scenarios"])
-    kept, consumed = analyse(read.articles), analyse(read.articles)
-    n = len(kept.ordered)
-    codes = kept.candidate_codes(kept.settings)
+    analysis = analyse(read.articles)
+    n = len(analysis.ordered)
+    codes = analysis.candidate_codes(analysis.settings)
     assert len(codes) > 5
     left, right = codes // n, codes % n
-    copied = kept.score_pairs(left, right)
-    in_place = consumed.score_pairs(left, right, last=True)
-    for name in PairScores.__dataclass_fields__:
-        assert np.array_equal(getattr(copied, name), getattr(in_place, name)), name
-    assert len(kept.copy_sets.values)  # (scoring with a copy leaves the sets as they were)
-    assert np.array_equal(kept.score_pairs(left, right).shared, copied.shared)
-    with pytest.raises(DedupError, match="analyse again"):
-        consumed.copy_sets  # noqa: B018  (the property raises)
-    # detect's one report scores in place; the report is the one of a kept analysis
-    assert detect(read.articles, timing=False) == analyse(read.articles).report()
+    sets = analysis.copy_sets
+    shingles = sparse.csr_matrix(
+        (
+            np.ones(len(sets.values)),
+            (sets.values.astype(np.uint64) >> np.uint64(1)).view(np.int64),
+            sets.offsets,
+        ),
+        shape=(n, 2**62),
+    )
+    shared = np.diff(shingles[left].multiply(shingles[right]).tocsr().indptr)
+    cosine, shared_terms = pair_cosines(analysis.tfidf, left, right)
+    for workers in (1, 2):
+        analysis.workers = workers
+        scores = analysis.score_pairs(left, right)
+        assert np.array_equal(scores.shared, shared)
+        assert np.array_equal(scores.cosine, cosine)  # (to the last bit)
+        assert np.array_equal(scores.shared_terms, shared_terms)
+        assert len(analysis.copy_sets.values)  # (scoring leaves the sets as they were)
 
 
 def test_a_last_report_lets_the_shingle_sets_go() -> None:

@@ -1,0 +1,200 @@
+"""Compiled loops (numba) for the steps numpy can only do with a sort or a Python loop: walking
+two sorted rows side by side for each of millions of pairs.
+
+Each kernel writes its results into arrays the caller gives it (the blocks of `dedup.parallel`
+write into shared memory), releases the GIL, and is compiled once per machine (numba's cache,
+beside this module) and then loaded. `warm()` compiles them in the calling process, before a
+pool forks, so that every worker inherits them instead of compiling them again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+F64 = npt.NDArray[np.float64]
+Index = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # (scipy's CSR index arrays)
+
+
+@njit(nogil=True, cache=True)
+def shared_counts(values: U64, offsets: I64, left: I64, right: I64, out: I32) -> None:
+    """out[p] = the number of values rows left[p] and right[p] share, row r being the sorted
+    distinct values values[offsets[r]:offsets[r + 1]]. Each merge moves on without a branch on
+    the values (which row moves on is a comparison added to an index), and two pairs are
+    merged step for step together: a merge waits on its own last comparison at each step, two
+    keep the core busy (about 1.5 times as fast as one after the other)."""
+    last = len(left) - 1
+    for p in range(0, len(left), 2):
+        q = min(p + 1, last)  # (an odd last pair is merged twice)
+        a, a_end = offsets[left[p]], offsets[left[p] + 1]
+        b, b_end = offsets[right[p]], offsets[right[p] + 1]
+        c, c_end = offsets[left[q]], offsets[left[q] + 1]
+        d, d_end = offsets[right[q]], offsets[right[q] + 1]
+        found_p = found_q = 0
+        while a < a_end and b < b_end and c < c_end and d < d_end:
+            x, y, u, v = values[a], values[b], values[c], values[d]
+            found_p += x == y
+            a += x <= y
+            b += y <= x
+            found_q += u == v
+            c += u <= v
+            d += v <= u
+        out[p] = found_p + _shared_count(values, a, a_end, b, b_end)
+        out[q] = found_q + _shared_count(values, c, c_end, d, d_end)
+
+
+@njit(nogil=True, cache=True)
+def _shared_count(values: U64, a: int, a_end: int, b: int, b_end: int) -> int:
+    """The values that values[a:a_end] and values[b:b_end] (sorted, distinct) share."""
+    found = 0
+    while a < a_end and b < b_end:
+        x, y = values[a], values[b]
+        found += x == y
+        a += x <= y
+        b += y <= x
+    return found
+
+
+#: numpy sums blocks of up to this many values with 8 running sums, and halves longer ones.
+_PAIRWISE_BLOCK = 128
+
+
+@njit(nogil=True, cache=True)
+def _block_sum(values: F64, lo: int, n: int) -> float:
+    """numpy's sum of a block, values[lo:lo + n] (n <= _PAIRWISE_BLOCK)."""
+    total: float = 0.0
+    if n < 8:
+        for i in range(lo, lo + n):
+            total += values[i]
+        return total
+    r0, r1, r2, r3 = values[lo], values[lo + 1], values[lo + 2], values[lo + 3]
+    r4, r5, r6, r7 = values[lo + 4], values[lo + 5], values[lo + 6], values[lo + 7]
+    i = 8
+    while i < n - n % 8:
+        r0 += values[lo + i]
+        r1 += values[lo + i + 1]
+        r2 += values[lo + i + 2]
+        r3 += values[lo + i + 3]
+        r4 += values[lo + i + 4]
+        r5 += values[lo + i + 5]
+        r6 += values[lo + i + 6]
+        r7 += values[lo + i + 7]
+        i += 8
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        total += values[lo + i]
+        i += 1
+    return total
+
+
+@njit(nogil=True, cache=True)
+def _pairwise_sum(values: F64, lo: int, n: int) -> float:
+    """numpy's pairwise summation of values[lo:lo + n], operation for operation (so the sum is
+    numpy's to the last bit): `_block_sum` of a short run; a longer one is cut in two (the
+    first part a multiple of 8 long) and the sums of the parts added. The halving runs on a
+    stack of its own (numba does not cache recursive functions): frame f is the run
+    starts[f]:starts[f] + sizes[f], stage[f] how many of its parts are summed, left[f] the
+    first part's sum."""
+    if n <= _PAIRWISE_BLOCK:
+        return _block_sum(values, lo, n)
+    starts = np.empty(64, dtype=np.int64)
+    sizes = np.empty(64, dtype=np.int64)
+    stage = np.zeros(64, dtype=np.int64)
+    left = np.zeros(64, dtype=np.float64)
+    top, starts[0], sizes[0] = 0, lo, n
+    done: float = 0.0
+    while True:
+        half = sizes[top] // 2
+        half -= half % 8
+        if stage[top] == 0:  # the first part
+            stage[top] = 1
+            if half > _PAIRWISE_BLOCK:
+                top += 1
+                starts[top], sizes[top], stage[top] = starts[top - 1], half, 0
+                continue
+            left[top] = _block_sum(values, starts[top], half)
+        if stage[top] == 1:  # the second part
+            stage[top] = 2
+            rest = sizes[top] - half
+            if rest > _PAIRWISE_BLOCK:
+                top += 1
+                starts[top], sizes[top], stage[top] = starts[top - 1] + half, rest, 0
+                continue
+            done = left[top] + _block_sum(values, starts[top] + half, rest)
+        else:  # the second part's sum came back in `done`
+            done = left[top] + done
+        top -= 1  # (this run is summed: back to the run it is a part of)
+        if top < 0:
+            return done
+        if stage[top] == 1:
+            left[top] = done
+
+
+@njit(nogil=True, cache=True)
+def dot_rows(
+    indptr: Index,
+    indices: Index,
+    data: F64,
+    left: I64,
+    right: I64,
+    longest: int,
+    cosine: F64,
+    shared: I32,
+) -> None:
+    """For each pair p: cosine[p] = the dot product of rows left[p] and right[p] of a CSR
+    matrix with sorted indices (of l2-normalised rows: their cosine), shared[p] = the columns
+    both have. The products are summed in column order as numpy's `add.reduceat` sums a row of
+    scipy's elementwise product (the first, then the pairwise sum of the rest), so each value is
+    `verify.pair_cosines`' to the last bit. `longest`: the most entries of any row."""
+    products = np.empty((2, max(longest, 1)), dtype=np.float64)
+    last = len(left) - 1
+    for p in range(0, len(left), 2):  # (two pairs at once, as in `shared_counts`)
+        q = min(p + 1, last)
+        a, a_end = indptr[left[p]], indptr[left[p] + 1]
+        b, b_end = indptr[right[p]], indptr[right[p] + 1]
+        c, c_end = indptr[left[q]], indptr[left[q] + 1]
+        d, d_end = indptr[right[q]], indptr[right[q] + 1]
+        found_p = found_q = 0
+        while a < a_end and b < b_end and c < c_end and d < d_end:
+            x, y, u, v = indices[a], indices[b], indices[c], indices[d]
+            if x == y:
+                products[0, found_p] = data[a] * data[b]
+                found_p += 1
+            a += x <= y
+            b += y <= x
+            if u == v:
+                products[1, found_q] = data[c] * data[d]
+                found_q += 1
+            c += u <= v
+            d += v <= u
+        found_p = _products(indices, data, a, a_end, b, b_end, products[0], found_p)
+        found_q = _products(indices, data, c, c_end, d, d_end, products[1], found_q)
+        shared[p], cosine[p] = found_p, _reduceat_sum(products[0], found_p)
+        shared[q], cosine[q] = found_q, _reduceat_sum(products[1], found_q)
+
+
+@njit(nogil=True, cache=True)
+def _products(
+    indices: Index, data: F64, a: int, a_end: int, b: int, b_end: int, out: F64, found: int
+) -> int:
+    """The products of the entries of columns both entries a:a_end and b:b_end of a CSR matrix
+    have, into out[found:], in column order; how many are in `out` then."""
+    while a < a_end and b < b_end:
+        x, y = indices[a], indices[b]
+        if x == y:
+            out[found] = data[a] * data[b]
+            found += 1
+        a += x <= y
+        b += y <= x
+    return found
+
+
+@njit(nogil=True, cache=True)
+def _reduceat_sum(values: F64, n: int) -> float:
+    """numpy's `add.reduceat` of values[:n] (0 when empty): the first, then the pairwise sum of
+    the rest."""
+    return values[0] + _pairwise_sum(values, 1, n - 1) if n else 0.0

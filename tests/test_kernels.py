@@ -1,0 +1,66 @@
+"""The compiled kernels against numpy and scipy doing the same work."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+from sklearn.preprocessing import normalize
+
+from dedup import kernels
+from dedup.verify import pair_cosines
+
+
+@given(st.lists(st.sets(st.integers(0, 40)), min_size=2, max_size=12), st.randoms())
+@settings(max_examples=60, deadline=None)
+def test_shared_counts_are_the_sizes_of_set_intersections(rows: list[set[int]], rnd) -> None:
+    values = np.concatenate(
+        [np.array(sorted(r), dtype=np.uint64) for r in rows] + [np.zeros(0, np.uint64)]
+    )
+    offsets = np.concatenate(([0], np.cumsum([len(r) for r in rows]))).astype(np.int64)
+    pairs = [(rnd.randrange(len(rows)), rnd.randrange(len(rows))) for _ in range(20)]
+    left = np.array([i for i, _ in pairs], dtype=np.int64)
+    right = np.array([j for _, j in pairs], dtype=np.int64)
+    out = np.full(len(pairs), -1, dtype=np.int32)
+    kernels.shared_counts(values, offsets, left, right, out)
+    assert out.tolist() == [len(rows[i] & rows[j]) for i, j in pairs]
+
+
+def test_dot_rows_are_pair_cosines_to_the_last_bit() -> None:
+    rng = np.random.default_rng(7)
+    # rows of 0 to 600 terms out of 700: pairs sharing none, a few, and hundreds (numpy sums
+    # more than 128 values in halves)
+    lengths = rng.integers(0, 600, size=60)
+    lengths[:3] = 0, 1, 599
+    rows = [np.sort(rng.choice(700, size=k, replace=False)) for k in lengths]
+    matrix = normalize(
+        sparse.csr_matrix(
+            (
+                rng.random(int(lengths.sum())),
+                np.concatenate(rows),
+                np.concatenate(([0], np.cumsum(lengths))),
+            ),
+            shape=(len(rows), 700),
+        )
+    ).tocsr()
+    matrix.sort_indices()
+    left = rng.integers(0, len(rows), size=400)
+    right = rng.integers(0, len(rows), size=400)
+    cosine, shared = pair_cosines(matrix, left, right)
+    got = np.full(len(left), -1.0)
+    got_shared = np.full(len(left), -1, dtype=np.int32)
+    longest = int(np.diff(matrix.indptr).max())
+    kernels.dot_rows(
+        matrix.indptr, matrix.indices, matrix.data, left, right, longest, got, got_shared
+    )
+    assert np.array_equal(got_shared, shared)
+    assert shared.max() > 300
+    assert np.array_equal(got, cosine)
+
+
+@given(st.integers(0, 3000), st.integers(0, 2**32 - 1))
+@settings(max_examples=80, deadline=None)
+def test_the_pairwise_sum_is_numpys(n: int, seed: int) -> None:
+    values = np.random.default_rng(seed).random(n) * 1e-3
+    assert kernels._pairwise_sum(values, 0, n) == (np.add.reduce(values) if n else 0.0)
