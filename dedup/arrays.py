@@ -95,18 +95,3 @@ def in_sorted(values: U64, table: U64) -> npt.NDArray[np.bool_]:
             pos = np.minimum(np.searchsorted(table, hits), len(table) - 1)
             found[lo + maybe] = table[pos] == hits
     return found
-
-
-def sorted_with_order(keys: I64) -> tuple[I64, I64]:
-    """`keys` sorted and the order that sorts them (ties in any order), from a sort of values:
-    each key with its position in the low 32 bits, several times faster than `np.argsort`
-    (which is used when a key or the count does not fit 32 bits)."""
-    if not len(keys) or len(keys) >= 1 << 32 or keys.min() < 0 or keys.max() >= 1 << 32:
-        order = np.argsort(keys)
-        return keys[order], order
-    packed = keys.astype(np.uint64) << np.uint64(32)
-    packed |= np.arange(len(keys), dtype=np.uint64)
-    packed.sort()
-    return (packed >> np.uint64(32)).astype(np.int64), (packed & np.uint64(0xFFFFFFFF)).astype(
-        np.int64
-    )

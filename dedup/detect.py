@@ -488,6 +488,10 @@ class Analysis:
             runs = trace_runs(v, la, lb, k, k)
             return runs[0], run_table(v, la, lb, runs)
 
+        from .kernels import equal_positions
+
+        none = np.zeros(0, dtype=np.int64)  # (compiled here, not on each worker: see score_pairs)
+        equal_positions(np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64), none, none)
         pairs_done, tables = [], []
         done = 0
         for block, (pair, table) in zip(

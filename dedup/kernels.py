@@ -198,3 +198,72 @@ def _reduceat_sum(values: F64, n: int) -> float:
     """numpy's `add.reduceat` of values[:n] (0 when empty): the first, then the pairwise sum of
     the rest."""
     return values[0] + _pairwise_sum(values, 1, n - 1) if n else 0.0
+
+
+#: Spreads 64-bit hashes over the slots of `equal_positions`' table (Fibonacci hashing).
+_SPREAD = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(nogil=True, cache=True)
+def equal_positions(values: U64, offsets: I64, left: I64, right: I64) -> tuple[I64, I64, I64]:
+    """Every (p, x, y) such that values[x] == values[y], x a position of row left[p] and y one of
+    row right[p] (row r: offsets[r]:offsets[r + 1], values in text order, repeats allowed): the
+    positions two texts share a shingle at, as flat positions, by pair. Row left[p] goes into
+    an open-addressing table (each value's first position, and from each position the next
+    with the same value), kept while the next pairs have the same left row; each value of row
+    right[p] is looked up in it."""
+    longest = 1
+    for p in range(len(left)):
+        longest = max(longest, offsets[left[p] + 1] - offsets[left[p]])
+    size = 2
+    while size < 2 * longest:
+        size *= 2
+    table = np.zeros(size, dtype=np.int64)  # (a position + 1; 0: an empty slot)
+    following = np.empty(size, dtype=np.int64)  # (by position in the row: the next equal, or -1)
+    capacity = 1024
+    pairs = np.empty(capacity, dtype=np.int64)
+    xs = np.empty(capacity, dtype=np.int64)
+    ys = np.empty(capacity, dtype=np.int64)
+    found = 0
+    current, mask, shift = -1, 1, np.uint64(63)
+    for p in range(len(left)):
+        lo, hi = offsets[left[p]], offsets[left[p] + 1]
+        if left[p] != current:
+            table[: mask + 1] = 0
+            bits = 1
+            while (1 << bits) < 2 * (hi - lo):
+                bits += 1
+            mask, shift = (1 << bits) - 1, np.uint64(64 - bits)
+            for x in range(hi - 1, lo - 1, -1):  # (last first: each chain ascends)
+                value = values[x]
+                slot = np.int64((value * _SPREAD) >> shift)
+                while table[slot] != 0 and values[table[slot] - 1] != value:
+                    slot = (slot + 1) & mask
+                following[x - lo] = table[slot] - 1
+                table[slot] = x + 1
+            current = left[p]
+        for y in range(offsets[right[p]], offsets[right[p] + 1]):
+            value = values[y]
+            slot = np.int64((value * _SPREAD) >> shift)
+            while table[slot] != 0 and values[table[slot] - 1] != value:
+                slot = (slot + 1) & mask
+            x = table[slot] - 1
+            while x >= 0:
+                if found == capacity:
+                    capacity *= 2
+                    pairs, xs, ys = (
+                        _grown(pairs, capacity),
+                        _grown(xs, capacity),
+                        _grown(ys, capacity),
+                    )
+                pairs[found], xs[found], ys[found] = p, x, y
+                found += 1
+                x = following[x - lo]
+    return pairs[:found], xs[:found], ys[:found]
+
+
+@njit(nogil=True, cache=True)
+def _grown(values: I64, capacity: int) -> I64:
+    out = np.empty(capacity, dtype=values.dtype)
+    out[: len(values)] = values
+    return out

@@ -4,7 +4,8 @@
 has about 100k pairs to trace. Here the same steps run over a block of pairs at once:
 1. token views of the texts involved (`views`): word offsets, paragraph breaks, the hash of the
    shingle starting at each word and whether it is boilerplate, flat over all the texts;
-2. every shingle position of a paired with every equal one of b (one sort for the block);
+2. every shingle position of a paired with every equal one of b (a hash table of a's
+   shingles, compiled: `kernels.equal_positions`);
 3. runs along diagonals (position in a minus position in b), cut at paragraph breaks;
 4. per pair, the longest runs first, none overlapping another on either side.
 The passages are those of `verify.shared_passages`, pair for pair (a test compares them).
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .arrays import distinct, in_sorted, numbered, sorted_with_order
+from .arrays import distinct, in_sorted
 from .batch import I64, Vocabulary, ragged_arange, sorted_by
 from .fingerprint import U64, shingle_hashes
 from .models import Passage
@@ -112,35 +113,14 @@ def trace_runs(v: Views, left: I64, right: I64, k: int, min_words: int) -> tuple
     pairs = len(left)
     if not pairs:
         return (np.zeros(0, dtype=np.int64),) * 4
+    from . import kernels  # (numba: imported when there are passages to trace)
+
     so = v.shingle_offsets
-    # 1. every equal shingle of a and b, pair by pair: keys (pair, dense shingle id)
-    uniq, sid = numbered(v.shingles)
-    width = np.int64(len(uniq) + 1)
-    a_pos, a_pair = ragged_arange(so[left], so[left + 1] - so[left])
-    b_pos, b_pair = ragged_arange(so[right], so[right + 1] - so[right])
-    key_a = a_pair * width + sid[a_pos]
-    key_b = b_pair * width + sid[b_pos]
-    if not len(key_a) or not len(key_b):  # (no shingle on one side: nothing shared)
-        return (np.zeros(0, dtype=np.int64),) * 4
-    # (both sides sorted: searching sorted keys walks the array once instead of jumping about;
-    # the order of equal keys does not matter, the hits are sorted again in step 2)
-    sorted_a, order_a = sorted_with_order(key_a)
-    sorted_b, order_b = sorted_with_order(key_b)
-    first_b = np.ones(len(sorted_b), dtype=bool)  # (b's distinct keys: where each starts)
-    np.not_equal(sorted_b[1:], sorted_b[:-1], out=first_b[1:])
-    starts_b = np.flatnonzero(first_b)
-    group = np.searchsorted(sorted_b[starts_b], sorted_a)
-    group = np.minimum(group, len(starts_b) - 1)
-    lo = starts_b[group]
-    hits = np.diff(np.append(starts_b, len(sorted_b)))[group]
-    hits[sorted_b[lo] != sorted_a] = 0
-    hit_a = order_a[np.repeat(np.arange(len(key_a)), hits)]
-    within = np.arange(len(hit_a)) - np.repeat(np.cumsum(hits) - hits, hits)
-    hit_b = order_b[np.repeat(lo, hits) + within]
-    p = a_pair[hit_a]
-    i = a_pos[hit_a] - so[left][p]
-    j = b_pos[hit_b] - so[right][p]
-    content = v.content[a_pos[hit_a]]
+    # 1. every equal shingle of a and b, pair by pair (flat positions in `v.shingles`)
+    p, at_a, at_b = kernels.equal_positions(v.shingles, so, left, right)
+    i = at_a - so[left][p]
+    j = at_b - so[right][p]
+    content = v.content[at_a]
 
     # 2. runs of consecutive positions along one diagonal of one pair
     diagonal = i - j

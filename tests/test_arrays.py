@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dedup import arrays
-from dedup.arrays import distinct, grouped_order, in_sorted, sorted_with_order
+from dedup.arrays import distinct, grouped_order, in_sorted
 
 
 @given(
@@ -73,13 +73,3 @@ def test_in_sorted_is_membership(values, table):
         mp.setattr(arrays, "IN_SORTED_STEP", 3)
         stepped = in_sorted(np.asarray(values, dtype=np.uint64), table_array)
     assert stepped.tolist() == found.tolist()
-
-
-@given(st.lists(st.integers(0, 2**32 - 1) | st.integers(-5, 2**40), max_size=100))
-def test_sorted_with_order_sorts(values):
-    # Keys of 32 bits sort packed with their positions; others (negative, wider) by argsort.
-    keys = np.asarray(values, dtype=np.int64)
-    ordered, order = sorted_with_order(keys)
-    assert ordered.tolist() == sorted(values)
-    assert keys[order].tolist() == sorted(values)
-    assert sorted(order.tolist()) == list(range(len(values)))

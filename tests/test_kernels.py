@@ -19,7 +19,9 @@ def test_shared_counts_are_the_sizes_of_set_intersections(rows: list[set[int]], 
         [np.array(sorted(r), dtype=np.uint64) for r in rows] + [np.zeros(0, np.uint64)]
     )
     offsets = np.concatenate(([0], np.cumsum([len(r) for r in rows]))).astype(np.int64)
-    pairs = [(rnd.randrange(len(rows)), rnd.randrange(len(rows))) for _ in range(20)]
+    # (an odd number of pairs too: two are merged at a time)
+    count = rnd.randrange(1, 22)
+    pairs = [(rnd.randrange(len(rows)), rnd.randrange(len(rows))) for _ in range(count)]
     left = np.array([i for i, _ in pairs], dtype=np.int64)
     right = np.array([j for _, j in pairs], dtype=np.int64)
     out = np.full(len(pairs), -1, dtype=np.int32)
@@ -45,8 +47,8 @@ def test_dot_rows_are_pair_cosines_to_the_last_bit() -> None:
         )
     ).tocsr()
     matrix.sort_indices()
-    left = rng.integers(0, len(rows), size=400)
-    right = rng.integers(0, len(rows), size=400)
+    left = rng.integers(0, len(rows), size=401)  # (odd: two pairs are merged at a time)
+    right = rng.integers(0, len(rows), size=401)
     cosine, shared = pair_cosines(matrix, left, right)
     got = np.full(len(left), -1.0)
     got_shared = np.full(len(left), -1, dtype=np.int32)
@@ -64,3 +66,28 @@ def test_dot_rows_are_pair_cosines_to_the_last_bit() -> None:
 def test_the_pairwise_sum_is_numpys(n: int, seed: int) -> None:
     values = np.random.default_rng(seed).random(n) * 1e-3
     assert kernels._pairwise_sum(values, 0, n) == (np.add.reduce(values) if n else 0.0)
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 12), max_size=30), min_size=1, max_size=8),
+    st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)), max_size=20),
+)
+@settings(max_examples=80, deadline=None)
+def test_equal_positions_are_every_shared_position(
+    rows: list[list[int]], pairs: list[tuple[int, int]]
+) -> None:
+    # rows of small values, so that values repeat within a row and across rows
+    pairs = sorted((i % len(rows), j % len(rows)) for i, j in pairs)
+    values = np.array([v for r in rows for v in r], dtype=np.uint64)
+    offsets = np.concatenate(([0], np.cumsum([len(r) for r in rows]))).astype(np.int64)
+    left = np.array([i for i, _ in pairs], dtype=np.int64)
+    right = np.array([j for _, j in pairs], dtype=np.int64)
+    found = kernels.equal_positions(values, offsets, left, right)
+    expected = [
+        (p, x, y)
+        for p, (i, j) in enumerate(pairs)
+        for x in range(offsets[i], offsets[i + 1])
+        for y in range(offsets[j], offsets[j + 1])
+        if values[x] == values[y]
+    ]
+    assert sorted(zip(*(a.tolist() for a in found), strict=True)) == expected
