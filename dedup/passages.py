@@ -60,10 +60,15 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bool
     that do not count as shared content; `topic`: whether each word of `vocab` (by id) is a
     topic word (a content shingle must hold one: see `verify.token_view`)."""
     tokens = tokenize_block(texts)
-    blank_keys: list[int] = []
-    for t, text in enumerate(texts):
-        base = t * _SPAN
-        blank_keys += [base + m.start() for m in PARAGRAPH_BREAK.finditer(text)]
+    # the blank lines of all the texts from one pass over them, joined by a character no blank
+    # line holds (so none runs from one text into the next); a place in the joined texts is
+    # then made a key: text number * _SPAN + place in the text
+    joined = "\0".join(texts)
+    found = np.fromiter((m.start() for m in PARAGRAPH_BREAK.finditer(joined)), dtype=np.int64)
+    base = np.zeros(len(texts), dtype=np.int64)  # (where each text starts in `joined`)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))[:-1] + 1, out=base[1:])
+    text_of = np.searchsorted(base, found, side="right") - 1
+    blanks = text_of * _SPAN + (found - base[text_of])
     word_offsets = tokens.offsets
     start, end = tokens.starts, tokens.ends
     owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(word_offsets))
@@ -71,7 +76,6 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bool
     # a blank line between the end of word w - 1 and the start of word w, within one text
     # (each blank line marks the first word after it, when the word before it ends before the
     # blank line and is in the same text)
-    blanks = np.asarray(blank_keys, dtype=np.int64)
     breaks = np.zeros(len(start), dtype=bool)
     if len(blanks) and len(start) > 1:
         key = owner * _SPAN
