@@ -438,15 +438,11 @@ class Analysis:
         return np.searchsorted(all_codes, codes), scores
 
     def _cosine(self, i: int, j: int) -> float:
-        """TF-IDF cosine of rows i and j (one pair: no sparse fancy indexing)."""
+        """TF-IDF cosine of rows i and j, summed as the pairs' scores are (`score_pairs`)."""
+        from .kernels import row_dot
+
         m = self.tfidf  # (its rows' columns ascend: see __init__)
-        lo_i, hi_i, lo_j, hi_j = m.indptr[i], m.indptr[i + 1], m.indptr[j], m.indptr[j + 1]
-        terms_i, terms_j = m.indices[lo_i:hi_i], m.indices[lo_j:hi_j]
-        if not len(terms_i):
-            return 0.0
-        at = np.minimum(np.searchsorted(terms_i, terms_j), len(terms_i) - 1)
-        both = terms_i[at] == terms_j  # (the shared terms, in ascending order)
-        return float(np.dot(m.data[lo_i:hi_i][at[both]], m.data[lo_j:hi_j][both]))
+        return float(row_dot(m.indptr, m.indices, m.data, i, j))
 
     def trace(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Trace the shared runs of pairs of rows (i < j) not traced yet (see `_trace`)."""

@@ -178,6 +178,15 @@ def dot_rows(
 
 
 @njit(nogil=True, cache=True)
+def row_dot(indptr: Index, indices: Index, data: F64, i: int, j: int) -> float:
+    """The dot product of rows i and j, as `dot_rows` computes it for one pair (one call: a
+    story's complete linkage asks for pairs one at a time)."""
+    a, a_end, b, b_end = indptr[i], indptr[i + 1], indptr[j], indptr[j + 1]
+    products = np.empty(max(min(a_end - a, b_end - b), 1), dtype=np.float64)
+    return _reduceat_sum(products, _products(indices, data, a, a_end, b, b_end, products, 0))
+
+
+@njit(nogil=True, cache=True)
 def _products(
     indices: Index, data: F64, a: int, a_end: int, b: int, b_end: int, out: F64, found: int
 ) -> int:

@@ -91,3 +91,34 @@ def test_equal_positions_are_every_shared_position(
         if values[x] == values[y]
     ]
     assert sorted(zip(*(a.tolist() for a in found), strict=True)) == expected
+
+
+def test_row_dot_is_dot_rows_for_one_pair() -> None:
+    rng = np.random.default_rng(11)
+    lengths = rng.integers(0, 400, size=30)
+    rows = [np.sort(rng.choice(500, size=k, replace=False)) for k in lengths]
+    matrix = sparse.csr_matrix(
+        (
+            rng.random(int(lengths.sum())),
+            np.concatenate(rows),
+            np.concatenate(([0], np.cumsum(lengths))),
+        ),
+        shape=(len(rows), 500),
+    )
+    left, right = np.repeat(np.arange(30), 30), np.tile(np.arange(30), 30)
+    cosine = np.zeros(len(left))
+    kernels.dot_rows(
+        matrix.indptr,
+        matrix.indices,
+        matrix.data,
+        left,
+        right,
+        400,
+        cosine,
+        np.zeros(len(left), np.int32),
+    )
+    one = [
+        kernels.row_dot(matrix.indptr, matrix.indices, matrix.data, i, j)
+        for i, j in zip(left.tolist(), right.tolist(), strict=True)
+    ]
+    assert one == cosine.tolist()
