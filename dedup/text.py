@@ -500,9 +500,11 @@ def _boilerplate_lines_of_block(
     text."""
     if not len(first):
         return []
-    newline = raw == ord("\n")
-    newlines_before = np.cumsum(newline, dtype=np.int32)
-    line_of = newlines_before[first]  # (the line of each token)
+    line_ends = np.flatnonzero(raw == ord("\n"))
+    # the line of each token (the line ends before it): tokens ascend, so each line's tokens
+    # are those between its bounds
+    in_line = np.diff(np.searchsorted(first, line_ends), prepend=0, append=len(first))
+    line_of = np.repeat(np.arange(len(line_ends) + 1), in_line)
     opens = np.ones(len(first), dtype=bool)  # the first token of its line
     np.not_equal(line_of[1:], line_of[:-1], out=opens[1:])
     heads = keys[:, 0]
@@ -515,11 +517,11 @@ def _boilerplate_lines_of_block(
             (
                 line_of[start[prefix]],
                 line_of[np.isin(heads, _ANYWHERE_HEADS)],
-                newlines_before[np.asarray(marked, dtype=np.int64)],
+                np.searchsorted(line_ends, np.asarray(marked, dtype=np.int64)),
             )
         )
     )
-    ends = np.append(np.flatnonzero(newline), len(raw))  # (where each line ends)
+    ends = np.append(line_ends, len(raw))  # (where each line ends)
     lines = []
     for line in flagged.tolist():
         lo, hi = (int(ends[line - 1]) + 1 if line else 0), int(ends[line])
