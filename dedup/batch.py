@@ -60,12 +60,17 @@ class Vocabulary:
         self._content.extend([is_content_word(w, stop) for w in new])
 
     def ids(self, words: Sequence[str]) -> I64:
-        """The id of each of `words`, new words added (in order of first use)."""
+        """The id of each of `words`, new words added (in order of first use). One look-up a
+        word (-1 for a new one); only the new words are looked up again once added."""
         index = self.index
-        new = [w for w in words if w not in index]
+        found = np.fromiter(
+            map(index.get, words, itertools.repeat(-1)), dtype=np.int64, count=len(words)
+        )
+        new = np.flatnonzero(found < 0).tolist()
         if new:
-            self.extend(list(dict.fromkeys(new)))
-        return np.fromiter(map(index.__getitem__, words), dtype=np.int64, count=len(words))
+            self.extend(list(dict.fromkeys(words[i] for i in new)))
+            found[new] = [index[words[i]] for i in new]
+        return found
 
     def hashes(self) -> U64:
         return np.frombuffer(self._hashes, dtype=np.uint64)

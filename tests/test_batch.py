@@ -209,3 +209,11 @@ def test_ascending_in_rows_orders_as_sorted_by(entries: dict[tuple[int, int], in
     order = sorted_by(rows, ids)
     assert np.array_equal(got_ids, ids[order]) and np.array_equal(got_counts, counts[order])
     assert got_ids.dtype == np.int64 and got_counts.dtype == np.int32
+
+
+def test_vocabulary_ids_number_new_words_in_order_of_first_use() -> None:
+    vocab = Vocabulary(frozenset())
+    assert vocab.ids(["b", "a", "b"]).tolist() == [0, 1, 0]
+    assert vocab.ids(["c", "a", "d", "c", "b"]).tolist() == [2, 1, 3, 2, 0]
+    assert vocab.words() == ["b", "a", "c", "d"]
+    assert vocab.ids([]).tolist() == []
