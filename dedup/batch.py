@@ -18,7 +18,7 @@ import numpy.typing as npt
 import xxhash
 
 from .arrays import grouped_order
-from .fingerprint import SIGN_VALUES, U32, U64, permutations, shingle_hashes, sign_block
+from .fingerprint import SIGN_VALUES, U32, U64, permutations, shingle_hashes
 from .models import Settings
 from .parallel import release_memory, run_blocks, shared_array
 from .text import is_content_word, stop_words, tokenize_block
@@ -322,9 +322,8 @@ def minhash_rows(
     sets: Ragged, num_perm: int, seed: int, use: int | None = None, workers: int = 1
 ) -> U32:
     """MinHash signatures (datasketch `affine32`, see `fingerprint.signatures`) of every row, for
-    the first `use` permutations only. Rows go in blocks of about SIGN_VALUES values, each
-    hashed by every permutation while it is in the CPU's cache, the blocks on up to `workers`
-    processes."""
+    the first `use` permutations only (`kernels.min_hashes`, compiled). Rows go in blocks of
+    about SIGN_VALUES values, on up to `workers` processes."""
     a, b = permutations(num_perm, seed)
     use = num_perm if use is None else use
     n = len(sets.offsets) - 1
@@ -337,20 +336,21 @@ def minhash_rows(
     nonempty = np.flatnonzero(lengths)
     if not len(nonempty):
         return out
+    from .kernels import min_hashes  # (numba: imported when there are sets to sign)
+
     starts = sets.offsets[:-1][nonempty]  # (the values of the rows with values: contiguous)
     ends = sets.offsets[1:][nonempty]
     bounds = slice_bounds(ends, SIGN_VALUES)
+    values = sets.values.astype(np.uint64, copy=False)
+    a, b = a[:use].copy(), b[:use].copy()
 
     def block(r: int) -> None:
         lo, hi = bounds[r], bounds[r + 1]
         first, last = int(starts[lo]), int(ends[hi - 1])
-        part = sign_block(sets.values[first:last], starts[lo:hi] - first, a[:use], b[:use])
-        rows = nonempty[lo:hi]
-        if rows[-1] - rows[0] == len(rows) - 1:  # (no empty set among them: one copy)
-            out[rows[0] : rows[-1] + 1] = part
-        else:
-            out[rows] = part
+        min_hashes(values[first:last], starts[lo:hi] - first, a, b, out, nonempty[lo:hi])
 
+    block_none = np.zeros(0, dtype=np.int64)  # (compiled here, not on each worker)
+    min_hashes(values[:0], block_none, a, b, out, block_none)
     for _ in run_blocks(block, len(bounds) - 1, workers):
         pass
     return out

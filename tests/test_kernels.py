@@ -9,6 +9,7 @@ from scipy import sparse
 from sklearn.preprocessing import normalize
 
 from dedup import kernels
+from dedup.fingerprint import permutations, sign_block
 from dedup.verify import pair_cosines
 
 
@@ -122,3 +123,17 @@ def test_row_dot_is_dot_rows_for_one_pair() -> None:
         for i, j in zip(left.tolist(), right.tolist(), strict=True)
     ]
     assert one == cosine.tolist()
+
+
+def test_min_hashes_are_sign_blocks_rows() -> None:
+    rng = np.random.default_rng(5)
+    sizes = rng.integers(1, 300, 200)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+    values = rng.integers(0, 2**64 - 1, int(sizes.sum()), dtype=np.uint64)
+    values[:5] = [0, 2**64 - 1, 2**32, 2**32 - 1, 1]  # (the folds' and mixes' edges)
+    a, b = permutations(128, 1)
+    out = np.zeros((400, 128), dtype=np.uint32)
+    rows = np.arange(200, dtype=np.int64) * 2  # (every other row of `out`)
+    kernels.min_hashes(values, starts, a, b, out, rows)
+    assert np.array_equal(out[rows], sign_block(values, starts, a, b))
+    assert not out[1::2].any()
