@@ -1,10 +1,15 @@
-"""Compiled loops (numba) for the steps numpy can only do with a sort or a Python loop: walking
-two sorted rows side by side for each of millions of pairs.
+"""Compiled loops (numba) for the steps numpy can only do with a sort, a pass per item or a Python
+loop:
+- `min_hashes`: MinHash signatures of many sets, every permutation of a value at once;
+- `shared_counts`, `dot_rows`: the shingles two articles share and their TF-IDF cosine, each a
+  merge of two sorted rows, for millions of pairs; `row_dot`: the cosine of one pair;
+- `equal_positions`: every position at which two texts share a shingle (a hash join).
 
 Each kernel writes its results into arrays the caller gives it (the blocks of `dedup.parallel`
 write into shared memory), releases the GIL, and is compiled once per machine (numba's cache,
-beside this module) and then loaded. `warm()` compiles them in the calling process, before a
-pool forks, so that every worker inherits them instead of compiling them again.
+beside this module) and then loaded. The kernels the workers run are called once on empty arrays
+of the real dtypes before the pool forks, so that the workers inherit them compiled. The results are
+those of the numpy computations they replace, bit for bit (`tests/test_kernels.py`).
 """
 
 from __future__ import annotations
