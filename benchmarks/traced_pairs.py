@@ -6,8 +6,9 @@ Usage (from the project root, after `python benchmarks/make_corpus.py --size 100
 The candidates are sorted into groups by their scores alone, before any passage is traced:
 - copy: the scores make the pair a copy kind (exact, near_duplicate, contained, partial);
 - story: the scores make it `same_story` (traced when it shares a shingle, for its passages);
-- maybe: no match by the scores, but it shares enough shingles (`passage_shingles_needed`) that
-  its passages might add up to `partial_words`, so it is traced to find out.
+- maybe: no copy by the scores, but it shares enough shingles (`passage_shingles_needed`) that
+  its passages might add up to `partial_words`, so it is traced to find out
+(`detect.scored_kinds`, which `judge_pairs` uses).
 For each group the table gives the pairs judged, how many were traced (a pair that shares no
 shingle is not), and the kinds `judge_pairs` gave them: the "maybe" pairs that end as no match
 are tracing spent for nothing. Results: the `traced-pairs` section of `benchmarks/RESULTS.md`.
@@ -31,20 +32,17 @@ def traced_groups(corpus: Path) -> dict[str, Counter[str]]:
     import numpy as np
 
     from dedup import Settings
-    from dedup.detect import _NO_KIND, Analysis, _kinds
+    from dedup.detect import Analysis, scored_kinds
     from dedup.models import KINDS
     from dedup.parallel import gc_paused
     from dedup.readers import read_articles
-    from dedup.verify import passage_shingles_needed
 
     s = Settings()
     with gc_paused():
         read = read_articles([corpus])
         analysis = Analysis(read.articles, s)
         where, scores = analysis._candidate_scores(s)
-        kinds = _kinds(scores, where, np.zeros(len(where), dtype=np.int64), s)
-        copy = (kinds != _NO_KIND) & (kinds <= KINDS.index("partial"))
-        maybe = ~copy & (scores.shared[where] >= passage_shingles_needed(s))
+        kinds, copy, maybe = scored_kinds(scores, where, s)  # (as `judge_pairs` sorts them)
         story = (kinds == KINDS.index("same_story")) & ~maybe
         matches = analysis.judge_pairs(s, where, scores)
     row = analysis.row

@@ -8,11 +8,11 @@ on exact scores (see `dedup.verify`).
 `analyse` does the work that does not depend on the verification thresholds (fingerprints,
 signatures, candidates, exact scores of each pair, all cached); `Analysis.report(settings)` then
 applies thresholds, so a sweep over thresholds costs little more than one run. The work is done
-in blocks with numpy (nothing runs per shingle in Python) and, for the pair scores, compiled
-merges (`dedup.kernels`), the blocks of each stage on forked worker processes
-(`dedup.parallel`); only the pairs that are or may be matches have their passages traced
-(`dedup.passages`). Neither the block sizes nor the number of workers changes a
-byte of the report.
+in blocks with numpy (nothing runs per shingle in Python) and compiled loops where numpy would
+need a sort or a Python loop (`dedup.kernels`: signatures, pair scores, shared shingle
+positions), the blocks of each stage on forked worker processes (`dedup.parallel`); only the
+pairs that are or may be matches have their passages traced (`dedup.passages`). Neither the
+block sizes nor the number of workers changes a byte of the report.
 """
 
 from __future__ import annotations
@@ -513,13 +513,9 @@ class Analysis:
         """The matches among pairs `where` of `scores` at `settings` (thresholds applied to the
         exact scores; passages traced only for pairs that are matches or could be by words)."""
         s = settings
-        # The kinds the scores alone support; passages may still make a pair `partial` if it
-        # shares enough shingles.
-        kinds = _kinds(scores, where, np.zeros(len(where), dtype=np.int64), s)
-        copy = (kinds != _NO_KIND) & (kinds <= KINDS.index("partial"))
-        maybe = ~copy & (scores.shared[where] >= passage_shingles_needed(s))
+        kinds, _, maybe = scored_kinds(scores, where, s)
         judged = where[(kinds != _NO_KIND) | maybe]
-        del kinds, copy, maybe
+        del kinds, maybe
         n = max(len(self.ordered), 1)
         codes = scores.left[judged] * n + scores.right[judged]  # (ascending, as `where`)
         # No shared shingle (boilerplate aside): no passage to trace.
@@ -677,6 +673,19 @@ def _kinds(
         shared_words,
         settings,
     )
+
+
+def scored_kinds(
+    scores: PairScores, where: npt.NDArray[np.intp], settings: Settings
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """What the scores of pairs `where` say before any passage is traced: the kind each
+    supports (as `_kinds` with no passage words), whether that is a copy kind, and whether a
+    pair that is not a copy by its scores shares enough shingles (`passage_shingles_needed`)
+    that its passages may still make it `partial` (those are traced to find out)."""
+    kinds = _kinds(scores, where, np.zeros(len(where), dtype=np.int64), settings)
+    copy = (kinds != _NO_KIND) & (kinds <= KINDS.index("partial"))
+    maybe = ~copy & (scores.shared[where] >= passage_shingles_needed(settings))
+    return kinds, copy, maybe
 
 
 def _preload(settings: Settings) -> None:

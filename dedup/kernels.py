@@ -27,6 +27,12 @@ Index = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # (scipy's CSR index arra
 
 
 @njit(nogil=True, cache=True)
+def _rows(offsets: Index, i: int, j: int) -> tuple[int, int, int, int]:
+    """Where rows i and j start and end: offsets[i], offsets[i + 1], offsets[j], offsets[j + 1]."""
+    return offsets[i], offsets[i + 1], offsets[j], offsets[j + 1]
+
+
+@njit(nogil=True, cache=True)
 def shared_counts(values: U64, offsets: I64, left: I64, right: I64, out: I32) -> None:
     """out[p] = the number of values rows left[p] and right[p] share, row r being the sorted
     distinct values values[offsets[r]:offsets[r + 1]]. Each merge moves on without a branch on
@@ -36,10 +42,8 @@ def shared_counts(values: U64, offsets: I64, left: I64, right: I64, out: I32) ->
     last = len(left) - 1
     for p in range(0, len(left), 2):
         q = min(p + 1, last)  # (an odd last pair is merged twice)
-        a, a_end = offsets[left[p]], offsets[left[p] + 1]
-        b, b_end = offsets[right[p]], offsets[right[p] + 1]
-        c, c_end = offsets[left[q]], offsets[left[q] + 1]
-        d, d_end = offsets[right[q]], offsets[right[q] + 1]
+        a, a_end, b, b_end = _rows(offsets, left[p], right[p])
+        c, c_end, d, d_end = _rows(offsets, left[q], right[q])
         found_p = found_q = 0
         while a < a_end and b < b_end and c < c_end and d < d_end:
             x, y, u, v = values[a], values[b], values[c], values[d]
@@ -160,10 +164,8 @@ def dot_rows(
     last = len(left) - 1
     for p in range(0, len(left), 2):  # (two pairs at once, as in `shared_counts`)
         q = min(p + 1, last)
-        a, a_end = indptr[left[p]], indptr[left[p] + 1]
-        b, b_end = indptr[right[p]], indptr[right[p] + 1]
-        c, c_end = indptr[left[q]], indptr[left[q] + 1]
-        d, d_end = indptr[right[q]], indptr[right[q] + 1]
+        a, a_end, b, b_end = _rows(indptr, left[p], right[p])
+        c, c_end, d, d_end = _rows(indptr, left[q], right[q])
         found_p = found_q = 0
         while a < a_end and b < b_end and c < c_end and d < d_end:
             x, y, u, v = indices[a], indices[b], indices[c], indices[d]
@@ -187,7 +189,7 @@ def dot_rows(
 def row_dot(indptr: Index, indices: Index, data: F64, i: int, j: int) -> float:
     """The dot product of rows i and j, as `dot_rows` computes it for one pair (one call: a
     story's complete linkage asks for pairs one at a time)."""
-    a, a_end, b, b_end = indptr[i], indptr[i + 1], indptr[j], indptr[j + 1]
+    a, a_end, b, b_end = _rows(indptr, i, j)
     products = np.empty(max(min(a_end - a, b_end - b), 1), dtype=np.float64)
     return _reduceat_sum(products, _products(indices, data, a, a_end, b, b_end, products, 0))
 

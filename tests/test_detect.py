@@ -1,5 +1,6 @@
 """The detector on the seed articles, and properties that hold for any input."""
 
+import importlib
 import random
 
 import numpy as np
@@ -14,6 +15,8 @@ from dedup.readers import read_articles
 from dedup.render import render_report
 from dedup.verify import judge, pair_cosines
 from tests.conftest import FIXTURES
+
+detect_module = importlib.import_module("dedup.detect")  # the module, not `dedup.detect()`
 
 KIM_EYES = "asianlite/kim-eyes-talks-with-putin-in-russia.txt"
 GUARDIAN = "guardian/kim-jong-un-to-meet-putin-in-russia.txt"
@@ -277,7 +280,9 @@ def test_pair_scores_are_those_of_sparse_products_on_one_worker_or_two() -> None
     cosine, shared_terms = pair_cosines(analysis.tfidf, left, right)
     for workers in (1, 2):
         analysis.workers = workers
-        scores = analysis.score_pairs(left, right)
+        with pytest.MonkeyPatch.context() as patch:  # (blocks of 2 pairs: 2 workers fork)
+            patch.setattr(detect_module, "SCORE_BLOCK", 2)
+            scores = analysis.score_pairs(left, right)
         assert np.array_equal(scores.shared, shared)
         assert np.array_equal(scores.cosine, cosine)  # (to the last bit)
         assert np.array_equal(scores.shared_terms, shared_terms)
