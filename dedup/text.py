@@ -8,11 +8,13 @@ newsletter and cookie notices, ...) are dropped before tokenising.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +62,21 @@ _MAX_BOILERPLATE_WORDS = 25
 
 @cache
 def stop_words() -> frozenset[str]:
-    """Common English words that carry no topic (scikit-learn's list, loaded on first use)."""
+    """Common English words that carry no topic: scikit-learn's list, read from the module that
+    holds it alone, where scikit-learn keeps it. Importing scikit-learn takes a second or more,
+    and a report needs the list before its workers start but scikit-learn only later (its
+    import then overlaps the fingerprinting). Elsewhere, scikit-learn is imported."""
+    found = importlib.util.find_spec("sklearn")  # (finds the package without importing it)
+    for folder in (found.submodule_search_locations or []) if found else []:
+        path = Path(folder) / "feature_extraction" / "_stop_words.py"
+        spec = importlib.util.spec_from_file_location("_dedup_stop_words", path)
+        if spec is None or spec.loader is None or not path.is_file():
+            continue
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        words = getattr(module, "ENGLISH_STOP_WORDS", None)
+        if isinstance(words, frozenset):
+            return words
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset(ENGLISH_STOP_WORDS)

@@ -140,6 +140,23 @@ def test_installed_command_smoke(tmp_path):
     assert module.returncode == 0 and "report" in module.stdout
 
 
+def test_program_ends_at_once_with_everything_written(runner, tmp_path):
+    # (`python -m dedup` exits without freeing its objects once a command's output is written)
+    args = ["report", str(FIXTURES / "scenarios"), "--format", "json", "--no-timing", "-q"]
+    program = subprocess.run([sys.executable, "-m", "dedup", *args], capture_output=True)
+    assert program.returncode == 0, program.stderr
+    assert program.stdout == runner.invoke(main, args).stdout_bytes
+    out = tmp_path / "report.json"
+    written = subprocess.run([sys.executable, "-m", "dedup", *args, "-o", str(out)], check=True)
+    assert written.returncode == 0 and out.read_bytes() == program.stdout
+    index = tmp_path / "archive.sqlite"
+    add = [sys.executable, "-m", "dedup", "index", "add", str(FIXTURES / "seed")]
+    added = subprocess.run([*add, "--index", str(index), "-q"], capture_output=True, text=True)
+    assert added.returncode == 0 and "holds 8 articles" in added.stderr
+    stats = runner.invoke(main, ["index", "stats", "--index", str(index), "--format", "json"])
+    assert json.loads(stats.stdout)["articles"] == 8
+
+
 def test_closed_pipe_ends_quietly():
     proc = subprocess.run(
         f"{sys.executable} -m dedup report {FIXTURES / 'seed'} --format html | head -c 10",

@@ -6,12 +6,15 @@ import io
 import json
 import os
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dedup import Article, InputError, Skipped
 from dedup.readers import (
@@ -675,3 +678,39 @@ def test_json_lines_parse_as_the_json_module_parses_them(line: str) -> None:
         return
     got = _parse_json(line)
     assert json.dumps(got, allow_nan=True) == json.dumps(expected, allow_nan=True)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {"id": st.text(min_size=1), "text": st.text()},
+            optional={"title": st.text(), "extra": _JSON_VALUES, "published": st.text()},
+        ),
+        max_size=6,
+    ),
+    st.booleans(),
+)
+@settings(max_examples=60, deadline=None)
+def test_a_jsonl_file_reads_as_its_lines_read_as_text(records, ascii_only):
+    # (a file's lines are parsed from their bytes where orjson takes them, stdin's as text)
+    lines = [json.dumps(r, ensure_ascii=ascii_only) for r in records]
+    lone = '{"id": "lone-surrogate-line", "text": "a lone \\ud800 escape", "score": 0.5}'
+    lines += ["", "{bad", lone]
+    body = "\n".join(lines) + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.jsonl"
+        path.write_text(body, encoding="utf-8")
+        from_file = read_articles([path])
+    from_text = read_articles(["-"], stdin=io.StringIO(body))
+    assert from_file.articles == from_text.articles
+    reasons = [s.reason.replace(str(path), "-") for s in from_file.skipped]
+    assert reasons == [s.reason for s in from_text.skipped]
+    assert [n.message for n in from_file.notes] == [n.message for n in from_text.notes]
+    assert any(a.id == "lone-surrogate-line" and "\ufffd" in a.text for a in from_file.articles)

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import unicodedata
 
 import numpy as np
@@ -10,6 +12,7 @@ from dedup import text as text_module
 from dedup.text import (
     content_words,
     is_boilerplate_line,
+    stop_words,
     token_arrays,
     token_spans,
     tokenize,
@@ -215,3 +218,13 @@ def test_a_block_whose_folded_keys_collide_is_tokenised_all_the_same(monkeypatch
             "déjà vu, Internationale",
         ]
     )
+
+
+def test_stop_words_are_scikit_learns_list_read_without_importing_it():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    code = "import sys; from dedup.text import stop_words; w = stop_words(); "
+    code += "print(len(w), 'sklearn' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.split() == [str(len(ENGLISH_STOP_WORDS)), "False"]
+    assert stop_words() == ENGLISH_STOP_WORDS
