@@ -21,7 +21,7 @@ from .arrays import grouped_order
 from .fingerprint import SIGN_VALUES, U32, U64, permutations, shingle_hashes
 from .models import Settings
 from .parallel import release_memory, run_blocks, shared_array
-from .text import is_content_word, stop_words, tokenize_block
+from .text import compile_tokenizer, is_content_word, stop_words, tokenize_block
 
 I64 = npt.NDArray[np.int64]
 
@@ -209,6 +209,8 @@ def fingerprint_corpus(
 
     fields: dict[str, list[np.ndarray]] = {name: [] for name in _PARTS}
     done = 0
+    if blocks > 1 and workers > 1:
+        compile_tokenizer()  # (here, not on each worker)
     for part in run_blocks(task, blocks, workers, meanwhile):
         renumber = vocab.ids(part.words)
         ids, counts = _ascending_in_rows(part.term_rows, renumber[part.term_ids], part.term_counts)

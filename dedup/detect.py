@@ -49,6 +49,7 @@ from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
 from .parallel import default_workers, gc_paused, release_memory, run_blocks, shared_array
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import build_stories, group
+from .text import compile_tokenizer
 from .verify import (
     Evidence,
     Scores,
@@ -488,6 +489,7 @@ class Analysis:
 
         none = np.zeros(0, dtype=np.int64)  # (compiled here, not on each worker: see score_pairs)
         equal_positions(np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64), none, none)
+        compile_tokenizer()
         pairs_done, tables = [], []
         done = 0
         for block, (pair, table) in zip(

@@ -64,6 +64,7 @@ from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
 from .models import KINDS, Article, Kind, Passage, Settings, Skipped, kind_rank
 from .parallel import default_workers, gc_paused, map_ahead
+from .text import compile_tokenizer
 from .verify import (
     Evidence,
     Scores,
@@ -895,7 +896,10 @@ class ArchiveIndex:
 
         prepare = partial(_prepare_chunk, settings=self.settings, stop=self._stop_words)
         stored = 0
-        for (read, batch), prints in map_ahead(prepare, batches(), workers or default_workers()):
+        workers = workers or default_workers()
+        if workers > 1:
+            compile_tokenizer()  # (here, not on each worker)
+        for (read, batch), prints in map_ahead(prepare, batches(), workers):
             prepared = [_New(a, *p) for a, p in zip(batch, prints, strict=True)]
             with self._errors(), self._write():
                 counts.update(self._store(prepared))

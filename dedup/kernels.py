@@ -3,12 +3,15 @@ loop:
 - `min_hashes`: MinHash signatures of many sets, every permutation of a value at once;
 - `shared_counts`, `dot_rows`: the shingles two articles share and their TF-IDF cosine, each a
   merge of two sorted rows, for millions of pairs; `row_dot`: the cosine of one pair;
-- `equal_positions`: every position at which two texts share a shingle (a hash join).
+- `equal_positions`: every position at which two texts share a shingle (a hash join);
+- `ascii_words`, `first_use_ids`: the words of a block of texts and their keys, and their
+  numbers in order of first use (a hash table), for `dedup.text.tokenize_block`.
 
-Each kernel writes its results into arrays the caller gives it (the blocks of `dedup.parallel`
-write into shared memory), releases the GIL, and is compiled once per machine (numba's cache,
-beside this module) and then loaded. The kernels the workers run are called once on empty arrays
-of the real dtypes before the pool forks, so that the workers inherit them compiled. The results are
+The kernels of many pairs write their results into arrays the caller gives them (the blocks of
+`dedup.parallel` write into shared memory); the others return new arrays. Each releases the GIL
+and is compiled once per machine (numba's cache, beside this module) and then loaded. The kernels
+the workers run are called once (on empty arrays of the real dtypes, or a one-word text) before
+the pool forks, so that the workers inherit them compiled. The results are
 those of the numpy computations they replace, bit for bit (`tests/test_kernels.py`).
 """
 
@@ -316,3 +319,83 @@ def min_hashes(values: U64, starts: I64, a: U32, b: U32, out: U32, rows: I64) ->
             h32 = np.uint32(h)
             for p in range(width):
                 row[p] = min(row[p], np.uint32(a[p] * h32 + b[p]))
+
+
+U8 = npt.NDArray[np.uint8]
+_SLOT_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(nogil=True, cache=True)
+def ascii_words(raw: U8) -> tuple[npt.NDArray[np.bool_], I64, I64, U64]:
+    """The words of lower-cased ASCII bytes: runs of [a-z0-9_], the bytes `\\w` matches there.
+    Returns whether each byte is a word byte, where each word starts and ends (first, last:
+    bytes first .. last - 1) and its key: the word's first 8 bytes and its next 8 as two
+    little-endian numbers, a byte past the word's end 0 (`dedup.text` replaces the keys of
+    words of more than 16 bytes). One pass to count the words, one to find them."""
+    n = len(raw)
+    is_word = np.empty(n, dtype=np.bool_)
+    words = 0
+    before = False
+    for i in range(n):
+        c = raw[i]
+        here = (c >= 97 and c <= 122) or (c >= 48 and c <= 57) or c == 95
+        is_word[i] = here
+        words += here and not before
+        before = here
+    first = np.empty(words, dtype=np.int64)
+    last = np.empty(words, dtype=np.int64)
+    keys = np.zeros((words, 2), dtype=np.uint64)
+    w = -1
+    start = 0
+    for i in range(n):
+        if not is_word[i]:
+            continue
+        if i == 0 or not is_word[i - 1]:
+            w += 1
+            start = i
+            first[w] = i
+        at = i - start
+        if at < 16:
+            keys[w, at >> 3] |= np.uint64(raw[i]) << np.uint64((at & 7) * 8)
+        last[w] = i + 1
+    return is_word, first, last, keys
+
+
+@njit(nogil=True, cache=True)
+def first_use_ids(values: U64) -> tuple[I64, I64]:
+    """Each value's number among the distinct values in order of first use, and where each
+    distinct value first occurs: `np.unique(values, return_inverse=True)` renumbered by first
+    use, from one pass over a hash table (open addressing, at most half full) instead of a
+    sort."""
+    n = len(values)
+    ids = np.empty(n, dtype=np.int64)
+    first = np.empty(n, dtype=np.int64)
+    size = 1024
+    slots = np.full(size, -1, dtype=np.int64)
+    shift = np.uint64(64 - 10)
+    distinct = 0
+    for i in range(n):
+        if 2 * (distinct + 1) > size:  # (grown: every distinct value placed again)
+            size *= 2
+            shift -= np.uint64(1)
+            slots = np.full(size, -1, dtype=np.int64)
+            for d in range(distinct):
+                h = (values[first[d]] * _SLOT_MIX) >> shift
+                while slots[h] >= 0:
+                    h = (h + np.uint64(1)) & np.uint64(size - 1)
+                slots[h] = d
+        v = values[i]
+        h = (v * _SLOT_MIX) >> shift
+        while True:
+            d = slots[h]
+            if d < 0:
+                slots[h] = distinct
+                first[distinct] = i
+                ids[i] = distinct
+                distinct += 1
+                break
+            if values[first[d]] == v:
+                ids[i] = d
+                break
+            h = (h + np.uint64(1)) & np.uint64(size - 1)
+    return ids, first[:distinct].copy()

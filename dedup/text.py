@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from .arrays import distinct, numbered
+from .arrays import distinct
 
 _WORD = re.compile(r"\w+")
 _WORD_SPLIT = re.compile(r"(\w+)")
@@ -265,15 +265,22 @@ _LONG = 1 << 63
 #: the top bit set: a collision is detected and the block keyed again by name.
 _FOLD = np.uint64(0x9E3779B97F4A7C15)
 _SEPARATOR = 0x1F
-#: _MASKS[b]: the low b bytes of a 64-bit number.
-_MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
+
+
+def compile_tokenizer() -> None:
+    """Compile (or load from numba's cache) the loops `tokenize_block` runs, in this process:
+    called before workers are forked, they inherit them instead of each loading them."""
+    tokenize_block(["a"])
 
 
 def tokenize_block(texts: Sequence[str]) -> BlockTokens:
     """`token_arrays` (and the `words_of` digest) of many texts at once. Plain texts (whose
-    words are ASCII: nearly all news) are tokenised together from their bytes with numpy (word
-    bytes, word bounds, each word's bytes as its key), so that only the distinct words become
-    Python strings. Other texts go through `token_arrays` one by one."""
+    words are ASCII: nearly all news) are tokenised together from their bytes with numpy and
+    compiled loops (`dedup.kernels`: word bounds, each word's bytes as its key, the words
+    numbered in order of first use), so that only the distinct words become Python strings.
+    Other texts go through `token_arrays` one by one."""
+    from .kernels import first_use_ids  # (numba: imported when a block is tokenised)
+
     n = len(texts)
     long_words: dict[str, int] = {}
     digests = np.zeros(n, dtype=np.uint64)
@@ -286,18 +293,11 @@ def tokenize_block(texts: Sequence[str]) -> BlockTokens:
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
     folded = _folded_keys(keys)
-    distinct, inverse = numbered(folded)
-    first = np.full(len(distinct), len(inverse), dtype=np.int64)  # each word's first token
-    np.minimum.at(first, inverse, np.arange(len(inverse), dtype=np.int64))
+    ids, first = first_use_ids(folded)  # (words numbered in order of first use; first tokens)
     check = np.flatnonzero(folded >= np.uint64(_LONG))  # (only these can share a fold)
-    if not (keys[check] == keys[first[inverse[check]]]).all():  # two words folded alike:
+    if not (keys[check] == keys[first[ids[check]]]).all():  # two words folded alike:
         return _by_name(texts, digests)  # key them by name
-    by_use = np.argsort(first)  # (the distinct words in order of first use)
-    rank = np.empty(len(by_use), dtype=np.int64)
-    rank[by_use] = np.arange(len(by_use), dtype=np.int64)
-    return BlockTokens(
-        _spelled(keys[first[by_use]], long_words), rank[inverse], offsets, starts, ends, digests
-    )
+    return BlockTokens(_spelled(keys[first], long_words), ids, offsets, starts, ends, digests)
 
 
 def _spelled(keys: _U64, long_words: dict[str, int]) -> list[str]:
@@ -416,6 +416,8 @@ def _plain_tokens(
     order; their digests are written into `digests`. The texts are joined by newlines (lines
     stay lines: boilerplate lines are found in one pass) into one byte array, a character
     outside ASCII as "?" (a byte that separates words, as that character does)."""
+    from .kernels import ascii_words
+
     if not len(rows):
         return _NO_KEYS, _NO_OFFSETS, _NO_OFFSETS, _NO_OFFSETS
     src = [texts[t] for t in rows.tolist()]
@@ -433,19 +435,10 @@ def _plain_tokens(
         if not text.isascii()
         for m in _NON_ASCII.finditer(text)
     ]
-    is_word = ((raw >= ord("a")) & (raw <= ord("z"))) | ((raw >= ord("0")) & (raw <= ord("9")))
-    is_word |= raw == ord("_")  # (the bytes `\w` matches in lower-cased ASCII)
-    edges = np.flatnonzero(np.diff(is_word, prepend=False, append=False))
-    first, last = edges[0::2], edges[1::2]  # each token's bytes: first .. last - 1
-
-    # keys: the bytes of words of up to 16 bytes (8 at a time, masked to the word's length),
-    # longer ones by name
+    # each token's bytes (first .. last - 1: the bytes `\w` matches in lower-cased ASCII) and
+    # its key: the bytes of a word of up to 16 bytes, a longer one by name
+    is_word, first, last, keys = ascii_words(raw)
     size = last - first
-    padded = np.concatenate((raw, np.zeros(16, dtype=np.uint8)))
-    at_byte = np.ndarray(len(raw) + 8, dtype="<u8", buffer=padded, strides=(1,))  # (unaligned)
-    keys = np.empty((len(first), 2), dtype=np.uint64)
-    keys[:, 0] = at_byte[first] & _MASKS[np.minimum(size, 8)]
-    keys[:, 1] = at_byte[first + 8] & _MASKS[np.clip(size - 8, 0, 8)]
     long = np.flatnonzero(size > 16)
     if len(long):
         keys[long, 0] = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -137,3 +139,30 @@ def test_min_hashes_are_sign_blocks_rows() -> None:
     kernels.min_hashes(values, starts, a, b, out, rows)
     assert np.array_equal(out[rows], sign_block(values, starts, a, b))
     assert not out[1::2].any()
+
+
+@given(st.binary(max_size=200).map(lambda b: b.lower()))
+@settings(max_examples=200, deadline=None)
+def test_ascii_words_are_the_runs_of_word_bytes_with_their_keys(data: bytes) -> None:
+    raw = np.frombuffer(data, dtype=np.uint8)
+    is_word, first, last, keys = kernels.ascii_words(raw)
+    words = [(m.start(), m.end()) for m in re.finditer(rb"[a-z0-9_]+", data)]
+    assert list(zip(first.tolist(), last.tolist(), strict=True)) == words
+    assert is_word.tolist() == [bool(re.fullmatch(rb"[a-z0-9_]", bytes([c]))) for c in data]
+    for (lo, hi), (low, high) in zip(words, keys.tolist(), strict=True):
+        word = data[lo:hi]
+        assert low == int.from_bytes(word[:8], "little")
+        assert high == int.from_bytes(word[8:16], "little")
+
+
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 30), max_size=3000))
+@settings(max_examples=80, deadline=None)
+def test_first_use_ids_number_the_distinct_values_in_order_of_first_use(values) -> None:
+    # (more than 512 distinct values grow the table: random 64-bit values, repeats of small ones)
+    ids, first = kernels.first_use_ids(np.array(values, dtype=np.uint64))
+    first_at: dict[int, int] = {}
+    for at, v in enumerate(values):
+        first_at.setdefault(v, at)
+    number = {v: k for k, v in enumerate(first_at)}  # (in order of first use)
+    assert ids.tolist() == [number[v] for v in values]
+    assert first.tolist() == list(first_at.values())

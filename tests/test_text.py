@@ -5,7 +5,7 @@ import unicodedata
 import numpy as np
 import pytest
 import xxhash
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import text as text_module
@@ -195,6 +195,7 @@ def _assert_block(texts):
 
 
 @given(st.lists(_TEXT, max_size=10))
+@settings(deadline=None)  # (the first example loads the compiled loops)
 def test_a_block_is_tokenised_as_each_text_alone(texts):
     # ASCII texts are tokenised together from their bytes; the others one by one: the words,
     # their numbering in order of first use, spans and digests are those of `token_arrays`.
