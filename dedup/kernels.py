@@ -325,40 +325,56 @@ U8 = npt.NDArray[np.uint8]
 _SLOT_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
+#: _MASKS[b]: the low b bytes of a 64-bit number.
+_MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
+
+
 @njit(nogil=True, cache=True)
 def ascii_words(raw: U8) -> tuple[npt.NDArray[np.bool_], I64, I64, U64]:
     """The words of lower-cased ASCII bytes: runs of [a-z0-9_], the bytes `\\w` matches there.
     Returns whether each byte is a word byte, where each word starts and ends (first, last:
     bytes first .. last - 1) and its key: the word's first 8 bytes and its next 8 as two
     little-endian numbers, a byte past the word's end 0 (`dedup.text` replaces the keys of
-    words of more than 16 bytes). One pass to count the words, one to find them."""
+    words of more than 16 bytes). Passes without a branch on the bytes: the word bytes, the
+    words counted, their bounds (each pass writes the next bound and moves on only at one), and
+    each key as two unaligned 8-byte loads, masked to the word's length."""
     n = len(raw)
     is_word = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        c = raw[i]
+        is_word[i] = (c >= 97 and c <= 122) or (c >= 48 and c <= 57) or c == 95
     words = 0
     before = False
     for i in range(n):
-        c = raw[i]
-        here = (c >= 97 and c <= 122) or (c >= 48 and c <= 57) or c == 95
-        is_word[i] = here
-        words += here and not before
-        before = here
-    first = np.empty(words, dtype=np.int64)
-    last = np.empty(words, dtype=np.int64)
-    keys = np.zeros((words, 2), dtype=np.uint64)
-    w = -1
-    start = 0
+        words += is_word[i] > before
+        before = is_word[i]
+    first = np.empty(words + 1, dtype=np.int64)
+    last = np.empty(words + 1, dtype=np.int64)
+    starts = ends = 0
+    before = False
     for i in range(n):
-        if not is_word[i]:
-            continue
-        if i == 0 or not is_word[i - 1]:
-            w += 1
-            start = i
-            first[w] = i
-        at = i - start
-        if at < 16:
-            keys[w, at >> 3] |= np.uint64(raw[i]) << np.uint64((at & 7) * 8)
-        last[w] = i + 1
-    return is_word, first, last, keys
+        here = is_word[i]
+        first[starts] = i
+        last[ends] = i
+        starts += here > before
+        ends += before > here
+        before = here
+    last[ends] = n
+    padded = np.zeros((n + 31) // 8 * 8, dtype=np.uint8)  # (2 spare words: loads past the end)
+    padded[:n] = raw
+    eight = padded.view(np.uint64)  # (little-endian: byte b of a load is bits 8b .. 8b + 7)
+    keys = np.empty((words, 2), dtype=np.uint64)
+    for w in range(words):
+        lo = first[w]
+        size = last[w] - lo
+        at = lo >> 3
+        shift = np.uint64((lo & 7) * 8)
+        rest = np.uint64(63) - shift  # (x << 1 << rest: x << (64 - shift), 0 when shift is 0)
+        low = (eight[at] >> shift) | ((eight[at + 1] << np.uint64(1)) << rest)
+        high = (eight[at + 1] >> shift) | ((eight[at + 2] << np.uint64(1)) << rest)
+        keys[w, 0] = low & _MASKS[min(size, 8)]
+        keys[w, 1] = high & _MASKS[min(max(size - 8, 0), 8)]
+    return is_word, first[:words], last[:words], keys
 
 
 @njit(nogil=True, cache=True)
