@@ -59,7 +59,7 @@ def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bool
     """Token views of `texts` (each of at least `k` words); `boilerplate`: sorted shingle hashes
     that do not count as shared content; `topic`: whether each word of `vocab` (by id) is a
     topic word (a content shingle must hold one: see `verify.token_view`)."""
-    tokens = tokenize_block(texts)
+    tokens = tokenize_block(texts, digests=False)
     # the blank lines of all the texts from one pass over them, joined by a character no blank
     # line holds (so none runs from one text into the next); a place in the joined texts is
     # then made a key: text number * _SPAN + place in the text

@@ -240,7 +240,8 @@ class BlockTokens:
     """The tokens of texts 0..n-1 (those of `token_arrays`), flat: text t has tokens
     offsets[t]..offsets[t + 1]. `ids` index `words`, the distinct words in order of first use;
     `starts`, `ends`: each token's span in its own text; `digests`: the hash of each text's
-    words joined by U+001F (0 for a text without words)."""
+    words joined by U+001F (0 for a text without words, and for every text when they were not
+    asked for)."""
 
     words: list[str]
     ids: npt.NDArray[np.int64]
@@ -273,8 +274,9 @@ def compile_tokenizer() -> None:
     tokenize_block(["a"])
 
 
-def tokenize_block(texts: Sequence[str]) -> BlockTokens:
-    """`token_arrays` (and the `words_of` digest) of many texts at once. Plain texts (whose
+def tokenize_block(texts: Sequence[str], digests: bool = True) -> BlockTokens:
+    """`token_arrays` (and the `words_of` digest, unless `digests` is false) of many texts at
+    once. Plain texts (whose
     words are ASCII: nearly all news) are tokenised together from their bytes with numpy and
     compiled loops (`dedup.kernels`: word bounds, each word's bytes as its key, the words
     numbered in order of first use), so that only the distinct words become Python strings.
@@ -283,12 +285,13 @@ def tokenize_block(texts: Sequence[str]) -> BlockTokens:
 
     n = len(texts)
     long_words: dict[str, int] = {}
-    digests = np.zeros(n, dtype=np.uint64)
+    hashes = np.zeros(n, dtype=np.uint64)
+    into = hashes if digests else None
     plain = np.fromiter(map(_is_plain, texts), dtype=bool, count=n)
-    streams = [_plain_tokens(texts, np.flatnonzero(plain), long_words, digests)]
+    streams = [_plain_tokens(texts, np.flatnonzero(plain), long_words, into)]
     others = np.flatnonzero(~plain).tolist()
     if others:
-        streams.append(_other_tokens(texts, others, long_words, digests))
+        streams.append(_other_tokens(texts, others, long_words, into))
     keys, starts, ends, owners = _in_text_order(streams)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
@@ -296,8 +299,8 @@ def tokenize_block(texts: Sequence[str]) -> BlockTokens:
     ids, first = first_use_ids(folded)  # (words numbered in order of first use; first tokens)
     check = np.flatnonzero(folded >= np.uint64(_LONG))  # (only these can share a fold)
     if not (keys[check] == keys[first[ids[check]]]).all():  # two words folded alike:
-        return _by_name(texts, digests)  # key them by name
-    return BlockTokens(_spelled(keys[first], long_words), ids, offsets, starts, ends, digests)
+        return _by_name(texts, hashes)  # key them by name
+    return BlockTokens(_spelled(keys[first], long_words), ids, offsets, starts, ends, hashes)
 
 
 def _spelled(keys: _U64, long_words: dict[str, int]) -> list[str]:
@@ -326,15 +329,15 @@ def _folded_keys(keys: _U64) -> _U64:
 
 
 def _other_tokens(
-    texts: Sequence[str], rows: list[int], long_words: dict[str, int], digests: _U64
+    texts: Sequence[str], rows: list[int], long_words: dict[str, int], digests: _U64 | None
 ) -> _Stream:
     """Keys, spans and text of every token of the texts `rows` (not ASCII), one text at a
-    time with `token_arrays`; their digests are written into `digests`."""
+    time with `token_arrays`; their digests are written into `digests` (if given)."""
     words: list[str] = []
     starts, ends, owners = [], [], []
     for t in rows:
         some, s, e = token_arrays(texts[t])
-        if some:
+        if some and digests is not None:
             digests[t] = xxhash.xxh3_64_intdigest("\x1f".join(some).encode("utf-8"))
         words += some
         starts.append(s)
@@ -410,12 +413,15 @@ def _is_plain(text: str) -> bool:
 
 
 def _plain_tokens(
-    texts: Sequence[str], rows: npt.NDArray[np.intp], long_words: dict[str, int], digests: _U64
+    texts: Sequence[str],
+    rows: npt.NDArray[np.intp],
+    long_words: dict[str, int],
+    digests: _U64 | None,
 ) -> _Stream:
     """Keys, spans and text of every token of the plain texts `rows` (see `_is_plain`), in
-    order; their digests are written into `digests`. The texts are joined by newlines (lines
-    stay lines: boilerplate lines are found in one pass) into one byte array, a character
-    outside ASCII as "?" (a byte that separates words, as that character does)."""
+    order; their digests are written into `digests` (if given). The texts are joined by
+    newlines (lines stay lines: boilerplate lines are found in one pass) into one byte array, a
+    character outside ASCII as "?" (a byte that separates words, as that character does)."""
     from .kernels import ascii_words
 
     if not len(rows):
@@ -459,22 +465,38 @@ def _plain_tokens(
         first, last, size, keys = first[~dropped], last[~dropped], size[~dropped], keys[~dropped]
     per_text = np.diff(np.append(np.searchsorted(first, base), len(first)))
     local = np.repeat(np.arange(len(src), dtype=np.int64), per_text)
+    if digests is not None:
+        _plain_digests(raw, is_word, rows, first, last, local, per_text, digests)
+    return keys, first - base[local], last - base[local], rows[local].astype(np.int64)
 
-    # digests: each text's word bytes with one separator between two of its words
+
+def _plain_digests(
+    raw: npt.NDArray[np.uint8],
+    is_word: npt.NDArray[np.bool_],
+    rows: npt.NDArray[np.intp],
+    first: _I64,
+    last: _I64,
+    local: _I64,
+    per_text: _I64,
+    digests: _U64,
+) -> None:
+    """The digest of each plain text (`_plain_tokens`' arrays: token t of text local[t] is
+    bytes first[t] .. last[t] - 1 of `raw`), written into digests[rows]: the text's word bytes
+    with one separator between two of its words."""
+    size = last - first
     between = last[:-1][local[1:] == local[:-1]]
     separated = raw.copy()
     separated[between] = _SEPARATOR
     kept = is_word.copy()
     kept[between] = True
     words_bytes = memoryview(separated[kept].tobytes())
-    taken = np.bincount(local, weights=size, minlength=len(src)).astype(np.int64)
+    taken = np.bincount(local, weights=size, minlength=len(rows)).astype(np.int64)
     taken += np.maximum(per_text - 1, 0)  # (the separators)
     ends_at = np.cumsum(taken)
     bounds = zip(rows.tolist(), (ends_at - taken).tolist(), ends_at.tolist(), strict=True)
     for t, lo, hi in bounds:
         if hi > lo:
             digests[t] = xxhash.xxh3_64_intdigest(words_bytes[lo:hi])
-    return keys, first - base[local], last - base[local], rows[local].astype(np.int64)
 
 
 def _heads(words: Sequence[str]) -> _U64:

@@ -192,6 +192,10 @@ def _assert_block(texts):
     assert block.digests.tolist() == digests
     counts = [len(words_of(t)) for t in texts]
     assert np.diff(block.offsets).tolist() == counts
+    without = tokenize_block(texts, digests=False)  # (the same tokens, no digest computed)
+    assert without.words == block.words and not without.digests.any()
+    for field in ("ids", "offsets", "starts", "ends"):
+        assert (getattr(without, field) == getattr(block, field)).all()
 
 
 @given(st.lists(_TEXT, max_size=10))
