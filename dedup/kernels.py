@@ -362,7 +362,7 @@ def ascii_words(raw: U8) -> tuple[npt.NDArray[np.bool_], I64, I64, U64]:
     last[ends] = n
     padded = np.zeros((n + 31) // 8 * 8, dtype=np.uint8)  # (2 spare words: loads past the end)
     padded[:n] = raw
-    eight = padded.view(np.uint64)  # (little-endian: byte b of a load is bits 8b .. 8b + 7)
+    eight = padded.view(np.uint64)  # (little-endian, as every platform numba supports)
     keys = np.empty((words, 2), dtype=np.uint64)
     for w in range(words):
         lo = first[w]

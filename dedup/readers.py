@@ -511,7 +511,8 @@ def _utf8_json(raw: bytes) -> Any:
     """A line's JSON parsed by orjson from its bytes, or `_NOT_PARSED`. orjson refuses all that
     needs more care (not UTF-8, a byte-order mark, a lone surrogate escape, a blank line, an
     error), and a document with a float is left to `_parse_json` too; what it takes is what
-    decoding and `_parse_json` would give, with nothing to note (a third faster at 1M lines)."""
+    decoding and `_parse_json` would give, with nothing to note (reading the 100k synthetic
+    corpus: 1.34 s -> 0.95 s)."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
