@@ -27,10 +27,13 @@ them) and writes the seconds of the stages each drives (the `profile-blocks` sec
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,16 +48,55 @@ BLOCK_SWEEP: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
 }
 
 
-def profile(corpus: Path, workers: int) -> dict[str, float]:
-    """Seconds per stage of one report over `corpus` on `workers` processes, with the garbage
-    collector off from reading to the JSON, as `dedup report` runs."""
+@dataclass
+class Run:
+    """One profiled report: seconds per stage (and "total"), and the main process's largest
+    resident set during each stage (MiB, sampled every RSS_EVERY seconds; empty where
+    /proc/self/statm does not exist)."""
+
+    seconds: dict[str, float]
+    peak_mib: dict[str, float]
+
+
+#: Seconds between two samples of the main process's resident set.
+RSS_EVERY = 0.02
+
+
+def profile(corpus: Path, workers: int) -> Run:
+    """Seconds and peak memory per stage of one report over `corpus` on `workers` processes,
+    with the garbage collector off from reading to the JSON, as `dedup report` runs."""
     from dedup.parallel import gc_paused
 
-    with gc_paused():
-        return _profile(corpus, workers)
+    samples: list[tuple[float, float]] = []
+    stop = threading.Event()
+    sampler = threading.Thread(target=_sample_rss, args=(samples, stop), daemon=True)
+    sampler.start()
+    try:
+        with gc_paused():
+            times, spans = _profile(corpus, workers)
+    finally:
+        stop.set()
+        sampler.join()
+    peaks = {
+        stage: max((rss for at, rss in samples if lo <= at <= hi), default=0.0)
+        for stage, (lo, hi) in spans.items()
+    }
+    return Run(times, peaks if samples else {})
 
 
-def _profile(corpus: Path, workers: int) -> dict[str, float]:
+def _sample_rss(samples: list[tuple[float, float]], stop: threading.Event) -> None:
+    """(time, resident MiB) of this process every RSS_EVERY seconds until `stop` is set."""
+    statm = Path("/proc/self/statm")
+    if not statm.exists():
+        return
+    page = os.sysconf("SC_PAGE_SIZE") / 2**20
+    while True:
+        samples.append((time.perf_counter(), int(statm.read_text().split()[1]) * page))
+        if stop.wait(RSS_EVERY):
+            return
+
+
+def _profile(corpus: Path, workers: int) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     from dedup import Settings
     from dedup.detect import Analysis
     from dedup.readers import read_articles
@@ -66,7 +108,7 @@ def _profile(corpus: Path, workers: int) -> dict[str, float]:
     def progress(stage: str, done: int, total: int) -> None:
         marks.setdefault(stage, []).append(time.perf_counter())
 
-    t = time.perf_counter()
+    t = started = time.perf_counter()
     read = read_articles([corpus])
     times["read"] = time.perf_counter() - t
 
@@ -95,7 +137,11 @@ def _profile(corpus: Path, workers: int) -> dict[str, float]:
         pass
     times["json"] = time.perf_counter() - t
     times["total"] = sum(times.values())
-    return times
+    spans, at = {}, started
+    for stage in (*STAGES, "json"):  # (one after the other: each ends where the next starts)
+        spans[stage] = (at, at + times[stage])
+        at += times[stage]
+    return times, spans
 
 
 def sweep_blocks(corpus: Path, workers: int) -> list[list[object]]:
@@ -109,7 +155,7 @@ def sweep_blocks(corpus: Path, workers: int) -> list[list[object]]:
         try:
             for size in sizes:
                 setattr(detect, name, size)
-                times = profile(corpus, workers)
+                times = profile(corpus, workers).seconds
                 shown = f"{size} (default)" if size == default else str(size)
                 spent = f"{sum(times[stage] for stage in stages):.1f}"
                 rows.append([name, shown, " + ".join(stages), spent, f"{times['total']:.1f}"])
@@ -154,19 +200,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     _warm_up()
     if args.blocks:
         return _blocks(args, corpus, max(args.workers or [cores]))
-    runs = {w: profile(corpus, w) for w in sorted(set(args.workers or (1, cores)))}
+    profiled = {w: profile(corpus, w) for w in sorted(set(args.workers or (1, cores)))}
+    runs = {w: run.seconds for w, run in profiled.items()}
+    peaks = profiled[max(profiled)].peak_mib  # (of the run on the most workers)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     names = [*STAGES, "json", "total"]
     headers = ["stage", *(f"{w} worker{'s' if w > 1 else ''} (s)" for w in runs)]
     speed_up = 1 in runs and len(runs) > 1
     if speed_up:
         headers.append("speed-up")
+    if peaks:
+        headers.append(f"peak RSS, {max(runs)} worker{'s' if max(runs) > 1 else ''} (MiB)")
     rows = []
     for name in names:
         row: list[object] = [name, *(f"{r[name]:.1f}" for r in runs.values())]
         if speed_up:
             one, many = runs[1][name], runs[max(runs)][name]
             row.append(f"{one / many:.2f}×" if many > 0.05 else "–")
+        if peaks:
+            row.append(f"{peaks[name]:.0f}" if name in peaks else f"{max(peaks.values()):.0f}")
         rows.append(row)
     table = md_table(headers, rows)
     print(table)
@@ -176,7 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Profile: where `dedup report` spends its time ({args.size.lower()})",
             f"Corpus: `synthetic-{args.size.lower()}`; stages as listed in "
             "`benchmarks/profile.py`, timed in the main process (a stage on the workers counts "
-            f"as the time it was waited for). Peak RSS of the main process: {peak:.0f} MiB.",
+            "as the time it was waited for); peak RSS: the main process's largest resident set "
+            f"during the stage, sampled every {RSS_EVERY * 1000:.0f} ms (the workers' own memory "
+            f"is not in it). Peak RSS of the main process over the whole run: {peak:.0f} MiB.",
             table,
         )
     return 0
