@@ -124,7 +124,7 @@ def _profile(corpus: Path, workers: int) -> tuple[dict[str, float], dict[str, tu
     times["candidates"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    report = analysis.report(settings, skipped=read.skipped)
+    report = analysis.report(settings, skipped=read.skipped, last=True)  # (as `dedup report`)
     total = time.perf_counter() - t
     scored = marks.get("verify", [t])[-1]
     traced = marks.get("passages", [scored])
