@@ -51,7 +51,7 @@ BLOCK_SWEEP: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
 @dataclass
 class Run:
     """One profiled report: seconds per stage (and "total"), and the main process's largest
-    resident set during each stage (MiB, sampled every RSS_EVERY seconds; empty where
+    resident set during each stage (MiB, sampled every RSS_EVERY seconds; 0 where
     /proc/self/statm does not exist)."""
 
     seconds: dict[str, float]
@@ -77,11 +77,15 @@ def profile(corpus: Path, workers: int) -> Run:
     finally:
         stop.set()
         sampler.join()
-    peaks = {
-        stage: max((rss for at, rss in samples if lo <= at <= hi), default=0.0)
-        for stage, (lo, hi) in spans.items()
-    }
-    return Run(times, peaks if samples else {})
+    return Run(times, {stage: _peak(samples, lo, hi) for stage, (lo, hi) in spans.items()})
+
+
+def _peak(samples: list[tuple[float, float]], lo: float, hi: float) -> float:
+    """The largest resident set sampled from `lo` to `hi`; for a stage shorter than a sampling
+    interval, the last sample before it ended (0 when nothing was sampled)."""
+    inside = [rss for at, rss in samples if lo <= at <= hi]
+    before = [rss for at, rss in samples if at <= hi][-1:]
+    return max(inside or before or [0.0])
 
 
 def _sample_rss(samples: list[tuple[float, float]], stop: threading.Event) -> None:
@@ -203,6 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     profiled = {w: profile(corpus, w) for w in sorted(set(args.workers or (1, cores)))}
     runs = {w: run.seconds for w, run in profiled.items()}
     peaks = profiled[max(profiled)].peak_mib  # (of the run on the most workers)
+    if not any(peaks.values()):  # (no /proc/self/statm: no column)
+        peaks = {}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     names = [*STAGES, "json", "total"]
     headers = ["stage", *(f"{w} worker{'s' if w > 1 else ''} (s)" for w in runs)]

@@ -169,7 +169,8 @@ def run() -> None:
 
 def done() -> None:
     """End the `dedup` program now, exit code 0, its output written: standard output and error
-    are flushed, and the process exits without freeing the millions of objects of a large run
+    are flushed (click.echo and `emit_bytes` have flushed what they wrote; this is for anything
+    else), and the process exits without freeing the millions of objects of a large run
     one by one (at 1M articles, seconds of work that no one waits for; mypy ends the same
     way). Nothing when `main` was called by another program (`run` was not)."""
     if _EXIT_WHEN_DONE:

@@ -11,8 +11,8 @@ The kernels of many pairs write their results into arrays the caller gives them 
 `dedup.parallel` write into shared memory); the others return new arrays. Each releases the GIL
 and is compiled once per machine (numba's cache, beside this module) and then loaded. The kernels
 the workers run are called once (on empty arrays of the real dtypes, or a one-word text) before
-the pool forks, so that the workers inherit them compiled. The results are
-those of the numpy computations they replace, bit for bit (`tests/test_kernels.py`).
+the pool forks, so that the workers inherit them compiled. The results are those of the numpy
+computations they replace, bit for bit (`tests/test_kernels.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from numba import njit
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
+U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 F64 = npt.NDArray[np.float64]
@@ -220,7 +221,8 @@ def _reduceat_sum(values: F64, n: int) -> float:
     return values[0] + _pairwise_sum(values, 1, n - 1) if n else 0.0
 
 
-#: Spreads 64-bit hashes over the slots of `equal_positions`' table (Fibonacci hashing).
+#: Spreads 64-bit values over the slots of a hash table (Fibonacci hashing: `equal_positions`,
+#: `first_use_ids`).
 _SPREAD = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -321,10 +323,6 @@ def min_hashes(values: U64, starts: I64, a: U32, b: U32, out: U32, rows: I64) ->
                 row[p] = min(row[p], np.uint32(a[p] * h32 + b[p]))
 
 
-U8 = npt.NDArray[np.uint8]
-_SLOT_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
 #: _MASKS[b]: the low b bytes of a 64-bit number.
 _MASKS = np.array([(1 << (8 * b)) - 1 for b in range(9)], dtype=np.uint64)
 
@@ -396,12 +394,12 @@ def first_use_ids(values: U64) -> tuple[I64, I64]:
             shift -= np.uint64(1)
             slots = np.full(size, -1, dtype=np.int64)
             for d in range(distinct):
-                h = (values[first[d]] * _SLOT_MIX) >> shift
+                h = (values[first[d]] * _SPREAD) >> shift
                 while slots[h] >= 0:
                     h = (h + np.uint64(1)) & np.uint64(size - 1)
                 slots[h] = d
         v = values[i]
-        h = (v * _SLOT_MIX) >> shift
+        h = (v * _SPREAD) >> shift
         while True:
             d = slots[h]
             if d < 0:

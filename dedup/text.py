@@ -276,11 +276,10 @@ def compile_tokenizer() -> None:
 
 def tokenize_block(texts: Sequence[str], digests: bool = True) -> BlockTokens:
     """`token_arrays` (and the `words_of` digest, unless `digests` is false) of many texts at
-    once. Plain texts (whose
-    words are ASCII: nearly all news) are tokenised together from their bytes with numpy and
-    compiled loops (`dedup.kernels`: word bounds, each word's bytes as its key, the words
-    numbered in order of first use), so that only the distinct words become Python strings.
-    Other texts go through `token_arrays` one by one."""
+    once. Plain texts (whose words are ASCII: nearly all news) are tokenised together from their
+    bytes with numpy and compiled loops (`dedup.kernels`: word bounds, each word's bytes as its
+    key, the words numbered in order of first use), so that only the distinct words become
+    Python strings. Other texts go through `token_arrays` one by one."""
     from .kernels import first_use_ids  # (numba: imported when a block is tokenised)
 
     n = len(texts)
@@ -444,8 +443,7 @@ def _plain_tokens(
     # each token's bytes (first .. last - 1: the bytes `\w` matches in lower-cased ASCII) and
     # its key: the bytes of a word of up to 16 bytes, a longer one by name
     is_word, first, last, keys = ascii_words(raw)
-    size = last - first
-    long = np.flatnonzero(size > 16)
+    long = np.flatnonzero(last - first > 16)
     if len(long):
         keys[long, 0] = [
             _LONG + long_words.setdefault(joined[lo:hi], len(long_words))
@@ -462,7 +460,7 @@ def _plain_tokens(
             is_word[lo:hi] = False
             dropped[np.searchsorted(first, lo) : np.searchsorted(first, hi)] = True
     if dropped.any():
-        first, last, size, keys = first[~dropped], last[~dropped], size[~dropped], keys[~dropped]
+        first, last, keys = first[~dropped], last[~dropped], keys[~dropped]
     per_text = np.diff(np.append(np.searchsorted(first, base), len(first)))
     local = np.repeat(np.arange(len(src), dtype=np.int64), per_text)
     if digests is not None:

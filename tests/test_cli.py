@@ -146,6 +146,12 @@ def test_program_ends_at_once_with_everything_written(runner, tmp_path):
     program = subprocess.run([sys.executable, "-m", "dedup", *args], capture_output=True)
     assert program.returncode == 0, program.stderr
     assert program.stdout == runner.invoke(main, args).stdout_bytes
+    # (at once: the interpreter's exit handlers, and its teardown, never run)
+    code = "import atexit, sys; atexit.register(print, 'torn down', file=sys.stderr); "
+    code += f"sys.argv = ['dedup', *{args!r}]; from dedup.cli import run; run()"
+    ended = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert ended.returncode == 0 and "torn down" not in ended.stderr
+    assert ended.stdout.encode() == program.stdout
     out = tmp_path / "report.json"
     written = subprocess.run([sys.executable, "-m", "dedup", *args, "-o", str(out)], check=True)
     assert written.returncode == 0 and out.read_bytes() == program.stdout
