@@ -8,12 +8,12 @@ report: for a query q and an archive A, `check(q)` gives the matches that `repor
 gives for q, with the same kinds and scores.
 
 Stored per article: its metadata and text (for passages), the sorted word-shingle hashes, the
-content-word hashes and counts, both MinHash signatures, the LSH band keys (an indexed table) and
-the anchor shingles (an indexed table). Kept up to date as articles are added and removed: the
-document frequency of every content word (TF-IDF), and per outlet, over a sample of its articles,
-the counts of the shingles that are its boilerplate or one article away from it (an add recomputes
-the other counts from the sampled articles when it needs them). Each add, replace or remove
-commits whole articles in one
+content-word hashes and counts, both MinHash signatures, the LSH band keys and the anchor
+shingles (posting lists kept as sorted runs that merge as they pile up: `dedup.postings`). Kept
+up to date as articles are added and removed: the document frequency of every content word
+(TF-IDF), and per outlet, over a sample of its articles, the counts of the shingles that are its
+boilerplate or one article away from it (an add recomputes the other counts from the sampled
+articles when it needs them). Each add, replace or remove commits whole articles in one
 transaction, so a process killed at any point leaves an index of whole articles; readers see the
 index as of their last commit.
 
@@ -57,6 +57,7 @@ from urllib.parse import quote
 import numpy as np
 import numpy.typing as npt
 
+from . import postings
 from .arrays import distinct, in_sorted
 from .batch import Vocabulary, fingerprint_corpus
 from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, Progress
@@ -64,6 +65,7 @@ from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
 from .models import KINDS, Article, Kind, Passage, Settings, Skipped, kind_rank
 from .parallel import default_workers, gc_paused, map_ahead
+from .postings import ANCHORS, BANDS, Postings, next_rowid
 from .text import compile_tokenizer
 from .verify import (
     Evidence,
@@ -98,8 +100,9 @@ __all__ = [
     "tfidf_weights",
 ]
 
-#: Version of the file format; an index of a newer format is refused, never modified.
-FORMAT_VERSION = 1
+#: Version of the file format; an index of another format is refused, never modified. (2: band
+#: keys and anchors as the sorted runs of `dedup.postings`, not as rows of two b-trees.)
+FORMAT_VERSION = 2
 #: `PRAGMA application_id` of a dedup index ("ddup").
 APPLICATION_ID = 0x64647570
 #: Candidate buckets with more archive articles than this are skipped by `check` (None: no limit).
@@ -112,6 +115,9 @@ INDEX_SETTINGS: tuple[str, ...] = (*ANALYSIS_SETTINGS, "lsh_copy", "lsh_story", 
 BATCH = 1000
 MAX_BATCH = 20_000
 
+#: Bytes a page of a new index file: a page holds several articles' rows and chunks of postings.
+PAGE_SIZE = 16384
+
 _BUSY_SECONDS = 60.0
 _COPY, _STORY = 1, 2  # resolutions, part of each band key's hash seed
 _EMPTY = np.zeros(0, dtype=np.uint64)
@@ -120,14 +126,14 @@ _TABLES = (
     "meta",
     "articles",
     "article_data",
-    "bands",
-    "anchors",
+    *postings.TABLES,
     "terms",
     "outlets",
     "outlet_shingles",
 )
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 -- What a check reads for every candidate (kept small: many rows per page).
 CREATE TABLE articles (
@@ -156,12 +162,6 @@ CREATE TABLE article_data (
     story_sig BLOB,             -- MinHash of the content words (NULL: empty set)
     text TEXT NOT NULL
 );
--- LSH: one row per band of each signature, key = 64-bit hash of (resolution, band, band values).
-CREATE TABLE bands (key INTEGER NOT NULL, article INTEGER NOT NULL,
-                    PRIMARY KEY (key, article)) WITHOUT ROWID;
--- Anchor shingles (hash divisible by anchor_every), boilerplate included (filtered at check).
-CREATE TABLE anchors (anchor INTEGER NOT NULL, article INTEGER NOT NULL,
-                      PRIMARY KEY (anchor, article)) WITHOUT ROWID;
 CREATE TABLE terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 -- sampled: articles whose shingles are counted for the outlet's boilerplate (up to
 -- BOILERPLATE_SAMPLE); need: boilerplate_limit(sampled), the count that makes a shingle its
@@ -175,6 +175,8 @@ CREATE TABLE outlet_shingles (shingle INTEGER NOT NULL, oid INTEGER NOT NULL, df
                               PRIMARY KEY (shingle, oid)) WITHOUT ROWID;
 CREATE INDEX outlet_shingles_oid ON outlet_shingles (oid, df);
 """
+    + postings.SCHEMA
+)
 
 T = TypeVar("T")
 
@@ -644,6 +646,7 @@ class ArchiveIndex:
         self._samples_version: str | None = None
         self._writes = 0  # commits by this object (part of the version a check caches by)
         self._near: tuple[tuple[int, int], _NearCounts] | None = None
+        self._postings = Postings(conn)
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -997,17 +1000,13 @@ class ArchiveIndex:
         for item in new:
             term_counts.update(item.fp.terms.keys())
         terms = sorted(term_counts)
-        self._insert_rows(
+        df = self._insert_rows(
             "INSERT INTO terms (term, df) VALUES {} "
-            "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df",
+            "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df RETURNING term, df",
             [(t, term_counts[t]) for t in terms],
         )
         limit = common_limit(self._articles(), self.settings)
-        common = sorted(
-            t
-            for t, df in self._in("SELECT term, df FROM terms WHERE term IN ({})", terms)
-            if df >= limit
-        )
+        common = sorted(t for t, n in df if n >= limit)
         common_hashes = distinct(self._fingerprinter.word_hashes(common)) if common else _EMPTY
 
         boilerplate = self._boilerplate_all()
@@ -1019,8 +1018,8 @@ class ArchiveIndex:
         copy_keys = band_keys(copy_sigs, *self._copy_bands, _COPY)
         story_keys = band_keys(story_sigs, *self._story_bands, _STORY)
 
-        # Row ids as SQLite would give them (one past the largest), so rows go in many a statement.
-        first = int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM articles").fetchone()[0]) + 1
+        # Row ids given here (never one of a removed article), so rows go in many a statement.
+        first = next_rowid(conn)
         rowids = list(range(first, first + len(new)))
         article_rows: list[tuple[Any, ...]] = []
         data_rows: list[tuple[Any, ...]] = []
@@ -1071,24 +1070,27 @@ class ArchiveIndex:
         keys = np.concatenate([copy_keys, story_keys], axis=1)
         key_owner = np.broadcast_to(owners[:, None], keys.shape)
         used = keys != 0  # 0: the set was empty, no bands (a real key of 0 is one in 2^64)
-        _insert_pairs(conn, "bands", "key", keys[used], key_owner[used], self._max_variables)
+        self._postings.add(BANDS, keys[used], key_owner[used])
         anchor_owner = np.repeat(owners, [len(item.anchors) for item in new])
-        anchors = np.concatenate([item.anchors for item in new]).view(np.int64)
-        _insert_pairs(conn, "anchors", "anchor", anchors, anchor_owner, self._max_variables)
+        anchors = np.concatenate([_EMPTY, *[item.anchors for item in new]]).view(np.int64)
+        self._postings.add(ANCHORS, anchors, anchor_owner)
         return counts
 
-    def _insert_rows(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Run `sql`, whose `VALUES {}` takes rows of one width, for many rows a statement."""
+    def _insert_rows(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """Run `sql`, whose `VALUES {}` takes rows of one width, for many rows a statement; the
+        rows it returns (`RETURNING`), if any."""
         if not rows:
-            return
+            return []
         width = len(rows[0])
         per = max(1, min(2000, self._max_variables // width))
         row = "(" + ", ".join("?" * width) + ")"
+        out: list[Any] = []
         for start in range(0, len(rows), per):
             chunk = rows[start : start + per]
-            self._conn.execute(
+            out += self._conn.execute(
                 sql.format(",".join([row] * len(chunk))), [v for r in chunk for v in r]
-            )
+            ).fetchall()
+        return out
 
     def _articles(self) -> int:
         """Articles in the index (a counter kept in `meta` by every add and remove)."""
@@ -1155,30 +1157,17 @@ class ArchiveIndex:
         """Delete articles (inside the caller's write transaction) with everything derived from
         them, noting the changes to outlets' boilerplate samples."""
         conn = self._conn
-        every = self.settings.anchor_every
         for rowid in rowids:
             row = conn.execute(
-                "SELECT a.oid, a.sampled, a.shingles, d.terms, d.copy_sig, d.story_sig "
+                "SELECT a.oid, a.sampled, a.shingles, d.terms "
                 "FROM articles a JOIN article_data d ON d.rowid = a.rowid WHERE a.rowid = ?",
                 (rowid,),
             ).fetchone()
             if row is None:
                 continue
-            oid, sampled, shingles_blob, terms_json, copy_blob, story_blob = row
+            oid, sampled, shingles_blob, terms_json = row
             shingles = _unblob(shingles_blob)
-            keys = self._keys(
-                None if copy_blob is None else _unsig(copy_blob),
-                None if story_blob is None else _unsig(story_blob),
-            )
-            conn.executemany(
-                "DELETE FROM bands WHERE key = ? AND article = ?", [(k, rowid) for k in keys]
-            )
-            if every:
-                anchors = shingles[shingles % np.uint64(every) == 0]
-                conn.executemany(
-                    "DELETE FROM anchors WHERE anchor = ? AND article = ?",
-                    [(v, rowid) for v in _to_sql(anchors)],
-                )
+            self._postings.remove([rowid])
             terms = sorted(json.loads(terms_json))
             conn.executemany("UPDATE terms SET df = df - 1 WHERE term = ?", [(t,) for t in terms])
             self._in("DELETE FROM terms WHERE df <= 0 AND term IN ({})", terms)
@@ -1437,26 +1426,18 @@ class ArchiveIndex:
         story_sig = signatures([topic_set], s.num_perm, s.seed, perms=self._perms)[0]
         proposed: set[int] = set()
         cap = self.max_bucket
-        for key in self._keys(
+        keys = self._keys(
             copy_sig if len(copy_set) else None, story_sig if len(topic_set) else None
-        ):
-            if cap is None:
-                rows = conn.execute("SELECT article FROM bands WHERE key = ?", (key,)).fetchall()
-            else:
-                rows = conn.execute(
-                    "SELECT article FROM bands WHERE key = ? LIMIT ?", (key, cap + 2)
-                ).fetchall()
-                if len(rows) - any(r[0] == old_rowid for r in rows) > cap:
-                    continue
-            proposed.update(r[0] for r in rows)
+        )
+        for rows in self._postings.lookup(BANDS, keys, version):
+            if cap is not None and len(rows) - (old_rowid in rows) > cap:
+                continue
+            proposed.update(rows)
         if s.anchor_every:
             anchor_hits: Counter[int] = Counter()
-            for anchor in _to_sql(copy_set[copy_set % np.uint64(s.anchor_every) == 0]):
-                rows = conn.execute(
-                    "SELECT article FROM anchors WHERE anchor = ? LIMIT ?",
-                    (anchor, MAX_ANCHOR_POSTINGS + 1),
-                ).fetchall()
-                posting = [r[0] for r in rows if r[0] != old_rowid]
+            picked = _to_sql(copy_set[copy_set % np.uint64(s.anchor_every) == 0])
+            for rows in self._postings.lookup(ANCHORS, picked, version):
+                posting = [r for r in rows if r != old_rowid]
                 if len(posting) + 1 <= MAX_ANCHOR_POSTINGS:  # + 1: the query
                     anchor_hits.update(posting)
             proposed.update(r for r, n in anchor_hits.items() if n >= s.min_anchors)
@@ -1652,7 +1633,9 @@ class ArchiveIndex:
                 "SELECT a.rowid, a.oid, a.sampled, a.shingles, d.terms, d.copy_sig, "
                 "d.story_sig FROM articles a LEFT JOIN article_data d ON d.rowid = a.rowid"
             )
+            rowids: set[int] = set()
             for rowid, oid, sampled, shingles_blob, terms, copy_blob, story_blob in rows:
+                rowids.add(rowid)
                 if terms is None:
                     problems.append(f"article row {rowid} has no data row")
                     continue
@@ -1695,10 +1678,15 @@ class ArchiveIndex:
             needs = {oid: n for oid, n in conn.execute("SELECT oid, need FROM outlets")}
             if any(needs[o] != boilerplate_limit(outlets[o][1], self.settings) for o in outlets):
                 problems.append("outlets: need differs from the sample sizes")
-            if set(conn.execute("SELECT key, article FROM bands")) != bands:
-                problems.append("bands: rows differ from the stored signatures")
-            if set(conn.execute("SELECT anchor, article FROM anchors")) != anchors:
-                problems.append("anchors: rows differ from the stored shingles")
+            problems += self._postings.audit()
+            stored = self._postings.everything
+            if set(zip(*(a.tolist() for a in stored(BANDS)), strict=True)) != bands:
+                problems.append("bands: postings differ from the stored signatures")
+            if set(zip(*(a.tolist() for a in stored(ANCHORS)), strict=True)) != anchors:
+                problems.append("anchors: postings differ from the stored shingles")
+            live = self._in("SELECT article FROM removed WHERE article IN ({})", sorted(rowids))
+            if live:
+                problems.append(f"{len(live)} articles are both stored and removed")
         return problems
 
 
@@ -1787,6 +1775,12 @@ def _read_meta(conn: sqlite3.Connection, path: str) -> dict[str, str]:
             f"format {FORMAT_VERSION}). Upgrade dedup, or build a new index with a new --index "
             "path."
         )
+    if version < FORMAT_VERSION:
+        raise IndexFileError(
+            f"{path} was written by an older dedup (index format {version}; this dedup reads "
+            f"format {FORMAT_VERSION}). Build a new index with a new --index path (or after "
+            "removing the file)."
+        )
     missing = [t for t in _TABLES if t not in tables]
     if missing:
         raise IndexFileError(_damaged(path, f"missing table(s) {', '.join(missing)}"))
@@ -1840,6 +1834,7 @@ def _create(conn: sqlite3.Connection, settings: Settings, *, memory: bool) -> di
     from .text import stop_words
 
     if not memory:
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # (before WAL mode, which fixes it)
         conn.execute("PRAGMA journal_mode = WAL")
     a, b = permutations(settings.num_perm, settings.seed)
     copy_lsh = MinHashLSH(threshold=settings.lsh_copy, num_perm=settings.num_perm)

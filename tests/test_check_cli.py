@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from dedup.cli import main
+from dedup.index import FORMAT_VERSION
 from tests.conftest import FIXTURES, ROOT
 from tests.test_index import GUARDIAN, KIM_EYES_TITLE, corrupt, digest
 
@@ -228,7 +229,7 @@ def test_index_remove_and_stats(runner, tmp_path):
         runner.invoke(main, ["index", "stats", "--index", str(path), "--format", "json"]).stdout
     )
     assert data["schema"] == "dedup.index-stats/1"
-    assert (data["articles"], data["outlets"], data["format_version"]) == (7, 1, 1)
+    assert (data["articles"], data["outlets"], data["format_version"]) == (7, 1, FORMAT_VERSION)
     assert data["settings"]["shingle_size"] == 5 and data["size_bytes"] > 0
     assert data["lsh"]["copy"]["bands"] > 0
 

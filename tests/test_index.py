@@ -33,7 +33,8 @@ from dedup import (
     detect,
 )
 from dedup.fingerprint import Fingerprinter
-from dedup.index import BATCH, band_keys, tfidf_cosine, tfidf_weights
+from dedup.index import BATCH, FORMAT_VERSION, band_keys, tfidf_cosine, tfidf_weights
+from dedup.postings import ANCHORS, BANDS, Postings
 from dedup.readers import read_articles
 from dedup.verify import TermWeights, document_frequencies, judge, pair_cosines
 from tests.conftest import FIXTURES
@@ -133,10 +134,8 @@ def dump(path: Path) -> dict[str, object]:
             "article_data": sorted(
                 (ids[r[0]], *r[1:]) for r in conn.execute("SELECT * FROM article_data")
             ),
-            "bands": sorted((k, ids[a]) for k, a in conn.execute("SELECT key, article FROM bands")),
-            "anchors": sorted(
-                (k, ids[a]) for k, a in conn.execute("SELECT anchor, article FROM anchors")
-            ),
+            "bands": postings_of(conn, BANDS, ids),
+            "anchors": postings_of(conn, ANCHORS, ids),
             "terms": sorted(conn.execute("SELECT term, df FROM terms")),
             "outlets": sorted(conn.execute("SELECT outlet, articles, sampled, need FROM outlets")),
             "outlet_shingles": sorted(
@@ -145,6 +144,12 @@ def dump(path: Path) -> dict[str, object]:
         }
     finally:
         conn.close()
+
+
+def postings_of(conn: sqlite3.Connection, kind: int, ids: dict[int, str]) -> list[object]:
+    """The live postings of `kind`, whatever runs hold them, by article id."""
+    keys, articles = Postings(conn).everything(kind)
+    return sorted(zip(keys.tolist(), [ids[a] for a in articles.tolist()], strict=True))
 
 
 def digest(path: Path) -> str:
@@ -562,7 +567,7 @@ def corrupt(tmp_path: Path, kind: str) -> Path:
     elif kind == "missing-table":
         make_index(path)
         conn = sqlite3.connect(path)
-        conn.execute("DROP TABLE bands")
+        conn.execute("DROP TABLE runs")
         conn.commit()
         conn.close()
     return path
@@ -574,7 +579,7 @@ UNUSABLE = {
     "truncated": "truncated",
     "other-sqlite": "is not a dedup index (an SQLite database of another kind)",
     "newer": "was written by a newer dedup (index format 99",
-    "missing-table": "missing table(s) bands",
+    "missing-table": "missing table(s) runs",
 }
 
 
@@ -632,7 +637,7 @@ def test_stats_name_what_the_index_was_built_with(tmp_path):
         stats = index.stats()
     assert (stats.articles, stats.outlets, stats.undated) == (30, 5, 0)
     assert (stats.first_published, stats.last_published) == ("2024-01-01", "2024-01-02")
-    assert stats.format_version == 1 and stats.size_bytes > 0
+    assert stats.format_version == FORMAT_VERSION and stats.size_bytes > 0
     assert stats.settings["shingle_size"] == 5 and stats.lsh["copy"][0] > 0
 
 

@@ -1,0 +1,337 @@
+"""Posting lists (64-bit key -> article row ids) in SQLite, as sorted runs that merge.
+
+The archive index keeps two posting lists: the LSH band keys of every article's signatures and
+its anchor shingles. Inserting them into one SQLite b-tree keyed by a random hash makes every
+commit rewrite most of that b-tree's pages once the index is large (at 1M articles, about 94M
+postings: most of an add's time went there). Here instead, a log-structured merge:
+
+- each add writes its postings of one kind as a new *run*, sorted by (key, article) and cut into
+  *chunks* of about `CHUNK` postings (two little-endian int64 arrays a row); writing only appends
+  pages;
+- when `FANOUT` runs of one size tier are the newest of their kind, they are merged into one, by
+  key range (at most `SLICE` postings in memory at once): a posting is rewritten about
+  log_FANOUT(postings / TIER_BASE) times, and a lookup reads at most a few runs per tier;
+- a run's chunks have consecutive ids from `first_chunk`, and `lasts` (its fence) holds each
+  chunk's last key: a lookup finds the one chunk of each run that can hold a key by a binary
+  search, and reads every chunk it needs in one statement. A key's postings are never split
+  between two chunks;
+- removing an article leaves the runs alone: its row id goes into `removed`, lookups skip it and
+  merges drop its postings. The caller never reuses a row id (see `next_rowid`).
+
+Runs are numbered in the order written; a merge takes the newest runs of a kind and its result
+is numbered after them, so the run order stays the age order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["ANCHORS", "BANDS", "CHUNK", "FANOUT", "SCHEMA", "TABLES", "Postings", "next_rowid"]
+
+I64 = npt.NDArray[np.int64]
+
+#: Kinds of posting list (`runs.kind`).
+BANDS, ANCHORS = 1, 2
+#: Postings a chunk holds (more when a key's postings would straddle the cut).
+CHUNK = 128
+#: Runs of one size tier that are merged into one.
+FANOUT = 8
+#: Postings of a run of tier 0; tier t holds runs of TIER_BASE * FANOUT**t postings and up.
+TIER_BASE = 1 << 16
+#: Postings a merge holds in memory at once (it merges the runs' key ranges one at a time).
+SLICE = 1 << 22
+
+SCHEMA = """
+-- Posting lists (key -> article row ids) as sorted runs; see dedup.postings.
+CREATE TABLE runs (run INTEGER PRIMARY KEY, kind INTEGER NOT NULL, postings INTEGER NOT NULL,
+                   first_chunk INTEGER NOT NULL,  -- its chunks' ids: first_chunk, + 1, ...
+                   lasts BLOB NOT NULL);          -- each chunk's last key, int64 little-endian
+CREATE INDEX runs_kind ON runs (kind, run);
+CREATE TABLE chunks (id INTEGER PRIMARY KEY,
+                     keys BLOB NOT NULL,          -- sorted, int64 little-endian
+                     articles BLOB NOT NULL);     -- the row id of each key's article
+-- Row ids of removed (or replaced) articles whose postings may still be in runs.
+CREATE TABLE removed (article INTEGER PRIMARY KEY);
+"""
+TABLES = ("runs", "chunks", "removed")
+
+_EMPTY = np.zeros(0, dtype=np.int64)
+_LE = np.dtype("<i8")
+
+
+@dataclass(frozen=True)
+class Run:
+    run: int
+    postings: int
+    first_chunk: int
+    lasts: I64
+
+
+def next_rowid(conn: sqlite3.Connection) -> int:
+    """The row id for the next article: past every article's and every removed one's, so that
+    no posting left of a removed article names a new one."""
+    row = conn.execute(
+        "SELECT MAX(COALESCE((SELECT MAX(rowid) FROM articles), 0), "
+        "COALESCE((SELECT MAX(article) FROM removed), 0))"
+    ).fetchone()
+    return int(row[0]) + 1
+
+
+def tier(postings: int) -> int:
+    """The size tier of a run of `postings` postings."""
+    t, size = 0, TIER_BASE * FANOUT
+    while postings >= size:
+        t, size = t + 1, size * FANOUT
+    return t
+
+
+def chunk_starts(keys: I64) -> I64:
+    """Where each chunk of sorted `keys` starts: about every CHUNK postings, moved on to the
+    next new key so that no key's postings are split."""
+    if not len(keys):
+        return _EMPTY
+    new = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    at = np.searchsorted(new, np.arange(0, len(keys), CHUNK))
+    return distinct_sorted(new[at[at < len(new)]])
+
+
+def distinct_sorted(values: I64) -> I64:
+    if len(values) < 2:
+        return values
+    keep = np.concatenate(([True], values[1:] != values[:-1]))
+    return values[keep]
+
+
+class Postings:
+    """The posting lists of one index connection. Writes happen inside the caller's write
+    transaction; reads inside its read snapshot. Runs and removed row ids are cached by the
+    index version the caller gives (`lookup`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._cache: tuple[object, dict[int, list[Run]], frozenset[int]] | None = None
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def runs(self, kind: int) -> list[Run]:
+        """The runs of `kind`, oldest first."""
+        return [
+            Run(int(r), int(p), int(f), np.frombuffer(lasts, dtype=_LE).astype(np.int64))
+            for r, p, f, lasts in self._conn.execute(
+                "SELECT run, postings, first_chunk, lasts FROM runs WHERE kind = ? ORDER BY run",
+                (kind,),
+            )
+        ]
+
+    def removed(self) -> frozenset[int]:
+        return frozenset(r[0] for r in self._conn.execute("SELECT article FROM removed"))
+
+    def _state(self, version: object) -> tuple[dict[int, list[Run]], frozenset[int]]:
+        if self._cache is None or self._cache[0] != version:
+            runs = {kind: self.runs(kind) for kind in (BANDS, ANCHORS)}
+            self._cache = (version, runs, self.removed())
+        return self._cache[1], self._cache[2]
+
+    def lookup(self, kind: int, keys: Sequence[int], version: object) -> list[list[int]]:
+        """The live articles of each key (sorted row ids); `version` names the index state the
+        caller's snapshot sees (runs are cached by it)."""
+        runs, removed = self._state(version)
+        found: list[list[int]] = [[] for _ in keys]
+        if not len(keys):
+            return found
+        query = np.asarray(keys, dtype=np.int64)
+        asks: list[tuple[I64, I64]] = []  # (query positions, chunk ids)
+        for run in runs[kind]:
+            at = np.searchsorted(run.lasts, query)
+            ok = np.flatnonzero(at < len(run.lasts))
+            asks.append((ok, run.first_chunk + at[ok]))
+        wanted = sorted({int(c) for _, ids in asks for c in ids})
+        chunks = {cid: (k, a) for cid, k, a in self._chunks(wanted)}
+        for positions, ids in asks:
+            for q, cid in zip(positions.tolist(), ids.tolist(), strict=True):
+                ck, ca = chunks[cid]
+                key = query[q]
+                lo, hi = np.searchsorted(ck, key, "left"), np.searchsorted(ck, key, "right")
+                if hi > lo:
+                    found[q].extend(ca[lo:hi].tolist())
+        if removed:
+            found = [[a for a in arts if a not in removed] for arts in found]
+        return [sorted(arts) for arts in found]
+
+    def _chunks(self, ids: Sequence[int]) -> Iterator[tuple[int, I64, I64]]:
+        per = max(1, self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 8)
+        for start in range(0, len(ids), per):
+            part = ids[start : start + per]
+            rows = self._conn.execute(
+                f"SELECT id, keys, articles FROM chunks WHERE id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            for cid, k, a in rows:
+                yield cid, np.frombuffer(k, dtype=_LE), np.frombuffer(a, dtype=_LE)
+
+    def _range(self, run: Run, lo: int, hi: int | None) -> tuple[I64, I64]:
+        """The postings of `run` with keys in [lo, hi) (hi None: no end)."""
+        n = len(run.lasts)
+        c0 = int(np.searchsorted(run.lasts, lo))
+        c1 = n - 1 if hi is None else min(n - 1, int(np.searchsorted(run.lasts, hi)))
+        if c0 >= n or c1 < c0:
+            return _EMPTY, _EMPTY
+        rows = self._conn.execute(
+            "SELECT keys, articles FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+            (run.first_chunk + c0, run.first_chunk + c1),
+        ).fetchall()
+        keys = np.frombuffer(b"".join(r[0] for r in rows), dtype=_LE).astype(np.int64)
+        arts = np.frombuffer(b"".join(r[1] for r in rows), dtype=_LE).astype(np.int64)
+        keep = keys >= lo if hi is None else (keys >= lo) & (keys < hi)
+        return keys[keep], arts[keep]
+
+    def everything(self, kind: int) -> tuple[I64, I64]:
+        """Every live posting of `kind` as (keys, articles), sorted by key then article."""
+        removed = np.array(sorted(self.removed()), dtype=np.int64)
+        parts = [self._range(run, -(1 << 63), None) for run in self.runs(kind)]
+        keys = np.concatenate([_EMPTY] + [k for k, _ in parts])
+        arts = np.concatenate([_EMPTY] + [a for _, a in parts])
+        live = ~np.isin(arts, removed)
+        keys, arts = keys[live], arts[live]
+        order = np.lexsort((arts, keys))
+        return keys[order], arts[order]
+
+    def audit(self) -> list[str]:
+        """Problems of the runs' structure (empty when sound): each run's chunks are there,
+        sorted, end at its fence's keys and split no key; no chunk belongs to no run."""
+        problems: list[str] = []
+        owned = 0
+        for kind in (BANDS, ANCHORS):
+            for run in self.runs(kind):
+                rows = self._conn.execute(
+                    "SELECT keys, articles FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+                    (run.first_chunk, run.first_chunk + len(run.lasts) - 1),
+                ).fetchall()
+                owned += len(rows)
+                keys = [np.frombuffer(k, dtype=_LE) for k, _ in rows]
+                sizes = [len(k) for k in keys]
+                everything = np.concatenate([_EMPTY, *keys])
+                if (
+                    len(rows) != len(run.lasts)
+                    or sizes != [len(a) // 8 for _, a in rows]
+                    or sum(sizes) != run.postings
+                    or not all(len(k) for k in keys)
+                    or np.any(everything[1:] < everything[:-1])
+                    or [int(k[-1]) for k in keys] != run.lasts.tolist()
+                    or any(int(b[0]) == int(a[-1]) for a, b in itertools.pairwise(keys))
+                ):
+                    problems.append(f"postings: run {run.run} does not match its chunks")
+        if owned != self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
+            problems.append("postings: chunks that belong to no run")
+        return problems
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def add(self, kind: int, keys: I64, articles: I64) -> None:
+        """Write postings as a new run of `kind`, then merge while a tier's newest runs fill."""
+        if not len(keys):
+            return
+        order = np.lexsort((articles, keys))
+        writer = _RunWriter(self._conn, kind)
+        writer.write(keys[order], articles[order])
+        writer.finish()
+        self._merge(kind)
+
+    def remove(self, rowids: Iterable[int]) -> None:
+        """Note articles as removed: lookups skip their postings, merges drop them."""
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO removed (article) VALUES (?)", [(int(r),) for r in rowids]
+        )
+
+    def _merge(self, kind: int) -> None:
+        while True:
+            runs = self.runs(kind)
+            if len(runs) < FANOUT:
+                return
+            tiers = [tier(r.postings) for r in runs]
+            newest = len(runs)
+            while newest > 0 and tiers[newest - 1] == tiers[-1]:
+                newest -= 1
+            if len(runs) - newest < FANOUT:
+                return
+            self._merge_runs(kind, runs[newest:])
+
+    def _merge_runs(self, kind: int, runs: Sequence[Run]) -> None:
+        """Merge `runs` (the newest of `kind`, oldest first) into one new run, key range by key
+        range, without the postings of removed articles."""
+        removed = np.array(sorted(self.removed()), dtype=np.int64)
+        total = sum(r.postings for r in runs)
+        slices = max(1, -(-total // SLICE))
+        edges: list[int | None] = [-(1 << 63) + (i << 64) // slices for i in range(slices)]
+        edges.append(None)
+        writer = _RunWriter(self._conn, kind)
+        for lo, hi in itertools.pairwise(edges):
+            assert lo is not None
+            parts = [self._range(run, lo, hi) for run in runs]
+            keys = np.concatenate([k for k, _ in parts])
+            arts = np.concatenate([a for _, a in parts])
+            # Each run is sorted and holds younger (larger) row ids than the one before: a
+            # stable sort by key alone gives (key, article) order.
+            order = np.argsort(keys, kind="stable")
+            keys, arts = keys[order], arts[order]
+            if len(removed):
+                live = ~np.isin(arts, removed)
+                keys, arts = keys[live], arts[live]
+            writer.write(keys, arts)
+        for run in runs:
+            self._conn.execute(
+                "DELETE FROM chunks WHERE id BETWEEN ? AND ?",
+                (run.first_chunk, run.first_chunk + len(run.lasts) - 1),
+            )
+        self._conn.execute(
+            f"DELETE FROM runs WHERE run IN ({','.join('?' * len(runs))})", [r.run for r in runs]
+        )
+        writer.finish()
+
+
+class _RunWriter:
+    """Writes one run's chunks as its sorted postings come, then the run."""
+
+    def __init__(self, conn: sqlite3.Connection, kind: int) -> None:
+        self._conn = conn
+        self._kind = kind
+        row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM chunks").fetchone()
+        self._first = self._next = int(row[0]) + 1
+        self._lasts: list[I64] = []
+        self._postings = 0
+
+    def write(self, keys: I64, articles: I64) -> None:
+        """Append postings sorted by (key, article), all after those written before."""
+        if not len(keys):
+            return
+        starts = chunk_starts(keys)
+        ends = np.append(starts[1:], len(keys))
+        kb = keys.astype(_LE, copy=False).tobytes()
+        ab = articles.astype(_LE, copy=False).tobytes()
+        cuts = zip(starts.tolist(), ends.tolist(), strict=True)
+        self._conn.executemany(
+            "INSERT INTO chunks (id, keys, articles) VALUES (?, ?, ?)",
+            (
+                (self._next + i, kb[8 * s : 8 * e], ab[8 * s : 8 * e])
+                for i, (s, e) in enumerate(cuts)
+            ),
+        )
+        self._next += len(starts)
+        self._lasts.append(keys[ends - 1])
+        self._postings += len(keys)
+
+    def finish(self) -> None:
+        """Record the run (nothing when it has no postings)."""
+        if not self._postings:
+            return
+        lasts = np.concatenate(self._lasts).astype(_LE, copy=False).tobytes()
+        self._conn.execute(
+            "INSERT INTO runs (kind, postings, first_chunk, lasts) VALUES (?, ?, ?, ?)",
+            (self._kind, self._postings, self._first, lasts),
+        )
