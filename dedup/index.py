@@ -51,15 +51,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 
 from . import postings
 from .arrays import distinct, in_sorted
-from .batch import Vocabulary, fingerprint_corpus
+from .batch import Ragged, Vocabulary, fingerprint_corpus
 from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, Progress
 from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
@@ -283,16 +284,61 @@ class CheckResult:
 
 
 @dataclass
+class _Prepared:
+    """A batch fingerprinted for storage (on a worker), as a few arrays rather than objects per
+    article, which are slow to pickle: per article, its word count, text digest, shingles,
+    content-word hashes (topics) and content words (ids into `vocab`), and as JSON its other
+    fields and its content-word counts."""
+
+    words: npt.NDArray[np.int64]
+    digests: U64
+    shingles: Ragged
+    topics: Ragged
+    terms: Ragged
+    vocab: list[str]
+    meta_json: list[str]
+    terms_json: list[str]
+
+
+@dataclass
 class _New:
     """An article prepared for storage (fingerprinted outside the write transaction)."""
 
     article: Article
-    fp: Fingerprint
+    words: int
+    digest: int
+    shingles: U64
+    topics: U64
+    terms: npt.NDArray[np.int32]  # ids into the batch's vocabulary
     meta_json: str
     terms_json: str
-    anchors: U64
     oid: int = 0
     sampled: bool = False
+
+    @classmethod
+    def batch(cls, articles: Sequence[Article], p: _Prepared) -> list[_New]:
+        """The articles of a batch with what `_prepare` made of them."""
+        words, digests = p.words.tolist(), p.digests.tolist()
+        shingles, topics = cast(U64, p.shingles.values), cast(U64, p.topics.values)
+        terms = cast(npt.NDArray[np.int32], p.terms.values)
+        so, to, tt = (
+            p.shingles.offsets.tolist(),
+            p.topics.offsets.tolist(),
+            p.terms.offsets.tolist(),
+        )
+        return [
+            cls(
+                a,
+                words[i],
+                digests[i],
+                shingles[so[i] : so[i + 1]],
+                topics[to[i] : to[i + 1]],
+                terms[tt[i] : tt[i + 1]],
+                p.meta_json[i],
+                p.terms_json[i],
+            )
+            for i, a in enumerate(articles)
+        ]
 
 
 @dataclass
@@ -476,20 +522,17 @@ def _batch_size(articles: int) -> int:
 
 
 def _prepare(
-    batch: Sequence[Article], settings: Settings, stop: frozenset[str]
-) -> list[tuple[Fingerprint, str, str, U64]]:
+    texts: Sequence[str],
+    metas: Sequence[Mapping[str, Any]],
+    settings: Settings,
+    stop: frozenset[str],
+) -> _Prepared:
     """Fingerprint a batch in bulk (`batch.fingerprint_corpus`: the values of
-    `Fingerprinter.fingerprint`, which a check uses for its query): each article's fingerprint,
-    its other fields as JSON, its content-word counts as JSON, and its anchors. Runs on a worker
-    process."""
+    `Fingerprinter.fingerprint`, which a check uses for its query). Runs on a worker process."""
     vocab = Vocabulary(stop=stop)
-    corpus = fingerprint_corpus([a.text for a in batch], settings, vocab, batch=max(1, len(batch)))
+    corpus = fingerprint_corpus(list(texts), settings, vocab, batch=max(1, len(texts)))
     words = vocab.words()
-    every = np.uint64(settings.anchor_every)
     terms = corpus.term_ids
-    offsets = terms.offsets.tolist()
-    ids = terms.values.tolist()
-    counts = corpus.term_counts.tolist()
     # Each article's distinct content-word hashes, sorted: one sort for the whole batch.
     rows = terms.row_ids
     hashes = vocab.hashes()[terms.values]
@@ -497,33 +540,44 @@ def _prepare(
     hashes, rows = hashes[order], rows[order]
     keep = np.ones(len(hashes), dtype=bool)
     keep[1:] = (hashes[1:] != hashes[:-1]) | (rows[1:] != rows[:-1])
-    topic_offsets = np.zeros(len(batch) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows[keep], minlength=len(batch)), out=topic_offsets[1:])
-    topics = hashes[keep]
-    out: list[tuple[Fingerprint, str, str, U64]] = []
-    for i, article in enumerate(batch):
-        lo, hi = offsets[i], offsets[i + 1]
-        shingles = corpus.shingles.row(i).astype(np.uint64)
-        fp = Fingerprint(
-            id=article.id,
-            outlet=article.outlet,
-            words=int(corpus.words[i]),
-            digest=int(corpus.digests[i]),
-            shingles=shingles,
-            topics=topics[topic_offsets[i] : topic_offsets[i + 1]],
-            terms={words[t]: c for t, c in zip(ids[lo:hi], counts[lo:hi], strict=True)},
-        )
-        anchors = shingles[shingles % every == 0] if every else _EMPTY
-        terms_json = json.dumps(fp.terms, ensure_ascii=False, sort_keys=True)
-        out.append((fp, _meta_json(article), terms_json, anchors))
-    return out
+    topic_offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=len(texts)), out=topic_offsets[1:])
+    offsets, ids, counts = (
+        terms.offsets.tolist(),
+        terms.values.tolist(),
+        corpus.term_counts.tolist(),
+    )
+    # Content-word counts as JSON objects with sorted keys: orjson sorts by code point, as
+    # `json.dumps(sort_keys=True)` would.
+    terms_json = [
+        orjson.dumps(
+            {words[t]: c for t, c in zip(ids[lo:hi], counts[lo:hi], strict=True)},
+            option=orjson.OPT_SORT_KEYS,
+        ).decode()
+        for lo, hi in itertools.pairwise(offsets)
+    ]
+    return _Prepared(
+        words=corpus.words,
+        digests=corpus.digests,
+        shingles=Ragged(corpus.shingles.values.astype(np.uint64), corpus.shingles.offsets),
+        topics=Ragged(hashes[keep], topic_offsets),
+        terms=terms,
+        vocab=words,
+        meta_json=[_meta_json(meta) for meta in metas],
+        terms_json=terms_json,
+    )
 
 
-def _prepare_chunk(
-    chunk: tuple[int, Sequence[Article]], settings: Settings, stop: frozenset[str]
-) -> list[tuple[Fingerprint, str, str, U64]]:
-    """`_prepare` of a (size read, batch) item of `add`."""
-    return _prepare(chunk[1], settings, stop)
+def _job(item: tuple[int, Sequence[Article]]) -> tuple[list[str], list[Mapping[str, Any]]]:
+    """What a worker needs of a (size read, batch) item of `add`: texts and metadata."""
+    return [a.text for a in item[1]], [a.meta for a in item[1]]
+
+
+def _prepare_job(
+    job: tuple[Sequence[str], Sequence[Mapping[str, Any]]], settings: Settings, stop: frozenset[str]
+) -> _Prepared:
+    """`_prepare` of the texts and metadata of a batch of `add`."""
+    return _prepare(job[0], job[1], settings, stop)
 
 
 def _chunks(items: Iterable[T], size: Callable[[], int]) -> Iterator[list[T]]:
@@ -550,8 +604,8 @@ def _day(published: str | None) -> date | None:
         return None
 
 
-def _meta_json(article: Article) -> str:
-    return json.dumps(dict(article.meta), ensure_ascii=False, sort_keys=True, default=str)
+def _meta_json(meta: Mapping[str, Any]) -> str:
+    return json.dumps(dict(meta), ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _content(article: Article, meta_json: str) -> tuple[Any, ...]:
@@ -897,18 +951,19 @@ class ArchiveIndex:
                     batch.append(article)
                 yield len(chunk), batch
 
-        prepare = partial(_prepare_chunk, settings=self.settings, stop=self._stop_words)
+        prepare = partial(_prepare_job, settings=self.settings, stop=self._stop_words)
         stored = 0
         workers = workers or default_workers()
         if workers > 1:
             compile_tokenizer()  # (here, not on each worker)
-        for (read, batch), prints in map_ahead(prepare, batches(), workers):
-            prepared = [_New(a, *p) for a, p in zip(batch, prints, strict=True)]
+        for (read, batch), prepared in map_ahead(prepare, batches(), workers, send=_job):
             with self._errors(), self._write():
-                counts.update(self._store(prepared))
+                counts.update(self._store(_New.batch(batch, prepared), prepared.vocab))
             stored += read
             if progress is not None:
                 progress("index", stored, max(total, stored))
+        with self._errors(), self._write():
+            self._postings.settle()
         return AddSummary(
             added=counts["added"],
             replaced=counts["replaced"],
@@ -956,8 +1011,9 @@ class ArchiveIndex:
             )
         self._library_checked = True
 
-    def _store(self, batch: Sequence[_New]) -> Counter[str]:
-        """Store a batch inside the caller's write transaction."""
+    def _store(self, batch: Sequence[_New], vocab: Sequence[str]) -> Counter[str]:
+        """Store a batch inside the caller's write transaction (`vocab`: the words its term
+        ids name)."""
         conn = self._conn
         counts: Counter[str] = Counter()
         existing = {
@@ -996,14 +1052,18 @@ class ArchiveIndex:
 
         self._count_articles(len(new))
         # Content-word document frequencies, then the corpus stop words at the new size.
-        term_counts: Counter[str] = Counter()
-        for item in new:
-            term_counts.update(item.fp.terms.keys())
-        terms = sorted(term_counts)
+        in_new = np.bincount(
+            np.concatenate([np.zeros(0, dtype=np.int32), *[item.terms for item in new]]),
+            minlength=len(vocab),
+        )
+        present = np.flatnonzero(in_new)
+        term_counts = sorted(
+            zip([vocab[t] for t in present.tolist()], in_new[present].tolist(), strict=True)
+        )
         df = self._insert_rows(
             "INSERT INTO terms (term, df) VALUES {} "
             "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df RETURNING term, df",
-            [(t, term_counts[t]) for t in terms],
+            term_counts,
         )
         limit = common_limit(self._articles(), self.settings)
         common = sorted(t for t, n in df if n >= limit)
@@ -1011,8 +1071,8 @@ class ArchiveIndex:
 
         boilerplate = self._boilerplate_all()
         s = self.settings
-        copy_sets = _without_each([item.fp.shingles for item in new], boilerplate)
-        topic_sets = _without_each([item.fp.topics for item in new], common_hashes)
+        copy_sets = _without_each([item.shingles for item in new], boilerplate)
+        topic_sets = _without_each([item.topics for item in new], common_hashes)
         copy_sigs = signatures(copy_sets, s.num_perm, s.seed, perms=self._perms)
         story_sigs = signatures(topic_sets, s.num_perm, s.seed, perms=self._perms)
         copy_keys = band_keys(copy_sigs, *self._copy_bands, _COPY)
@@ -1024,7 +1084,7 @@ class ArchiveIndex:
         article_rows: list[tuple[Any, ...]] = []
         data_rows: list[tuple[Any, ...]] = []
         for i, (rowid, item) in enumerate(zip(rowids, new, strict=True)):
-            a, fp = item.article, item.fp
+            a = item.article
             copy_ok, story_ok = len(copy_sets[i]) > 0, len(topic_sets[i]) > 0
             article_rows.append(
                 (
@@ -1032,11 +1092,11 @@ class ArchiveIndex:
                     a.id,
                     item.oid,
                     a.published,
-                    _signed(fp.digest),
-                    fp.words,
+                    _signed(item.digest),
+                    item.words,
                     int(item.sampled),
-                    _blob(fp.shingles),
-                    _blob(fp.topics),
+                    _blob(item.shingles),
+                    _blob(item.topics),
                 )
             )
             data_rows.append(
@@ -1071,9 +1131,12 @@ class ArchiveIndex:
         key_owner = np.broadcast_to(owners[:, None], keys.shape)
         used = keys != 0  # 0: the set was empty, no bands (a real key of 0 is one in 2^64)
         self._postings.add(BANDS, keys[used], key_owner[used])
-        anchor_owner = np.repeat(owners, [len(item.anchors) for item in new])
-        anchors = np.concatenate([_EMPTY, *[item.anchors for item in new]]).view(np.int64)
-        self._postings.add(ANCHORS, anchors, anchor_owner)
+        every = self.settings.anchor_every
+        if every:
+            shingles = np.concatenate([item.shingles for item in new])
+            shingle_owner = np.repeat(owners, [len(item.shingles) for item in new])
+            anchor = shingles % np.uint64(every) == 0
+            self._postings.add(ANCHORS, shingles[anchor].view(np.int64), shingle_owner[anchor])
         return counts
 
     def _insert_rows(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
@@ -1148,7 +1211,7 @@ class ArchiveIndex:
             )
             if take:
                 change = changes.setdefault(oid, _SampleChange(sampled))
-                shingles = [item.fp.shingles for item in take]
+                shingles = [item.shingles for item in take]
                 values, counts = np.unique(np.concatenate(shingles), return_counts=True)
                 self._samples[oid].update(values, counts.astype(np.int64))
                 change.raised.append(values)

@@ -85,19 +85,26 @@ def shared_array(shape: tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
     return np.frombuffer(buffer, dtype=dtype, count=items).reshape(shape)
 
 
-def map_ahead(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
-    """(item, fn(item)) for each item, in order, with fn running on up to `workers` processes
-    while the caller works on the results: at most `workers` items are read ahead of the one
-    handed out, so a stream is never read whole. `fn` must be a module-level function (it is
-    sent to the workers by name); items and results are pickled."""
+def map_ahead(
+    fn: Callable[[Any], R],
+    items: Iterable[T],
+    workers: int,
+    send: Callable[[T], Any] | None = None,
+) -> Iterator[tuple[T, R]]:
+    """(item, fn(send(item))) for each item, in order, with fn running on up to `workers`
+    processes while the caller works on the results: at most `workers` items are read ahead of
+    the one handed out, so a stream is never read whole. `fn` must be a module-level function
+    (it is sent to the workers by name); send(item) (default: the item) and the results are
+    pickled."""
+    send = send or (lambda item: item)
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         for item in items:
-            yield item, fn(item)
+            yield item, fn(send(item))
         return
     with multiprocessing.get_context("fork").Pool(workers) as pool:
         pending: deque[tuple[T, AsyncResult[R]]] = deque()
         for item in items:
-            pending.append((item, pool.apply_async(fn, (item,))))
+            pending.append((item, pool.apply_async(fn, (send(item),))))
             if len(pending) > workers:
                 first, result = pending.popleft()
                 yield first, result.get()

@@ -6,15 +6,17 @@ commit rewrite most of that b-tree's pages once the index is large (at 1M articl
 postings: most of an add's time went there). Here instead, a log-structured merge:
 
 - each add writes its postings of one kind as a new *run*, sorted by (key, article) and cut into
-  *chunks* of about `CHUNK` postings (two little-endian int64 arrays a row); writing only appends
-  pages;
+  *chunks* of about `CHUNK` postings (a blob of int64 pairs a row); writing only appends pages;
 - when `FANOUT` runs of one size tier are the newest of their kind, they are merged into one, by
   key range (at most `SLICE` postings in memory at once): a posting is rewritten about
   log_FANOUT(postings / TIER_BASE) times, and a lookup reads at most a few runs per tier;
+- after an add, when the newer runs hold SETTLE_SHARE of the oldest one's postings, all are
+  merged into one (`settle`): an add of many articles leaves one run, a few articles at a time
+  leave small runs (each read costs a lookup a page) until they add up;
 - a run's chunks have consecutive ids from `first_chunk`, and `lasts` (its fence) holds each
   chunk's last key: a lookup finds the one chunk of each run that can hold a key by a binary
-  search, and reads every chunk it needs in one statement. A key's postings are never split
-  between two chunks;
+  search, reads every chunk it needs in one statement and picks the postings of the keys asked
+  from all of them at once. A key's postings are never split between two chunks;
 - removing an article leaves the runs alone: its row id goes into `removed`, lookups skip it and
   merges drop its postings. The caller never reuses a row id (see `next_rowid`).
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +46,8 @@ CHUNK = 128
 FANOUT = 8
 #: Postings of a run of tier 0; tier t holds runs of TIER_BASE * FANOUT**t postings and up.
 TIER_BASE = 1 << 16
+#: Share of the oldest run's postings that the newer runs reach before `settle` merges them all.
+SETTLE_SHARE = 0.25
 #: Postings a merge holds in memory at once (it merges the runs' key ranges one at a time).
 SLICE = 1 << 22
 
@@ -54,8 +58,7 @@ CREATE TABLE runs (run INTEGER PRIMARY KEY, kind INTEGER NOT NULL, postings INTE
                    lasts BLOB NOT NULL);          -- each chunk's last key, int64 little-endian
 CREATE INDEX runs_kind ON runs (kind, run);
 CREATE TABLE chunks (id INTEGER PRIMARY KEY,
-                     keys BLOB NOT NULL,          -- sorted, int64 little-endian
-                     articles BLOB NOT NULL);     -- the row id of each key's article
+                     postings BLOB NOT NULL);  -- (key, article row id) pairs, int64 little-endian
 -- Row ids of removed (or replaced) articles whose postings may still be in runs.
 CREATE TABLE removed (article INTEGER PRIMARY KEY);
 """
@@ -142,38 +145,33 @@ class Postings:
         """The live articles of each key (sorted row ids); `version` names the index state the
         caller's snapshot sees (runs are cached by it)."""
         runs, removed = self._state(version)
-        found: list[list[int]] = [[] for _ in keys]
-        if not len(keys):
-            return found
         query = np.asarray(keys, dtype=np.int64)
-        asks: list[tuple[I64, I64]] = []  # (query positions, chunk ids)
-        for run in runs[kind]:
-            at = np.searchsorted(run.lasts, query)
-            ok = np.flatnonzero(at < len(run.lasts))
-            asks.append((ok, run.first_chunk + at[ok]))
-        wanted = sorted({int(c) for _, ids in asks for c in ids})
-        chunks = {cid: (k, a) for cid, k, a in self._chunks(wanted)}
-        for positions, ids in asks:
-            for q, cid in zip(positions.tolist(), ids.tolist(), strict=True):
-                ck, ca = chunks[cid]
-                key = query[q]
-                lo, hi = np.searchsorted(ck, key, "left"), np.searchsorted(ck, key, "right")
-                if hi > lo:
-                    found[q].extend(ca[lo:hi].tolist())
+        ids = [
+            run.first_chunk + at[at < len(run.lasts)]
+            for run in runs[kind]
+            for at in [np.searchsorted(run.lasts, query)]
+        ]
+        wanted = np.unique(np.concatenate([_EMPTY, *ids])).tolist()
+        per = max(1, self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 8)
+        pairs = _pairs(
+            row[0]
+            for start in range(0, len(wanted), per)
+            for part in [wanted[start : start + per]]
+            for row in self._conn.execute(
+                f"SELECT postings FROM chunks WHERE id IN ({','.join('?' * len(part))})", part
+            )
+        )
+        # A chunk read for one key holds every posting its run has of any key asked that falls
+        # in its range; each chunk is read once, so each posting is counted once.
+        hit = pairs[np.isin(pairs[:, 0], query)]
+        hit = hit[np.lexsort((hit[:, 1], hit[:, 0]))]
+        lo = np.searchsorted(hit[:, 0], query, "left").tolist()
+        hi = np.searchsorted(hit[:, 0], query, "right").tolist()
+        articles = hit[:, 1].tolist()
+        found = [articles[a:b] for a, b in zip(lo, hi, strict=True)]
         if removed:
             found = [[a for a in arts if a not in removed] for arts in found]
-        return [sorted(arts) for arts in found]
-
-    def _chunks(self, ids: Sequence[int]) -> Iterator[tuple[int, I64, I64]]:
-        per = max(1, self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) - 8)
-        for start in range(0, len(ids), per):
-            part = ids[start : start + per]
-            rows = self._conn.execute(
-                f"SELECT id, keys, articles FROM chunks WHERE id IN ({','.join('?' * len(part))})",
-                part,
-            )
-            for cid, k, a in rows:
-                yield cid, np.frombuffer(k, dtype=_LE), np.frombuffer(a, dtype=_LE)
+        return found
 
     def _range(self, run: Run, lo: int, hi: int | None) -> tuple[I64, I64]:
         """The postings of `run` with keys in [lo, hi) (hi None: no end)."""
@@ -182,12 +180,14 @@ class Postings:
         c1 = n - 1 if hi is None else min(n - 1, int(np.searchsorted(run.lasts, hi)))
         if c0 >= n or c1 < c0:
             return _EMPTY, _EMPTY
-        rows = self._conn.execute(
-            "SELECT keys, articles FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
-            (run.first_chunk + c0, run.first_chunk + c1),
-        ).fetchall()
-        keys = np.frombuffer(b"".join(r[0] for r in rows), dtype=_LE).astype(np.int64)
-        arts = np.frombuffer(b"".join(r[1] for r in rows), dtype=_LE).astype(np.int64)
+        pairs = _pairs(
+            r[0]
+            for r in self._conn.execute(
+                "SELECT postings FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+                (run.first_chunk + c0, run.first_chunk + c1),
+            )
+        )
+        keys, arts = pairs[:, 0], pairs[:, 1]
         keep = keys >= lo if hi is None else (keys >= lo) & (keys < hi)
         return keys[keep], arts[keep]
 
@@ -210,16 +210,16 @@ class Postings:
         for kind in (BANDS, ANCHORS):
             for run in self.runs(kind):
                 rows = self._conn.execute(
-                    "SELECT keys, articles FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
+                    "SELECT postings FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
                     (run.first_chunk, run.first_chunk + len(run.lasts) - 1),
                 ).fetchall()
                 owned += len(rows)
-                keys = [np.frombuffer(k, dtype=_LE) for k, _ in rows]
+                keys = [_pairs([blob])[:, 0] for (blob,) in rows]
                 sizes = [len(k) for k in keys]
                 everything = np.concatenate([_EMPTY, *keys])
                 if (
                     len(rows) != len(run.lasts)
-                    or sizes != [len(a) // 8 for _, a in rows]
+                    or any(len(blob) % 16 for (blob,) in rows)
                     or sum(sizes) != run.postings
                     or not all(len(k) for k in keys)
                     or np.any(everything[1:] < everything[:-1])
@@ -248,6 +248,18 @@ class Postings:
         self._conn.executemany(
             "INSERT OR IGNORE INTO removed (article) VALUES (?)", [(int(r),) for r in rowids]
         )
+
+    def settle(self) -> None:
+        """Merge every run of a kind into one when the runs after the oldest hold SETTLE_SHARE
+        of its postings or more (after an add): a lookup then reads about one chunk per key
+        asked, as from a single b-tree, where each run it has to read costs a page."""
+        for kind in (BANDS, ANCHORS):
+            runs = self.runs(kind)
+            if (
+                len(runs) > 1
+                and sum(r.postings for r in runs[1:]) >= SETTLE_SHARE * runs[0].postings
+            ):
+                self._merge_runs(kind, runs)
 
     def _merge(self, kind: int) -> None:
         while True:
@@ -295,6 +307,12 @@ class Postings:
         writer.finish()
 
 
+def _pairs(blobs: Iterable[bytes]) -> I64:
+    """The (key, article) rows of chunks' blobs, in their order."""
+    flat = np.frombuffer(b"".join(blobs), dtype=_LE).astype(np.int64)
+    return flat.reshape(-1, 2)
+
+
 class _RunWriter:
     """Writes one run's chunks as its sorted postings come, then the run."""
 
@@ -312,15 +330,11 @@ class _RunWriter:
             return
         starts = chunk_starts(keys)
         ends = np.append(starts[1:], len(keys))
-        kb = keys.astype(_LE, copy=False).tobytes()
-        ab = articles.astype(_LE, copy=False).tobytes()
+        pairs = np.stack([keys, articles], axis=1).astype(_LE, copy=False).tobytes()
         cuts = zip(starts.tolist(), ends.tolist(), strict=True)
         self._conn.executemany(
-            "INSERT INTO chunks (id, keys, articles) VALUES (?, ?, ?)",
-            (
-                (self._next + i, kb[8 * s : 8 * e], ab[8 * s : 8 * e])
-                for i, (s, e) in enumerate(cuts)
-            ),
+            "INSERT INTO chunks (id, postings) VALUES (?, ?)",
+            ((self._next + i, pairs[16 * s : 16 * e]) for i, (s, e) in enumerate(cuts)),
         )
         self._next += len(starts)
         self._lasts.append(keys[ends - 1])

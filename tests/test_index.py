@@ -325,12 +325,21 @@ def test_add_fingerprints_in_bulk_what_check_fingerprints_one_at_a_time():
     articles = all_fixture_articles() + as_articles(synthetic_records(100)) + odd
     with ArchiveIndex.in_memory() as index:
         single = Fingerprinter(index.settings, stop_words=index._stop_words)
-        prepared = index_module._prepare(articles, index.settings, index._stop_words)
-        for article, (bulk, _, _, _) in zip(articles, prepared, strict=True):
+        prepared = index_module._prepare(
+            [a.text for a in articles],
+            [a.meta for a in articles],
+            index.settings,
+            index._stop_words,
+        )
+        bulk = index_module._New.batch(articles, prepared)
+        for article, new in zip(articles, bulk, strict=True):
             one = single.fingerprint(article)
-            assert (bulk.words, bulk.digest, bulk.terms) == (one.words, one.digest, one.terms)
-            assert np.array_equal(bulk.shingles, one.shingles)
-            assert np.array_equal(bulk.topics, one.topics)
+            terms = {prepared.vocab[t] for t in new.terms.tolist()}
+            assert (new.words, new.digest, terms) == (one.words, one.digest, set(one.terms))
+            assert json.loads(new.terms_json) == one.terms
+            assert list(json.loads(new.terms_json)) == sorted(one.terms)
+            assert np.array_equal(new.shingles, one.shingles)
+            assert np.array_equal(new.topics, one.topics)
 
 
 def test_passages_never_hold_more_words_than_check_s_bound():

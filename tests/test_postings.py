@@ -82,8 +82,8 @@ def test_lookups_follow_a_dictionary_through_adds_merges_and_removes(small, seed
     runs_now = len(lists.runs(BANDS)) + len(lists.runs(ANCHORS))
     assert runs_now < runs_written / 2, "runs were never merged"
     # Merges dropped the postings of removed articles.
-    stored = conn.execute("SELECT articles FROM chunks").fetchall()
-    still = {int(a) for (blob,) in stored for a in np.frombuffer(blob, dtype="<i8")}
+    stored = conn.execute("SELECT postings FROM chunks").fetchall()
+    still = {int(a) for (blob,) in stored for a in np.frombuffer(blob, dtype="<i8")[1::2]}
     assert still & removed != removed
 
 
@@ -103,7 +103,8 @@ def test_audit_finds_a_chunk_that_does_not_match_its_run(small):
     keys = np.arange(20, dtype=np.int64)
     lists.add(ANCHORS, keys, keys + 100)
     assert lists.audit() == []
-    conn.execute("UPDATE chunks SET keys = ? WHERE id = 2", (np.arange(4, dtype="<i8").tobytes(),))
+    wrong = np.arange(8, dtype="<i8").tobytes()  # keys 0, 2, 4, 6: not the run's fence
+    conn.execute("UPDATE chunks SET postings = ? WHERE id = 2", (wrong,))
     assert lists.audit() and "does not match" in lists.audit()[0]
-    conn.execute("INSERT INTO chunks (id, keys, articles) VALUES (99, x'', x'')")
+    conn.execute("INSERT INTO chunks (id, postings) VALUES (99, x'')")
     assert any("belong to no run" in p for p in lists.audit())
