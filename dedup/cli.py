@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .readers import ReadResult
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class Failure(click.ClickException):
@@ -434,17 +435,38 @@ def index_add(
 
     settings = explicit_settings(options)
     read = read_inputs(paths, strict)
+    unread = len(read.skipped)
+    articles = Handover(list(read.articles))
+    del read  # the list is the only holder: each text can go once its batch is stored
     with ArchiveIndex.open(index_path, settings or None) as index, progress_bar(quiet) as progress:
-        summary = index.add(read.articles, progress=progress, workers=jobs)
+        summary = index.add(articles, progress=progress, workers=jobs)
     for skip in summary.skipped:
         warn(f"skipped: {skip.path}: {skip.reason}")
-    skipped = len(read.skipped) + len(summary.skipped)
+    skipped = unread + len(summary.skipped)
     warn(
         f"dedup index add: {summary.added} added, {summary.replaced} replaced, "
         f"{summary.unchanged} unchanged, {skipped} skipped; {index_path} holds "
         f"{summary.total} article{'s' if summary.total != 1 else ''}"
     )
     done()
+
+
+class Handover(Sized, Iterable[T]):
+    """The items of a list, each let go by the list as it is handed out: the taker holds the
+    only reference (so `index add` frees the texts of stored batches, not at the end)."""
+
+    def __init__(self, items: list[T]) -> None:
+        self._items: list[T | None] = list(items)
+        items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[T]:
+        for i, item in enumerate(self._items):
+            self._items[i] = None
+            assert item is not None
+            yield item
 
 
 @index_group.command(name="remove")

@@ -60,7 +60,7 @@ import orjson
 
 from . import postings
 from .arrays import distinct, in_sorted
-from .batch import Ragged, Vocabulary, fingerprint_corpus
+from .batch import Ragged, Vocabulary, fingerprint_corpus, minhash_rows
 from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, Progress
 from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
@@ -1071,12 +1071,18 @@ class ArchiveIndex:
 
         boilerplate = self._boilerplate_all()
         s = self.settings
-        copy_sets = _without_each([item.shingles for item in new], boilerplate)
-        topic_sets = _without_each([item.topics for item in new], common_hashes)
-        copy_sigs = signatures(copy_sets, s.num_perm, s.seed, perms=self._perms)
-        story_sigs = signatures(topic_sets, s.num_perm, s.seed, perms=self._perms)
+        copy_sets = _without_all([item.shingles for item in new], boilerplate)
+        topic_sets = _without_all([item.topics for item in new], common_hashes)
+        # (compiled, all permutations of a value at once: the permutations are this
+        # installation's, as `_check_library` made sure)
+        copy_sigs = minhash_rows(copy_sets, s.num_perm, s.seed)
+        story_sigs = minhash_rows(topic_sets, s.num_perm, s.seed)
         copy_keys = band_keys(copy_sigs, *self._copy_bands, _COPY)
         story_keys = band_keys(story_sigs, *self._story_bands, _STORY)
+        copy_empty, story_empty = copy_sets.lengths() == 0, topic_sets.lengths() == 0
+        copy_keys[copy_empty] = 0  # (no bands: see `used` below)
+        story_keys[story_empty] = 0
+        copy_ok, story_ok = (~copy_empty).tolist(), (~story_empty).tolist()
 
         # Row ids given here (never one of a removed article), so rows go in many a statement.
         first = next_rowid(conn)
@@ -1085,7 +1091,6 @@ class ArchiveIndex:
         data_rows: list[tuple[Any, ...]] = []
         for i, (rowid, item) in enumerate(zip(rowids, new, strict=True)):
             a = item.article
-            copy_ok, story_ok = len(copy_sets[i]) > 0, len(topic_sets[i]) > 0
             article_rows.append(
                 (
                     rowid,
@@ -1107,15 +1112,11 @@ class ArchiveIndex:
                     a.author,
                     item.meta_json,
                     item.terms_json,
-                    _sig_blob(copy_sigs[i]) if copy_ok else None,
-                    _sig_blob(story_sigs[i]) if story_ok else None,
+                    _sig_blob(copy_sigs[i]) if copy_ok[i] else None,
+                    _sig_blob(story_sigs[i]) if story_ok[i] else None,
                     a.text,
                 )
             )
-            if not copy_ok:
-                copy_keys[i] = 0
-            if not story_ok:
-                story_keys[i] = 0
         self._insert_rows(
             "INSERT INTO articles (rowid, id, oid, published, digest, words, sampled, shingles, "
             "topics) VALUES {}",
@@ -1990,17 +1991,17 @@ def _passage_words_bound(query: U64, other: U64, s: Settings) -> int:
     return int(chains.sum() + len(chains) * (k - 1))
 
 
-def _without_each(sets: Sequence[U64], ignore: U64) -> list[U64]:
-    """`_without` for many sets at once (`ignore` sorted)."""
-    if not len(ignore) or not sets:
-        return list(sets)
+def _without_all(sets: Sequence[U64], ignore: U64) -> Ragged:
+    """`_without` of each set (`ignore` sorted), as the rows of one array."""
     lengths = np.array([len(v) for v in sets], dtype=np.int64)
-    values = np.concatenate(sets)
-    keep = ~in_sorted(values, ignore)
-    kept = np.bincount(np.repeat(np.arange(len(sets)), lengths)[keep], minlength=len(sets))
-    values = values[keep]
-    bounds = [0, *np.cumsum(kept).tolist()]
-    return [values[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+    values = np.concatenate([_EMPTY, *sets])
+    if len(ignore) and len(values):
+        keep = ~in_sorted(values, ignore)
+        lengths = np.bincount(np.repeat(np.arange(len(sets)), lengths)[keep], minlength=len(sets))
+        values = values[keep]
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return Ragged(values, offsets)
 
 
 def _in_window(candidates: list[_Candidate], published: str | None, days: int) -> list[_Candidate]:

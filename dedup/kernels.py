@@ -5,7 +5,8 @@ loop:
   merge of two sorted rows, for millions of pairs; `row_dot`: the cosine of one pair;
 - `equal_positions`: every position at which two texts share a shingle (a hash join);
 - `ascii_words`, `first_use_ids`: the words of a block of texts and their keys, and their
-  numbers in order of first use (a hash table), for `dedup.text.tokenize_block`.
+  numbers in order of first use (a hash table), for `dedup.text.tokenize_block`;
+- `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`.
 
 The kernels of many pairs write their results into arrays the caller gives them (the blocks of
 `dedup.parallel` write into shared memory); the others return new arrays. Each releases the GIL
@@ -413,3 +414,25 @@ def first_use_ids(values: U64) -> tuple[I64, I64]:
                 break
             h = (h + np.uint64(1)) & np.uint64(size - 1)
     return ids, first[:distinct].copy()
+
+
+@njit(nogil=True, cache=True)
+def merge_runs(pairs: I64, bounds: I64) -> I64:
+    """Rows (key, article) of `pairs` whose rows bounds[r] to bounds[r + 1] are each sorted by
+    key, merged into one array sorted by key; of equal keys, the earlier run's rows come first
+    (`pairs[np.argsort(pairs[:, 0], kind="stable")]`, without the sort: one pass, each row
+    taken from the least of the runs' next rows)."""
+    runs = len(bounds) - 1
+    out = np.empty_like(pairs)
+    heads = bounds[:-1].copy()
+    for o in range(pairs.shape[0]):
+        best = -1
+        for r in range(runs):
+            if heads[r] < bounds[r + 1] and (
+                best < 0 or pairs[heads[r], 0] < pairs[heads[best], 0]
+            ):
+                best = r
+        out[o, 0] = pairs[heads[best], 0]
+        out[o, 1] = pairs[heads[best], 1]
+        heads[best] += 1
+    return out

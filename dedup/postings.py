@@ -12,7 +12,9 @@ postings: most of an add's time went there). Here instead, a log-structured merg
   log_FANOUT(postings / TIER_BASE) times, and a lookup reads at most a few runs per tier;
 - after an add, when the newer runs hold SETTLE_SHARE of the oldest one's postings, all are
   merged into one (`settle`): an add of many articles leaves one run, a few articles at a time
-  leave small runs (each read costs a lookup a page) until they add up;
+  leave small runs (each read costs a lookup a page) until they add up. Once an add is sure to
+  end so, its runs are merged only when there are more than MAX_RUNS: each posting is then
+  written about twice in all;
 - a run's chunks have consecutive ids from `first_chunk`, and `lasts` (its fence) holds each
   chunk's last key: a lookup finds the one chunk of each run that can hold a key by a binary
   search, reads every chunk it needs in one statement and picks the postings of the keys asked
@@ -20,8 +22,9 @@ postings: most of an add's time went there). Here instead, a log-structured merg
 - removing an article leaves the runs alone: its row id goes into `removed`, lookups skip it and
   merges drop its postings. The caller never reuses a row id (see `next_rowid`).
 
-Runs are numbered in the order written; a merge takes the newest runs of a kind and its result
-is numbered after them, so the run order stays the age order.
+Runs are numbered in the order written; a merge takes neighbouring runs of a kind and its result
+takes the number of the oldest of them, so the run order stays the age order (and within a key,
+postings stay in article order: row ids grow with age).
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ FANOUT = 8
 TIER_BASE = 1 << 16
 #: Share of the oldest run's postings that the newer runs reach before `settle` merges them all.
 SETTLE_SHARE = 0.25
+#: Runs of a kind an add leaves before its settle, at most (more cost a check a page each).
+MAX_RUNS = 32
 #: Postings a merge holds in memory at once (it merges the runs' key ranges one at a time).
 SLICE = 1 << 22
 
@@ -65,6 +70,7 @@ CREATE TABLE removed (article INTEGER PRIMARY KEY);
 TABLES = ("runs", "chunks", "removed")
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
 _LE = np.dtype("<i8")
 
 
@@ -173,13 +179,13 @@ class Postings:
             found = [[a for a in arts if a not in removed] for arts in found]
         return found
 
-    def _range(self, run: Run, lo: int, hi: int | None) -> tuple[I64, I64]:
-        """The postings of `run` with keys in [lo, hi) (hi None: no end)."""
+    def _range(self, run: Run, lo: int, hi: int | None) -> I64:
+        """The postings (key, article rows) of `run` with keys in [lo, hi) (hi None: no end)."""
         n = len(run.lasts)
         c0 = int(np.searchsorted(run.lasts, lo))
         c1 = n - 1 if hi is None else min(n - 1, int(np.searchsorted(run.lasts, hi)))
         if c0 >= n or c1 < c0:
-            return _EMPTY, _EMPTY
+            return _NO_PAIRS
         pairs = _pairs(
             r[0]
             for r in self._conn.execute(
@@ -187,16 +193,18 @@ class Postings:
                 (run.first_chunk + c0, run.first_chunk + c1),
             )
         )
-        keys, arts = pairs[:, 0], pairs[:, 1]
-        keep = keys >= lo if hi is None else (keys >= lo) & (keys < hi)
-        return keys[keep], arts[keep]
+        keys = pairs[:, 0]
+        first = int(np.searchsorted(keys, lo))
+        last = len(keys) if hi is None else int(np.searchsorted(keys, hi))
+        return pairs[first:last]
 
     def everything(self, kind: int) -> tuple[I64, I64]:
         """Every live posting of `kind` as (keys, articles), sorted by key then article."""
         removed = np.array(sorted(self.removed()), dtype=np.int64)
-        parts = [self._range(run, -(1 << 63), None) for run in self.runs(kind)]
-        keys = np.concatenate([_EMPTY] + [k for k, _ in parts])
-        arts = np.concatenate([_EMPTY] + [a for _, a in parts])
+        pairs = np.concatenate(
+            [_NO_PAIRS, *[self._range(r, -(1 << 63), None) for r in self.runs(kind)]]
+        )
+        keys, arts = pairs[:, 0], pairs[:, 1]
         live = ~np.isin(arts, removed)
         keys, arts = keys[live], arts[live]
         order = np.lexsort((arts, keys))
@@ -204,29 +212,37 @@ class Postings:
 
     def audit(self) -> list[str]:
         """Problems of the runs' structure (empty when sound): each run's chunks are there,
-        sorted, end at its fence's keys and split no key; no chunk belongs to no run."""
+        sorted by key then article, end at its fence's keys and split no key; no chunk belongs
+        to no run; the runs of a kind hold ever younger articles."""
         problems: list[str] = []
         owned = 0
         for kind in (BANDS, ANCHORS):
+            youngest = -1
             for run in self.runs(kind):
                 rows = self._conn.execute(
                     "SELECT postings FROM chunks WHERE id BETWEEN ? AND ? ORDER BY id",
                     (run.first_chunk, run.first_chunk + len(run.lasts) - 1),
                 ).fetchall()
                 owned += len(rows)
-                keys = [_pairs([blob])[:, 0] for (blob,) in rows]
+                pairs = [_pairs([blob]) for (blob,) in rows]
+                keys = [p[:, 0] for p in pairs]
                 sizes = [len(k) for k in keys]
-                everything = np.concatenate([_EMPTY, *keys])
+                every = np.concatenate([_NO_PAIRS, *pairs])
+                same = every[1:, 0] == every[:-1, 0]
+                articles = every[:, 1]
                 if (
                     len(rows) != len(run.lasts)
                     or any(len(blob) % 16 for (blob,) in rows)
                     or sum(sizes) != run.postings
                     or not all(len(k) for k in keys)
-                    or np.any(everything[1:] < everything[:-1])
+                    or np.any(every[1:, 0] < every[:-1, 0])
+                    or np.any(same & (every[1:, 1] <= every[:-1, 1]))
+                    or (len(articles) and int(articles.min()) <= youngest)
                     or [int(k[-1]) for k in keys] != run.lasts.tolist()
                     or any(int(b[0]) == int(a[-1]) for a, b in itertools.pairwise(keys))
                 ):
                     problems.append(f"postings: run {run.run} does not match its chunks")
+                youngest = max(youngest, int(articles.max()) if len(articles) else -1)
         if owned != self._conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]:
             problems.append("postings: chunks that belong to no run")
         return problems
@@ -239,7 +255,7 @@ class Postings:
             return
         order = np.lexsort((articles, keys))
         writer = _RunWriter(self._conn, kind)
-        writer.write(keys[order], articles[order])
+        writer.write(np.stack([keys[order], articles[order]], axis=1))
         writer.finish()
         self._merge(kind)
 
@@ -251,32 +267,41 @@ class Postings:
 
     def settle(self) -> None:
         """Merge every run of a kind into one when the runs after the oldest hold SETTLE_SHARE
-        of its postings or more (after an add): a lookup then reads about one chunk per key
-        asked, as from a single b-tree, where each run it has to read costs a page."""
+        of its postings or more. The writer calls it at the end of each add: a lookup then reads
+        about one chunk per key asked, as from a single b-tree, where each run it has to read
+        costs a page."""
         for kind in (BANDS, ANCHORS):
             runs = self.runs(kind)
-            if (
-                len(runs) > 1
-                and sum(r.postings for r in runs[1:]) >= SETTLE_SHARE * runs[0].postings
-            ):
+            if _unsettled(runs):
                 self._merge_runs(kind, runs)
 
     def _merge(self, kind: int) -> None:
         while True:
             runs = self.runs(kind)
-            if len(runs) < FANOUT:
+            # Once the settle ending this add will merge them all, only their number is kept
+            # down (for checks meanwhile).
+            lazy = _unsettled(runs)
+            if len(runs) < FANOUT or (lazy and len(runs) <= MAX_RUNS):
                 return
             tiers = [tier(r.postings) for r in runs]
             newest = len(runs)
             while newest > 0 and tiers[newest - 1] == tiers[-1]:
                 newest -= 1
-            if len(runs) - newest < FANOUT:
+            if len(runs) - newest >= FANOUT:
+                self._merge_runs(kind, runs[newest:])
+            elif lazy:  # the FANOUT neighbours (after the oldest) that hold the fewest postings
+                sizes = np.array([r.postings for r in runs[1:]])
+                totals = np.convolve(sizes, np.ones(FANOUT, dtype=np.int64), "valid")
+                first = 1 + int(np.argmin(totals))
+                self._merge_runs(kind, runs[first : first + FANOUT])
+            else:
                 return
-            self._merge_runs(kind, runs[newest:])
 
     def _merge_runs(self, kind: int, runs: Sequence[Run]) -> None:
-        """Merge `runs` (the newest of `kind`, oldest first) into one new run, key range by key
-        range, without the postings of removed articles."""
+        """Merge `runs` (neighbours of `kind`, oldest first) into one, key range by key range,
+        without the postings of removed articles."""
+        from .kernels import merge_runs  # (numba: imported by writers, not by every check)
+
         removed = np.array(sorted(self.removed()), dtype=np.int64)
         total = sum(r.postings for r in runs)
         slices = max(1, -(-total // SLICE))
@@ -286,16 +311,13 @@ class Postings:
         for lo, hi in itertools.pairwise(edges):
             assert lo is not None
             parts = [self._range(run, lo, hi) for run in runs]
-            keys = np.concatenate([k for k, _ in parts])
-            arts = np.concatenate([a for _, a in parts])
+            bounds = np.cumsum([0] + [len(p) for p in parts])
             # Each run is sorted and holds younger (larger) row ids than the one before: a
-            # stable sort by key alone gives (key, article) order.
-            order = np.argsort(keys, kind="stable")
-            keys, arts = keys[order], arts[order]
+            # merge by key that keeps run order gives (key, article) order.
+            pairs = merge_runs(np.concatenate(parts), bounds)
             if len(removed):
-                live = ~np.isin(arts, removed)
-                keys, arts = keys[live], arts[live]
-            writer.write(keys, arts)
+                pairs = pairs[~np.isin(pairs[:, 1], removed)]
+            writer.write(pairs)
         for run in runs:
             self._conn.execute(
                 "DELETE FROM chunks WHERE id BETWEEN ? AND ?",
@@ -304,7 +326,12 @@ class Postings:
         self._conn.execute(
             f"DELETE FROM runs WHERE run IN ({','.join('?' * len(runs))})", [r.run for r in runs]
         )
-        writer.finish()
+        writer.finish(runs[0].run)  # (in their place: the run order stays the age order)
+
+
+def _unsettled(runs: Sequence[Run]) -> bool:
+    """Whether `settle` merges these runs."""
+    return len(runs) > 1 and sum(r.postings for r in runs[1:]) >= SETTLE_SHARE * runs[0].postings
 
 
 def _pairs(blobs: Iterable[bytes]) -> I64:
@@ -324,28 +351,31 @@ class _RunWriter:
         self._lasts: list[I64] = []
         self._postings = 0
 
-    def write(self, keys: I64, articles: I64) -> None:
-        """Append postings sorted by (key, article), all after those written before."""
-        if not len(keys):
+    def write(self, pairs: I64) -> None:
+        """Append postings (key, article rows) sorted by key then article, all after those
+        written before."""
+        if not len(pairs):
             return
+        keys = pairs[:, 0]
         starts = chunk_starts(keys)
         ends = np.append(starts[1:], len(keys))
-        pairs = np.stack([keys, articles], axis=1).astype(_LE, copy=False).tobytes()
+        raw = pairs.astype(_LE, copy=False).tobytes()
         cuts = zip(starts.tolist(), ends.tolist(), strict=True)
         self._conn.executemany(
             "INSERT INTO chunks (id, postings) VALUES (?, ?)",
-            ((self._next + i, pairs[16 * s : 16 * e]) for i, (s, e) in enumerate(cuts)),
+            ((self._next + i, raw[16 * s : 16 * e]) for i, (s, e) in enumerate(cuts)),
         )
         self._next += len(starts)
         self._lasts.append(keys[ends - 1])
         self._postings += len(keys)
 
-    def finish(self) -> None:
-        """Record the run (nothing when it has no postings)."""
+    def finish(self, run: int | None = None) -> None:
+        """Record the run, numbered `run` (default: after every run); nothing when it has no
+        postings."""
         if not self._postings:
             return
         lasts = np.concatenate(self._lasts).astype(_LE, copy=False).tobytes()
         self._conn.execute(
-            "INSERT INTO runs (kind, postings, first_chunk, lasts) VALUES (?, ?, ?, ?)",
-            (self._kind, self._postings, self._first, lasts),
+            "INSERT INTO runs (run, kind, postings, first_chunk, lasts) VALUES (?, ?, ?, ?, ?)",
+            (run, self._kind, self._postings, self._first, lasts),
         )

@@ -166,3 +166,17 @@ def test_first_use_ids_number_the_distinct_values_in_order_of_first_use(values) 
     number = {v: k for k, v in enumerate(first_at)}  # (in order of first use)
     assert ids.tolist() == [number[v] for v in values]
     assert first.tolist() == list(first_at.values())
+
+
+def test_merge_runs_is_a_stable_sort_of_sorted_runs():
+    rng = np.random.default_rng(3)
+    for runs in (1, 2, 5, 9):
+        parts = []
+        for _ in range(runs):
+            keys = np.sort(rng.integers(-50, 50, size=int(rng.integers(0, 40))))
+            keys[:3] = np.iinfo(np.int64).min if len(keys) > 5 else keys[:3]
+            parts.append(np.stack([np.sort(keys), rng.integers(0, 9, size=len(keys))], axis=1))
+        pairs = np.concatenate([np.zeros((0, 2), dtype=np.int64), *parts]).astype(np.int64)
+        bounds = np.cumsum([0] + [len(p) for p in parts]).astype(np.int64)
+        expected = pairs[np.argsort(pairs[:, 0], kind="stable")]
+        assert np.array_equal(kernels.merge_runs(pairs, bounds), expected)
