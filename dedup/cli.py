@@ -463,10 +463,13 @@ class Handover(Sized, Iterable[T]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[T]:
-        for i, item in enumerate(self._items):
-            self._items[i] = None
-            assert item is not None
-            yield item
+        for i in range(len(self._items)):
+            yield self._take(i)  # (not held by this frame while the taker has it)
+
+    def _take(self, i: int) -> T:
+        item, self._items[i] = self._items[i], None
+        assert item is not None
+        return item
 
 
 @index_group.command(name="remove")

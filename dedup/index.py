@@ -752,8 +752,9 @@ class ArchiveIndex:
             resolved = _settings_from(settings, stored, name)
             if not readonly and not memory:
                 _pragma_writer(conn, name)
-            # Page cache: room for a batch's dirty pages when writing, less to read.
-            conn.execute(f"PRAGMA cache_size = {-65536 if readonly else -524288}")
+            # Page cache (KiB): a writer appends (articles, runs of postings) but for the
+            # articles' indexes (by id, digest, date), which it keeps in cache.
+            conn.execute(f"PRAGMA cache_size = {-65536 if readonly else -131072}")
         except BaseException:
             conn.close()
             raise

@@ -54,7 +54,7 @@ SETTLE_SHARE = 0.25
 #: Runs of a kind an add leaves before its settle, at most (more cost a check a page each).
 MAX_RUNS = 32
 #: Postings a merge holds in memory at once (it merges the runs' key ranges one at a time).
-SLICE = 1 << 22
+SLICE = 1 << 20
 
 SCHEMA = """
 -- Posting lists (key -> article row ids) as sorted runs; see dedup.postings.

@@ -275,3 +275,29 @@ def test_a_one_shot_check_loads_neither_scikit_learn_nor_scipy_nor_datasketch(tm
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stderr.strip().splitlines()[-1] == "1 []", proc.stderr
+
+
+def test_index_add_hands_each_article_over_and_keeps_none():
+    """`dedup index add` passes its articles through `Handover`: once the index has taken an
+    article (and stored its batch), nothing else holds it, so its text can be freed."""
+    import gc
+    import weakref
+
+    from dedup.cli import Handover
+
+    class Item:
+        pass
+
+    items = [Item() for _ in range(5)]
+    refs = [weakref.ref(i) for i in items]
+    handover = Handover(items)
+    assert len(handover) == 5 and items == []
+    taken = []
+    for item in handover:
+        taken.append(item)
+        if len(taken) == 3:
+            taken.clear()  # the first three are stored and let go
+            del item
+            gc.collect()
+            assert [r() is None for r in refs] == [True, True, True, False, False]
+    assert len(taken) == 2

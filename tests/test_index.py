@@ -567,6 +567,12 @@ def corrupt(tmp_path: Path, kind: str) -> Path:
         conn.execute("INSERT INTO notes VALUES ('hello')")
         conn.commit()
         conn.close()
+    elif kind == "older":
+        make_index(path)
+        conn = sqlite3.connect(path)
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'format_version'")
+        conn.commit()
+        conn.close()
     elif kind == "newer":
         make_index(path)
         conn = sqlite3.connect(path)
@@ -588,6 +594,7 @@ UNUSABLE = {
     "truncated": "truncated",
     "other-sqlite": "is not a dedup index (an SQLite database of another kind)",
     "newer": "was written by a newer dedup (index format 99",
+    "older": "was written by an older dedup (index format 1;",
     "missing-table": "missing table(s) runs",
 }
 
