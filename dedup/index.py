@@ -1494,14 +1494,14 @@ class ArchiveIndex:
         keys = self._keys(
             copy_sig if len(copy_set) else None, story_sig if len(topic_set) else None
         )
-        for rows in self._postings.lookup(BANDS, keys, version):
+        for rows in self._postings.lookup(BANDS, keys):
             if cap is not None and len(rows) - (old_rowid in rows) > cap:
                 continue
             proposed.update(rows)
         if s.anchor_every:
             anchor_hits: Counter[int] = Counter()
             picked = _to_sql(copy_set[copy_set % np.uint64(s.anchor_every) == 0])
-            for rows in self._postings.lookup(ANCHORS, picked, version):
+            for rows in self._postings.lookup(ANCHORS, picked):
                 posting = [r for r in rows if r != old_rowid]
                 if len(posting) + 1 <= MAX_ANCHOR_POSTINGS:  # + 1: the query
                     anchor_hits.update(posting)

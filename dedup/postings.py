@@ -66,8 +66,11 @@ CREATE TABLE chunks (id INTEGER PRIMARY KEY,
                      postings BLOB NOT NULL);  -- (key, article row id) pairs, int64 little-endian
 -- Row ids of removed (or replaced) articles whose postings may still be in runs.
 CREATE TABLE removed (article INTEGER PRIMARY KEY);
+-- Counted up by every write: what a reader caches the runs by.
+CREATE TABLE postings_state (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL);
+INSERT INTO postings_state (one, version) VALUES (1, 0);
 """
-TABLES = ("runs", "chunks", "removed")
+TABLES = ("runs", "chunks", "removed", "postings_state")
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)
@@ -119,12 +122,12 @@ def distinct_sorted(values: I64) -> I64:
 
 class Postings:
     """The posting lists of one index connection. Writes happen inside the caller's write
-    transaction; reads inside its read snapshot. Runs and removed row ids are cached by the
-    index version the caller gives (`lookup`)."""
+    transaction; reads inside its read snapshot. A lookup caches the runs and removed row ids
+    by the version the snapshot holds (`postings_state`, counted up by every write)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._cache: tuple[object, dict[int, list[Run]], frozenset[int]] | None = None
+        self._cache: tuple[int, dict[int, list[Run]], frozenset[int]] | None = None
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -141,16 +144,17 @@ class Postings:
     def removed(self) -> frozenset[int]:
         return frozenset(r[0] for r in self._conn.execute("SELECT article FROM removed"))
 
-    def _state(self, version: object) -> tuple[dict[int, list[Run]], frozenset[int]]:
+    def _state(self) -> tuple[dict[int, list[Run]], frozenset[int]]:
+        row = self._conn.execute("SELECT version FROM postings_state WHERE one = 1").fetchone()
+        version = int(row[0])
         if self._cache is None or self._cache[0] != version:
             runs = {kind: self.runs(kind) for kind in (BANDS, ANCHORS)}
             self._cache = (version, runs, self.removed())
         return self._cache[1], self._cache[2]
 
-    def lookup(self, kind: int, keys: Sequence[int], version: object) -> list[list[int]]:
-        """The live articles of each key (sorted row ids); `version` names the index state the
-        caller's snapshot sees (runs are cached by it)."""
-        runs, removed = self._state(version)
+    def lookup(self, kind: int, keys: Sequence[int]) -> list[list[int]]:
+        """The live articles of each key (sorted row ids)."""
+        runs, removed = self._state()
         query = np.asarray(keys, dtype=np.int64)
         ids = [
             run.first_chunk + at[at < len(run.lasts)]
@@ -258,12 +262,14 @@ class Postings:
         writer.write(np.stack([keys[order], articles[order]], axis=1))
         writer.finish()
         self._merge(kind)
+        self._changed()
 
     def remove(self, rowids: Iterable[int]) -> None:
         """Note articles as removed: lookups skip their postings, merges drop them."""
         self._conn.executemany(
             "INSERT OR IGNORE INTO removed (article) VALUES (?)", [(int(r),) for r in rowids]
         )
+        self._changed()
 
     def settle(self) -> None:
         """Merge every run of a kind into one when the runs after the oldest hold SETTLE_SHARE
@@ -327,6 +333,10 @@ class Postings:
             f"DELETE FROM runs WHERE run IN ({','.join('?' * len(runs))})", [r.run for r in runs]
         )
         writer.finish(runs[0].run)  # (in their place: the run order stays the age order)
+        self._changed()
+
+    def _changed(self) -> None:
+        self._conn.execute("UPDATE postings_state SET version = version + 1 WHERE one = 1")
 
 
 def _unsettled(runs: Sequence[Run]) -> bool:
