@@ -11,7 +11,7 @@ missing):
   for about a third of them);
 - build: `ArchiveIndex.add` over the rest in one warm process with its default workers (every
   core; articles/s, JSON parsing included), and the one-shot `dedup index add` command on the
-  same articles for the sizes in --cli-build;
+  same articles for the sizes in --cli-build (wall time and peak RSS, `wait4`);
 - warm checks: `ArchiveIndex.check` of every query in one process (after 5 warm-up checks):
   p50, p95, p99 and max latency;
 - one-shot checks: `dedup check QUERY --index FILE --format json` as a new process for

@@ -426,6 +426,22 @@ def test_add_replace_and_remove_keep_every_derived_table_exact(tmp_path):
         assert got[table] == want[table], table
 
 
+def test_an_add_of_many_articles_leaves_one_run_of_postings_a_kind(monkeypatch):
+    """Batches of 40 write a run each; the add ends by merging them (a check then reads about
+    one chunk a key). A small add after it leaves its own run, until such runs add up."""
+    monkeypatch.setattr(index_module, "BATCH", 40)
+    articles = as_articles(synthetic_records(300, seed=9))
+    with ArchiveIndex.in_memory() as index:
+        index.add(articles[:280])
+        assert [len(index._postings.runs(k)) for k in (BANDS, ANCHORS)] == [1, 1]
+        index.add(articles[280:])
+        assert [len(index._postings.runs(k)) for k in (BANDS, ANCHORS)] == [2, 2]
+        assert index.audit() == []
+        with ArchiveIndex.in_memory(articles) as plain:
+            for query in articles[::50]:
+                assert summary(index.check(query)) == summary(plain.check(query))
+
+
 def test_workers_build_the_index_of_one_process(tmp_path, monkeypatch):
     """Batches fingerprinted on two workers, ahead of the one being stored, give the bytes of
     one process; small batches make every add run many of them through the workers."""
