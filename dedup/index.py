@@ -570,7 +570,7 @@ def _prepare(
 
 def _job(item: tuple[int, Sequence[Article]]) -> tuple[list[str], list[Mapping[str, Any]]]:
     """What a worker needs of a (size read, batch) item of `add`: texts and metadata."""
-    return [a.text for a in item[1]], [a.meta for a in item[1]]
+    return [a.text for a in item[1]], [dict(a.meta) for a in item[1]]  # (any mapping: a dict)
 
 
 def _prepare_job(

@@ -442,6 +442,19 @@ def test_an_add_of_many_articles_leaves_one_run_of_postings_a_kind(monkeypatch):
                 assert summary(index.check(query)) == summary(plain.check(query))
 
 
+def test_metadata_of_any_mapping_reaches_the_workers():
+    from types import MappingProxyType
+
+    meta = MappingProxyType({"desk": "world", "words": 12})
+    articles = [
+        Article(id=f"m{i}", text=f"story number {i} about the harbour and the port", meta=meta)
+        for i in range(3)
+    ]
+    with ArchiveIndex.in_memory() as index:
+        assert index.add(articles, workers=2).added == 3
+        assert index.get("m1") == articles[1]
+
+
 def test_workers_build_the_index_of_one_process(tmp_path, monkeypatch):
     """Batches fingerprinted on two workers, ahead of the one being stored, give the bytes of
     one process; small batches make every add run many of them through the workers."""
