@@ -37,6 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from .arrays import distinct
+
 __all__ = ["ANCHORS", "BANDS", "CHUNK", "FANOUT", "SCHEMA", "TABLES", "Postings", "next_rowid"]
 
 I64 = npt.NDArray[np.int64]
@@ -47,7 +49,8 @@ BANDS, ANCHORS = 1, 2
 CHUNK = 128
 #: Runs of one size tier that are merged into one.
 FANOUT = 8
-#: Postings of a run of tier 0; tier t holds runs of TIER_BASE * FANOUT**t postings and up.
+#: Size tiers of runs: tier t >= 1 holds runs of TIER_BASE * FANOUT**t postings up to FANOUT
+#: times that; tier 0, the smaller ones.
 TIER_BASE = 1 << 16
 #: Share of the oldest run's postings that the newer runs reach before `settle` merges them all.
 SETTLE_SHARE = 0.25
@@ -79,6 +82,8 @@ _LE = np.dtype("<i8")
 
 @dataclass(frozen=True)
 class Run:
+    """A run as the `runs` table holds it (`lasts`: its fence)."""
+
     run: int
     postings: int
     first_chunk: int
@@ -110,14 +115,8 @@ def chunk_starts(keys: I64) -> I64:
         return _EMPTY
     new = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     at = np.searchsorted(new, np.arange(0, len(keys), CHUNK))
-    return distinct_sorted(new[at[at < len(new)]])
-
-
-def distinct_sorted(values: I64) -> I64:
-    if len(values) < 2:
-        return values
-    keep = np.concatenate(([True], values[1:] != values[:-1]))
-    return values[keep]
+    starts: I64 = distinct(new[at[at < len(new)]])
+    return starts
 
 
 class Postings:
@@ -142,6 +141,7 @@ class Postings:
         ]
 
     def removed(self) -> frozenset[int]:
+        """Row ids of removed articles (whose postings lookups skip)."""
         return frozenset(r[0] for r in self._conn.execute("SELECT article FROM removed"))
 
     def _state(self) -> tuple[dict[int, list[Run]], frozenset[int]]:
