@@ -111,8 +111,9 @@ MAX_BUCKET = 1000
 #: Settings that shape what is stored: fixed when an index is created.
 INDEX_SETTINGS: tuple[str, ...] = (*ANALYSIS_SETTINGS, "lsh_copy", "lsh_story", "anchor_every")
 #: Articles fingerprinted and committed together by `add` (each commit holds whole articles):
-#: at least BATCH, and a tenth of the index up to MAX_BATCH, since a commit rewrites every page
-#: its (randomly keyed) LSH rows touch and a bigger index has more of them.
+#: at least BATCH (a new index starts storing soon), and a tenth of the index up to MAX_BATCH
+#: (each commit also rewrites the pages it touches of the articles' indexes by id, digest and
+#: date, spread over all of them; and the batches in flight are held in memory).
 BATCH = 1000
 MAX_BATCH = 20_000
 
