@@ -20,7 +20,8 @@ postings: most of an add's time went there). Here instead, a log-structured merg
   search, reads every chunk it needs in one statement and picks the postings of the keys asked
   from all of them at once. A key's postings are never split between two chunks;
 - removing an article leaves the runs alone: its row id goes into `removed`, lookups skip it and
-  merges drop its postings. The caller never reuses a row id (see `next_rowid`).
+  merges drop its postings; a settle that merges every run empties `removed`. The caller never
+  gives a new article the row id of one in `removed` (see `next_rowid`).
 
 Runs are numbered in the order written; a merge takes neighbouring runs of a kind and its result
 takes the number of the oldest of them, so the run order stays the age order (and within a key,
@@ -275,11 +276,17 @@ class Postings:
         """Merge every run of a kind into one when the runs after the oldest hold SETTLE_SHARE
         of its postings or more. The writer calls it at the end of each add: a lookup then reads
         about one chunk per key asked, as from a single b-tree, where each run it has to read
-        costs a page."""
+        costs a page. When every run of both kinds was merged (or there are none), no posting of
+        a removed article is left: `removed` is emptied."""
+        rewritten = 0
         for kind in (BANDS, ANCHORS):
             runs = self.runs(kind)
             if _unsettled(runs):
                 self._merge_runs(kind, runs)
+            rewritten += _unsettled(runs) or not runs
+        if rewritten == 2 and self._conn.execute("SELECT 1 FROM removed LIMIT 1").fetchone():
+            self._conn.execute("DELETE FROM removed")
+            self._changed()
 
     def _merge(self, kind: int) -> None:
         while True:

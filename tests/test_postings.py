@@ -121,3 +121,21 @@ def test_audit_finds_a_chunk_that_does_not_match_its_run(small):
     assert lists.audit() and "does not match" in lists.audit()[0]
     conn.execute("INSERT INTO chunks (id, postings) VALUES (99, x'')")
     assert any("belong to no run" in p for p in lists.audit())
+
+
+def test_a_settle_of_every_run_forgets_the_removed(small):
+    conn, lists = open_postings()
+    for a in (1, 2, 3):
+        for kind in (BANDS, ANCHORS):
+            lists.add(kind, np.array([10 * a, 7], dtype=np.int64), np.array([a, a]))
+    lists.remove([2])
+    lists.settle()  # both kinds had three runs: all are merged, without article 2
+    assert [len(lists.runs(k)) for k in (BANDS, ANCHORS)] == [1, 1]
+    assert conn.execute("SELECT COUNT(*) FROM removed").fetchone()[0] == 0
+    assert lists.lookup(BANDS, [7, 20]) == [[1, 3], []]
+    assert lists.audit() == []
+    lists.add(BANDS, np.array([7], dtype=np.int64), np.array([4]))
+    lists.remove([3])
+    lists.settle()  # the anchors' one run is not merged: it still holds article 3
+    assert conn.execute("SELECT article FROM removed").fetchall() == [(3,)]
+    assert lists.lookup(ANCHORS, [7, 30]) == [[1], []]
