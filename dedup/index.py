@@ -494,29 +494,6 @@ def band_keys(sigs: U32, bands: int, rows: int, resolution: int) -> npt.NDArray[
     return h.view(np.int64)
 
 
-def _insert_pairs(
-    conn: sqlite3.Connection,
-    table: str,
-    column: str,
-    keys: npt.NDArray[np.int64],
-    owners: npt.NDArray[np.int64],
-    max_variables: int,
-) -> None:
-    """Insert (key, article) rows in key order (b-tree friendly), many rows a statement."""
-    if not len(keys):
-        return
-    order = np.lexsort((owners, keys))
-    values = np.stack([keys[order], owners[order]], axis=1).ravel().tolist()
-    per = 2 * max(1, min(5000, max_variables // 2))
-    for start in range(0, len(values), per):
-        chunk = values[start : start + per]
-        conn.execute(
-            f"INSERT OR IGNORE INTO {table} ({column}, article) VALUES "
-            + ",".join(["(?, ?)"] * (len(chunk) // 2)),
-            chunk,
-        )
-
-
 def _batch_size(articles: int) -> int:
     """Articles in the next batch when the index holds `articles`."""
     return min(MAX_BATCH, max(BATCH, articles // 10))
@@ -1073,8 +1050,9 @@ class ArchiveIndex:
 
         boilerplate = self._boilerplate_all()
         s = self.settings
-        copy_sets = _without_all([item.shingles for item in new], boilerplate)
-        topic_sets = _without_all([item.topics for item in new], common_hashes)
+        shingles = _rows([item.shingles for item in new])  # (for the anchors too)
+        copy_sets = _rows_without(shingles, boilerplate)
+        topic_sets = _rows_without(_rows([item.topics for item in new]), common_hashes)
         # (compiled, all permutations of a value at once: the permutations are this
         # installation's, as `_check_library` made sure)
         copy_sigs = minhash_rows(copy_sets, s.num_perm, s.seed)
@@ -1136,10 +1114,10 @@ class ArchiveIndex:
         self._postings.add(BANDS, keys[used], key_owner[used])
         every = self.settings.anchor_every
         if every:
-            shingles = np.concatenate([item.shingles for item in new])
-            shingle_owner = np.repeat(owners, [len(item.shingles) for item in new])
-            anchor = shingles % np.uint64(every) == 0
-            self._postings.add(ANCHORS, shingles[anchor].view(np.int64), shingle_owner[anchor])
+            values = cast(U64, shingles.values)
+            anchor = values % np.uint64(every) == 0
+            owner = np.repeat(owners, shingles.lengths())
+            self._postings.add(ANCHORS, values[anchor].view(np.int64), owner[anchor])
         return counts
 
     def _insert_rows(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> list[Any]:
@@ -1993,17 +1971,22 @@ def _passage_words_bound(query: U64, other: U64, s: Settings) -> int:
     return int(chains.sum() + len(chains) * (k - 1))
 
 
-def _without_all(sets: Sequence[U64], ignore: U64) -> Ragged:
-    """`_without` of each set (`ignore` sorted), as the rows of one array."""
-    lengths = np.array([len(v) for v in sets], dtype=np.int64)
-    values = np.concatenate([_EMPTY, *sets])
-    if len(ignore) and len(values):
-        keep = ~in_sorted(values, ignore)
-        lengths = np.bincount(np.repeat(np.arange(len(sets)), lengths)[keep], minlength=len(sets))
-        values = values[keep]
+def _rows(sets: Sequence[U64]) -> Ragged:
+    """The sets as the rows of one array."""
     offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([len(v) for v in sets], out=offsets[1:])
+    return Ragged(np.concatenate([_EMPTY, *sets]), offsets)
+
+
+def _rows_without(rows: Ragged, ignore: U64) -> Ragged:
+    """`_without` of each row (`ignore` sorted), as the rows of a new array."""
+    if not len(ignore) or not len(rows.values):
+        return rows
+    keep = ~in_sorted(cast(U64, rows.values), ignore)
+    lengths = np.bincount(rows.row_ids[keep], minlength=len(rows.offsets) - 1)
+    offsets = np.zeros(len(rows.offsets), dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    return Ragged(values, offsets)
+    return Ragged(rows.values[keep], offsets)
 
 
 def _in_window(candidates: list[_Candidate], published: str | None, days: int) -> list[_Candidate]:

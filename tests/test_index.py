@@ -596,25 +596,21 @@ def corrupt(tmp_path: Path, kind: str) -> Path:
         conn.execute("INSERT INTO notes VALUES ('hello')")
         conn.commit()
         conn.close()
-    elif kind == "older":
+    elif kind in EDITS:
         make_index(path)
         conn = sqlite3.connect(path)
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'format_version'")
-        conn.commit()
-        conn.close()
-    elif kind == "newer":
-        make_index(path)
-        conn = sqlite3.connect(path)
-        conn.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
-        conn.commit()
-        conn.close()
-    elif kind == "missing-table":
-        make_index(path)
-        conn = sqlite3.connect(path)
-        conn.execute("DROP TABLE runs")
+        conn.execute(EDITS[kind])
         conn.commit()
         conn.close()
     return path
+
+
+# Indexes made unusable by one statement.
+EDITS = {
+    "older": "UPDATE meta SET value = '1' WHERE key = 'format_version'",
+    "newer": "UPDATE meta SET value = '99' WHERE key = 'format_version'",
+    "missing-table": "DROP TABLE runs",
+}
 
 
 UNUSABLE = {
