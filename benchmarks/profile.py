@@ -7,8 +7,8 @@ Usage (from the project root, after `python benchmarks/make_corpus.py --size 100
     python benchmarks/profile.py --size 100k --blocks     # the block sizes of `dedup.detect`
 
 Stages, in the order the report runs them:
-- read: the JSONL into articles (`readers.read_articles`, the garbage collector paused, as
-  `dedup report` reads);
+- read: the JSONL into articles, their texts into a temporary file (`readers.read_articles`
+  with spill=True, the garbage collector paused, as `dedup report` reads);
 - fingerprint: tokenising, word ids, shingle hashes, term counts (`batch.fingerprint_corpus`);
 - index: boilerplate, corpus stop words, TF-IDF rows (the rest of `Analysis`);
 - candidates: MinHash at both resolutions, LSH banding, anchor pairs;
@@ -113,12 +113,12 @@ def _profile(corpus: Path, workers: int) -> tuple[dict[str, float], dict[str, tu
         marks.setdefault(stage, []).append(time.perf_counter())
 
     t = started = time.perf_counter()
-    read = read_articles([corpus])
+    read = read_articles([corpus], spill=True)
     times["read"] = time.perf_counter() - t
 
     settings = Settings()
     t = time.perf_counter()
-    analysis = Analysis(read.articles, settings, progress, workers)
+    analysis = Analysis(read.articles, settings, progress, workers, read.texts)
     fingerprinted = marks["fingerprint"][-1]
     times["fingerprint"] = fingerprinted - t
     times["index"] = time.perf_counter() - fingerprinted

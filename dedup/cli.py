@@ -184,13 +184,16 @@ def warn(message: str) -> None:
     click.echo(message, err=True)
 
 
-def read_inputs(paths: Iterable[str], strict: bool, stdin: bool = True) -> ReadResult:
-    """Read articles, telling stderr what was noted or skipped (with --strict, a skip raises)."""
+def read_inputs(
+    paths: Iterable[str], strict: bool, stdin: bool = True, spill: bool = False
+) -> ReadResult:
+    """Read articles, telling stderr what was noted or skipped (with --strict, a skip raises;
+    spill: the texts go to a temporary file, see `read_articles`)."""
     from .parallel import gc_paused
     from .readers import read_articles
 
     with gc_paused():
-        read = read_articles(paths, stdin=sys.stdin if stdin else None, strict=strict)
+        read = read_articles(paths, stdin=sys.stdin if stdin else None, strict=strict, spill=spill)
     for note in read.notes:
         warn(f"note: {note.path}: {note.message}")
     for skip in read.skipped:
@@ -251,7 +254,7 @@ def report(
     # (the garbage collector stays off until the report is written and let go: its first pass
     # over the millions of objects of a large report would take seconds; they hold no cycles)
     with gc_paused():
-        read = read_inputs(paths, strict)
+        read = read_inputs(paths, strict, spill=True)  # (the texts wait in a file)
         with progress_bar(quiet) as progress:
             result = detect(
                 read.articles,
@@ -260,6 +263,7 @@ def report(
                 progress=progress,
                 timing=timing,
                 workers=jobs,
+                texts=read.texts,
             )
         if fmt == "json":
             emit_bytes(json_chunks(result), output)

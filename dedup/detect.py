@@ -17,6 +17,7 @@ block sizes nor the number of workers changes a byte of the report.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from .parallel import default_workers, gc_paused, release_memory, run_blocks, sh
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import build_stories, group
 from .text import compile_tokenizer
+from .textstore import Texts
 from .verify import (
     Evidence,
     Scores,
@@ -230,6 +232,7 @@ class Analysis:
         settings: Settings,
         progress: Progress | None = None,
         workers: int | None = None,
+        texts: Texts | None = None,
     ) -> None:
         self.settings = settings
         self.progress = progress or _no_progress
@@ -239,14 +242,25 @@ class Analysis:
             if art.id in by_id:
                 raise DedupError(f"duplicate article id {art.id!r}: ids must be unique")
             by_id[art.id] = art
+        if texts is not None and len(texts) != len(by_id):
+            raise DedupError(f"{len(texts)} texts for {len(by_id)} articles")
         self.articles = by_id
-        self.ordered = [by_id[i] for i in sorted(by_id)]
+        ids = list(by_id)  # (in the order given, which `texts` follows)
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        del ids
+        self.ordered = [by_id[a] for a in sorted(by_id)]
         self.row = {a.id: i for i, a in enumerate(self.ordered)}
+        #: The text of each row: the articles' own, or those of `texts`.
+        self.texts: Sequence[str] = (
+            [a.text for a in self.ordered] if texts is None else texts.take(order)
+        )
+        del order
+        self._read_texts: dict[int, str] = {}  # (see `_texts_of`)
         n = len(self.ordered)
 
         self.vocab = Vocabulary()
         corpus = fingerprint_corpus(
-            [a.text for a in self.ordered],
+            self.texts,
             settings,
             self.vocab,
             batch=FINGERPRINT_BLOCK,
@@ -277,7 +291,7 @@ class Analysis:
         self.fingerprinter = Fingerprinter(settings)
         common_words = frozenset(w for w, i in self.vocab.index.items() if self.common[i])
         self.verifier = Verifier(
-            self.fingerprinter, _Texts(self.articles), self.boilerplate, common_words
+            self.fingerprinter, _Texts(self.row, self.texts), self.boilerplate, common_words
         )
         self._candidates: dict[tuple[float, float, int, int], I64] = {}
         self._pair_scores: PairScores | None = None
@@ -471,7 +485,7 @@ class Analysis:
             pair = np.repeat(np.arange(len(found), dtype=np.int64), [len(f) for f in found])
             self.traced = self.traced.merged(codes[short], pair, concat(found, np.int64))
         codes, left, right = codes[~short], left[~short], right[~short]
-        texts = [a.text for a in self.ordered]
+        texts = self.texts
         topic = self.topic
         order = np.lexsort((right, left, _components(left, right, len(self.ordered))[left]))
         blocks = [order[lo : lo + TRACE_BLOCK] for lo in range(0, len(order), TRACE_BLOCK)]
@@ -564,8 +578,9 @@ class Analysis:
         ordered = self.ordered
         for lo in range(0, len(found), JUDGE_BLOCK):  # (a Python object a value: in slices)
             part, cut = found[lo : lo + JUDGE_BLOCK], slice(lo, lo + JUDGE_BLOCK)
-            left = [ordered[i] for i in scores.left[pairs[part]].tolist()]
-            passages = traced.passages(at[part], [a.text for a in left], m)
+            rows = scores.left[pairs[part]].tolist()
+            left = [ordered[i] for i in rows]
+            passages = traced.passages(at[part], self._texts_of(rows), m)
             for a, j, kind, jac, ab, ba, cos, shared in zip(
                 left,
                 scores.right[pairs[part]].tolist(),
@@ -580,6 +595,25 @@ class Analysis:
                 out.append(Match(a.id, ordered[j].id, KINDS[kind], jac, ab, ba, cos, shared))
         return out
 
+    def _texts_of(self, rows: list[int]) -> list[str]:
+        """The texts of `rows`. Texts read from a file are kept once read, so that the passages
+        cut from a text and its article in the report share one string."""
+        texts = self.texts
+        if isinstance(texts, list):
+            return [texts[r] for r in rows]
+        kept = self._read_texts
+        for r in rows:
+            if r not in kept:
+                kept[r] = texts[r]
+        return [kept[r] for r in rows]
+
+    def _with_text(self, article_id: str) -> Article:
+        """The article of `article_id` with its text (read back if it was kept in a file)."""
+        art = self.articles[article_id]
+        if isinstance(self.texts, list):
+            return art
+        return dataclasses.replace(art, text=self._texts_of([self.row[article_id]])[0])
+
     @gc_paused()
     def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
         """Scores and shared runs of pairs of rows (i < j); the runs are kept for later."""
@@ -591,7 +625,7 @@ class Analysis:
         self.trace(pairs)
         at = self.traced.find(left * max(len(self.ordered), 1) + right)
         every = scores.scores(np.arange(len(pairs)))
-        runs = self.traced.passages(at, [self.ordered[i].text for i, _ in pairs])
+        runs = self.traced.passages(at, self._texts_of([i for i, _ in pairs]))
         return [
             Evidence(self.ordered[i].id, self.ordered[j].id, every[p], runs[p])
             for p, (i, j) in enumerate(pairs)
@@ -641,7 +675,13 @@ class Analysis:
             return True
 
         groups = group(matches, linked)
-        stories = build_stories(groups, matches, self.articles, _Words(self.row, self.words))
+        stories = build_stories(
+            groups,
+            matches,
+            self.articles,
+            _Words(self.row, self.words),
+            _Texts(self.row, self.texts),
+        )
         members = sorted({m.id for s in stories for m in s.members})
         stats = Stats(
             articles=len(self.ordered),
@@ -656,7 +696,7 @@ class Analysis:
             stats=stats,
             skipped=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
             stories=tuple(stories),
-            articles={i: self.articles[i] for i in members},
+            articles={i: self._with_text(i) for i in members},
         )
 
 
@@ -701,19 +741,19 @@ def _preload(settings: Settings) -> None:
 
 
 class _Texts(Mapping[str, str]):
-    """The text of each article by id, read from the articles (no second dict of a million)."""
+    """The text of each article by id, read from the rows' texts (no second dict of a million)."""
 
-    def __init__(self, articles: Mapping[str, Article]) -> None:
-        self.articles = articles
+    def __init__(self, row: Mapping[str, int], texts: Sequence[str]) -> None:
+        self.row, self.texts = row, texts
 
     def __getitem__(self, article_id: str) -> str:
-        return self.articles[article_id].text
+        return self.texts[self.row[article_id]]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.articles)
+        return iter(self.row)
 
     def __len__(self) -> int:
-        return len(self.articles)
+        return len(self.row)
 
 
 class _Words(Mapping[str, int]):
@@ -786,11 +826,13 @@ def analyse(
     settings: Settings | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    texts: Texts | None = None,
 ) -> Analysis:
     """Fingerprint and index `articles` once; see `Analysis.report`. `workers`: processes for
     the work that splits into blocks (default: every core this process may use); the results
-    do not depend on it."""
-    return Analysis(articles, settings or Settings(), progress, workers)
+    do not depend on it. `texts`: the articles' texts in the order of `articles`, kept in a file
+    (`read_articles(spill=True)`); the articles' own `text` is then not read."""
+    return Analysis(articles, settings or Settings(), progress, workers, texts)
 
 
 @gc_paused()
@@ -802,10 +844,12 @@ def detect(
     progress: Progress | None = None,
     timing: bool = True,
     workers: int | None = None,
+    texts: Texts | None = None,
 ) -> Report:
     """Find the stories in `articles`: verified matches grouped without chaining, each with its
     original. `skipped` (inputs that could not be read) is carried into the report. The result
-    does not depend on the order of `articles`, nor on `workers` (as in `analyse`)."""
+    does not depend on the order of `articles`, nor on `workers`, nor on where the texts are
+    (`texts`: as in `analyse`)."""
     started = time.perf_counter()
-    analysis = analyse(articles, settings, progress, workers)
+    analysis = analyse(articles, settings, progress, workers, texts)
     return analysis.report(skipped=skipped, started=started if timing else None, last=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import errno
 import io
 import json
@@ -37,6 +38,7 @@ import orjson
 
 from .errors import InputError
 from .models import Article, Skipped
+from .textstore import Texts, TextStore
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -73,6 +75,8 @@ class ReadResult:
     """Everything read from some inputs.
 
     articles: the articles read, sorted by id.
+    texts: with `read_articles(spill=True)`, the text of each article (aligned with `articles`),
+        kept in a temporary file; the articles' own `text` is then "". Otherwise None.
     skipped: inputs (files or single records) that were not read, and why; sorted by path.
     notes: things worth telling about inputs that were read (an encoding guessed, a date ignored),
         sorted by path.
@@ -81,6 +85,7 @@ class ReadResult:
     articles: tuple[Article, ...]
     skipped: tuple[Skipped, ...]
     notes: tuple[Note, ...]
+    texts: Texts | None = None
 
 
 @dataclass(frozen=True)
@@ -102,17 +107,24 @@ def read_articles(
     *,
     stdin: IO[str] | None = None,
     strict: bool = False,
+    spill: bool = False,
 ) -> ReadResult:
     """Read every article under `paths` (files, folders, or `-` for JSONL on `stdin`).
 
     With strict=True, the first input that cannot be read raises `InputError` naming its path and
-    the reason; otherwise it is listed in `ReadResult.skipped` and reading goes on.
+    the reason; otherwise it is listed in `ReadResult.skipped` and reading goes on. With
+    spill=True, the texts go to a temporary file as they are read (`ReadResult.texts`), not into
+    the articles: a million articles hold a gigabyte of text.
     """
     articles: list[Article] = []
     skipped: list[Skipped] = []
     notes: list[Note] = []
+    store = TextStore() if spill else None
     for item in iter_inputs(paths, stdin=stdin):
         if isinstance(item, Article):
+            if store is not None:
+                store.add(item.text)
+                item = dataclasses.replace(item, text="")
             articles.append(item)
         elif isinstance(item, Skipped):
             if strict:
@@ -120,10 +132,12 @@ def read_articles(
             skipped.append(item)
         else:
             notes.append(item)
+    order = sorted(range(len(articles)), key=lambda k: articles[k].id)
     return ReadResult(
-        articles=tuple(sorted(articles, key=lambda a: a.id)),
+        articles=tuple([articles[k] for k in order]),
         skipped=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
         notes=tuple(sorted(notes, key=lambda n: n.path)),
+        texts=None if store is None else store.take(order),
     )
 
 

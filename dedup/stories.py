@@ -68,16 +68,20 @@ def _date(published: str | None) -> datetime | None:
     return d if d.tzinfo is None else d.astimezone().replace(tzinfo=None)
 
 
-def choose_original(members: Sequence[Article], words: Mapping[str, int]) -> tuple[str, str]:
+def choose_original(
+    members: Sequence[Article], words: Mapping[str, int], texts: Mapping[str, str] | None = None
+) -> tuple[str, str]:
     """The original of a story and why: the earliest published (when every member has a date),
     else the one with a wire credit at the start of its text (the most complete if several),
-    else the most complete text (most words)."""
+    else the most complete text (most words). `texts`: the text of each by id (default: the
+    articles' own)."""
     dates = {a.id: _date(a.published) for a in members}
     if all(d is not None for d in dates.values()):
         ordered = sorted(members, key=lambda a: (dates[a.id], a.id))
         if dates[ordered[0].id] != dates[ordered[1].id]:
             return ordered[0].id, "earliest published"
-    credited = [(a, wire_credit(a.text[:CREDIT_WITHIN])) for a in members]
+    heads = [(a.text if texts is None else texts[a.id])[:CREDIT_WITHIN] for a in members]
+    credited = [(a, wire_credit(head)) for a, head in zip(members, heads, strict=True)]
     with_credit = [(a, c) for a, c in credited if c]
     if with_credit:
         best, credit = max(with_credit, key=lambda ac: (words[ac[0].id], _neg(ac[0].id)))
@@ -95,8 +99,10 @@ def build_stories(
     matches: Sequence[Match],
     articles: Mapping[str, Article],
     words: Mapping[str, int],
+    texts: Mapping[str, str] | None = None,
 ) -> list[Story]:
-    """Stories for the groups: original, roles, outlets; largest first, then by original id."""
+    """Stories for the groups: original, roles, outlets; largest first, then by original id.
+    `texts`: the text of each article by id (default: the articles' own)."""
     by_pair = {(m.a, m.b): m for m in matches}
     group_of = {x: g for g, ids in enumerate(groups) for x in ids}
     within: list[list[Match]] = [[] for _ in groups]  # (the matches of each group)
@@ -107,7 +113,7 @@ def build_stories(
     drafts = []
     for ids, found in zip(groups, within, strict=True):
         members = [articles[i] for i in ids]
-        original, reason = choose_original(members, words)
+        original, reason = choose_original(members, words, texts)
         story_matches = tuple(sorted(found, key=lambda m: (m.a, m.b)))
         out_members = []
         for art in sorted(members, key=lambda a: (a.id != original, a.id)):

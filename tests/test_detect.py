@@ -297,3 +297,23 @@ def test_a_last_report_lets_the_shingle_sets_go() -> None:
     assert last == kept  # the same report, without the sets afterwards
     with pytest.raises(DedupError, match="analyse again"):
         analysis.candidate_codes(analysis.settings.replace(lsh_copy=0.5))
+
+
+def test_texts_kept_in_a_file_give_the_same_report():
+    paths = [FIXTURES / "seed", FIXTURES / "scenarios"]
+    spilled = read_articles(paths, spill=True)
+    assert spilled.texts is not None
+    assert all(a.text == "" for a in spilled.articles)
+    kept = read_articles(paths)
+    assert list(spilled.texts) == [a.text for a in kept.articles]
+    expected = detect(kept.articles, timing=False)
+    got = detect(spilled.articles, timing=False, texts=spilled.texts)
+    assert got == expected  # (the report's articles have their texts back)
+    assert render_report(got, "html") == render_report(expected, "html")
+
+
+def test_texts_must_match_the_articles():
+    read = read_articles([FIXTURES / "seed"], spill=True)
+    assert read.texts is not None
+    with pytest.raises(DedupError, match="texts for"):
+        analyse(read.articles, texts=read.texts.take([0]))

@@ -1,0 +1,113 @@
+"""Texts kept in a temporary file, not in memory: a report of a million articles holds about a
+gigabyte of text that it needs only a few times (to fingerprint, to trace shared passages, to
+cut them out), not all the time.
+
+`TextStore` appends texts to an unnamed temporary file (in `tempfile`'s directory: TMPDIR) and
+reads one back with a positioned read, so forked worker processes read from the same file at
+once. `Texts` is a view of some of its texts in an order of their own (`take`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from typing import overload
+
+import numpy as np
+import numpy.typing as npt
+
+#: Bytes of encoded texts gathered before they are written.
+WRITE_BUFFER = 1 << 22
+
+
+class TextStore:
+    """Texts appended to an unnamed temporary file (deleted when the store is closed or let go).
+    `add(text)` returns the text's position; `view()` (or `take`) reads them back."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (lives with the store)
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._ends: list[int] = []
+        self._size = 0
+
+    def add(self, text: str) -> int:
+        """Append `text`; its position."""
+        data = text.encode("utf-8", "surrogatepass")
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        self._size += len(data)
+        self._ends.append(self._size)
+        if self._pending_bytes >= WRITE_BUFFER:
+            self._flush()
+        return len(self._ends) - 1
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def take(self, positions: Iterable[int]) -> Texts:
+        """The texts at `positions`, in that order."""
+        self._flush()
+        ends = np.asarray(self._ends, dtype=np.int64)
+        starts = np.concatenate(([0], ends[:-1]))
+        at = np.fromiter(positions, dtype=np.int64)
+        return Texts(self, starts[at], ends[at])
+
+    def view(self) -> Texts:
+        """Every text, in the order they were added."""
+        return self.take(range(len(self)))
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._file.write(b"".join(self._pending))
+            self._file.flush()
+            self._pending.clear()
+            self._pending_bytes = 0
+
+    def _read(self, start: int, end: int) -> str:
+        fd = self._file.fileno()
+        if hasattr(os, "pread"):
+            data = os.pread(fd, end - start, start)
+        else:  # (no positioned read: one reader at a time)
+            os.lseek(fd, start, os.SEEK_SET)
+            data = os.read(fd, end - start)
+        return data.decode("utf-8", "surrogatepass")
+
+
+class Texts(Sequence[str]):
+    """Texts of a `TextStore`, each read from its file when asked for (a new string each time)."""
+
+    def __init__(
+        self, store: TextStore, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+    ):
+        self.store, self.starts, self.ends = store, starts, ends
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return [
+                self.store._read(s, e)
+                for s, e in zip(self.starts[i].tolist(), self.ends[i].tolist(), strict=True)
+            ]
+        return self.store._read(int(self.starts[i]), int(self.ends[i]))
+
+    def __iter__(self) -> Iterator[str]:
+        for lo in range(0, len(self), 4096):
+            yield from self[lo : lo + 4096]
+
+    def take(self, positions: Iterable[int]) -> Texts:
+        """These texts at `positions`, in that order."""
+        at = np.fromiter(positions, dtype=np.int64)
+        return Texts(self.store, self.starts[at], self.ends[at])
