@@ -17,7 +17,6 @@ block sizes nor the number of workers changes a byte of the report.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +45,7 @@ from .batch import (
 )
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter, permutations
-from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats
+from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats, with_text
 from .parallel import default_workers, gc_paused, release_memory, run_blocks, shared_array
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import build_stories, group
@@ -110,6 +109,10 @@ STORY_BUCKET = 500
 #: Anchors shared by more articles than this are stock phrases, not evidence of reuse.
 MAX_ANCHOR_POSTINGS = 64
 
+#: The anchors are grouped in 2 ** ANCHOR_PART_BITS parts (by their hashes' top bits), a part at
+#: a time: the working memory of a sort is that of a part (at 1M articles, 18M anchors).
+ANCHOR_PART_BITS = 3
+
 _NO_KIND = -1
 
 
@@ -166,26 +169,41 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int, workers: int = 1) ->
     picked = concat(found, np.int64)
     del found
     hashes = values[picked]
-    owners = np.searchsorted(sets.offsets, picked, side="right") - 1
+    owners = (np.searchsorted(sets.offsets, picked, side="right") - 1).astype(np.int32)
     del picked
+    # (the anchors in parts by their top bits, each grouped on its own: an anchor's postings are
+    # all in one part, and the working memory of grouping is a part's)
+    top = (hashes >> np.uint64(64 - ANCHOR_PART_BITS)).astype(np.uint8)
+    cuts = range_cuts(n)
+    pieces = []
+    for p in range(1 << ANCHOR_PART_BITS):
+        at = np.flatnonzero(top == p)
+        pieces.append(by_range(_posting_pairs(hashes[at], owners[at], n), cuts))
+    del hashes, owners, top
+    uniq, counts = counted_by_range(pieces, n, np.int32, workers)
+    del pieces
+    shared: I64 = uniq[counts >= min_shared]
+    return shared
+
+
+def _posting_pairs(hashes: U64, owners: npt.NDArray[np.int32], n: int) -> Iterator[I64]:
+    """The pairs (codes) of the owners of each anchor hash held by 2 to MAX_ANCHOR_POSTINGS
+    articles, in chunks."""
     order = grouped_order(hashes)  # (any order within a posting list: its pairs are what counts)
-    hashes, owners = hashes[order], owners[order]
-    del order
+    hashes = hashes[order]
+    members = owners[order].astype(np.int64)
+    del order, owners
     if not len(hashes):
-        return np.zeros(0, dtype=np.int64)
+        return
     bounds = np.flatnonzero(hashes[1:] != hashes[:-1]) + 1
     sizes = np.diff(np.concatenate(([0], bounds, [len(hashes)])))
     # (an anchor of one article proposes nothing; one of too many is a stock phrase)
     kept = np.repeat((sizes >= 2) & (sizes <= MAX_ANCHOR_POSTINGS), sizes)
-    hashes, owners = hashes[kept], owners[kept]
+    hashes, members = hashes[kept], members[kept]
     del kept
     same = hashes[1:] == hashes[:-1]
     del hashes
-    pieces = by_range(pair_chunks(owners, same, n), range_cuts(n))
-    uniq, counts = counted_by_range([pieces], n, np.int32, workers)
-    del owners, same
-    shared: I64 = uniq[counts >= min_shared]
-    return shared
+    yield from pair_chunks(members, same, n)
 
 
 @dataclass(frozen=True)
@@ -280,8 +298,9 @@ class Analysis:
         self.common = df >= common_limit(n, settings)
         kept = ~self.common[term_ids.values]
         terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
+        del term_ids  # (each array let go as soon as it is used: hundreds of MB at 1M)
         counts = term_counts[kept].astype(np.float64)  # (the matrix's own values, used up)
-        del term_ids, term_counts, kept
+        del term_counts, kept
         self.tfidf = self._tfidf(terms, counts, df, n)
         self.tfidf.sort_indices()  # (already sorted, but `_cosine` relies on it)
         # (the content words are kept only as the TF-IDF rows' columns: see `topic_sets`)
@@ -291,7 +310,7 @@ class Analysis:
         self.fingerprinter = Fingerprinter(settings)
         common_words = frozenset(w for w, i in self.vocab.index.items() if self.common[i])
         self.verifier = Verifier(
-            self.fingerprinter, _Texts(self.row, self.texts), self.boilerplate, common_words
+            self.fingerprinter, _Texts(self.row, self._texts_of), self.boilerplate, common_words
         )
         self._candidates: dict[tuple[float, float, int, int], I64] = {}
         self._pair_scores: PairScores | None = None
@@ -612,7 +631,7 @@ class Analysis:
         art = self.articles[article_id]
         if isinstance(self.texts, list):
             return art
-        return dataclasses.replace(art, text=self._texts_of([self.row[article_id]])[0])
+        return with_text(art, self._texts_of([self.row[article_id]])[0])
 
     @gc_paused()
     def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
@@ -680,7 +699,7 @@ class Analysis:
             matches,
             self.articles,
             _Words(self.row, self.words),
-            _Texts(self.row, self.texts),
+            _Texts(self.row, self._texts_of),
         )
         members = sorted({m.id for s in stories for m in s.members})
         stats = Stats(
@@ -741,13 +760,14 @@ def _preload(settings: Settings) -> None:
 
 
 class _Texts(Mapping[str, str]):
-    """The text of each article by id, read from the rows' texts (no second dict of a million)."""
+    """The text of each article by id, read by row (`Analysis._texts_of`): no second dict of a
+    million."""
 
-    def __init__(self, row: Mapping[str, int], texts: Sequence[str]) -> None:
-        self.row, self.texts = row, texts
+    def __init__(self, row: Mapping[str, int], texts_of: Callable[[list[int]], list[str]]) -> None:
+        self.row, self.texts_of = row, texts_of
 
     def __getitem__(self, article_id: str) -> str:
-        return self.texts[self.row[article_id]]
+        return self.texts_of([self.row[article_id]])[0]
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.row)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import dataclasses
 import errno
 import io
 import json
@@ -32,12 +31,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import IO, Any
 
 import orjson
 
 from .errors import InputError
-from .models import Article, Skipped
+from .models import Article, Skipped, with_text
 from .textstore import Texts, TextStore
 
 __all__ = [
@@ -55,6 +55,10 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
 
 #: Record fields that map onto `Article`; any other field goes into `Article.meta`.
 FIELDS: tuple[str, ...] = ("id", "title", "text", "outlet", "published", "url", "author")
+
+#: The meta of every record without other fields: one read-only mapping, not an empty dict
+#: each (64 bytes an article).
+_NO_META: Mapping[str, Any] = MappingProxyType({})
 
 _SNIFF_BYTES = 8192  # a NUL byte in this many leading bytes marks a file as binary
 
@@ -124,7 +128,7 @@ def read_articles(
         if isinstance(item, Article):
             if store is not None:
                 store.add(item.text)
-                item = dataclasses.replace(item, text="")
+                item = with_text(item, "")
             articles.append(item)
         elif isinstance(item, Skipped):
             if strict:
@@ -593,11 +597,11 @@ def _record(data: object, *, where: str, default_id: str, outlet: str) -> Iterat
         id=_string(data.get("id")) or default_id,
         text=_lf(text),
         title=(_string(data.get("title")) or "").strip(),
-        outlet=(_string(data.get("outlet")) or outlet).strip(),
+        outlet=sys.intern((_string(data.get("outlet")) or outlet).strip()),  # (one per outlet)
         published=published,
         url=_string(data.get("url")) or None,
         author=_string(data.get("author")) or None,
-        meta={key: value for key, value in data.items() if key not in FIELDS},
+        meta={key: value for key, value in data.items() if key not in FIELDS} or _NO_META,
     )
     yield article, where
 

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 #: Bytes of encoded texts gathered before they are written.
-WRITE_BUFFER = 1 << 22
+WRITE_BUFFER = 1 << 20
 
 
 class TextStore:
@@ -26,21 +26,15 @@ class TextStore:
     `add(text)` returns the text's position; `view()` (or `take`) reads them back."""
 
     def __init__(self, directory: str | None = None) -> None:
-        self._file = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (lives with the store)
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
+        # (buffered: a text is a few kilobytes at most)
+        self._file = tempfile.TemporaryFile(buffering=WRITE_BUFFER, dir=directory)  # noqa: SIM115
         self._ends: list[int] = []
         self._size = 0
 
     def add(self, text: str) -> int:
         """Append `text`; its position."""
-        data = text.encode("utf-8", "surrogatepass")
-        self._pending.append(data)
-        self._pending_bytes += len(data)
-        self._size += len(data)
+        self._size += self._file.write(text.encode("utf-8", "surrogatepass"))
         self._ends.append(self._size)
-        if self._pending_bytes >= WRITE_BUFFER:
-            self._flush()
         return len(self._ends) - 1
 
     def __len__(self) -> int:
@@ -62,11 +56,7 @@ class TextStore:
         self._file.close()
 
     def _flush(self) -> None:
-        if self._pending:
-            self._file.write(b"".join(self._pending))
-            self._file.flush()
-            self._pending.clear()
-            self._pending_bytes = 0
+        self._file.flush()
 
     def _read(self, start: int, end: int) -> str:
         fd = self._file.fileno()

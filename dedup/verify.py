@@ -54,6 +54,10 @@ def _without(values: U64, ignore: U64) -> U64:
     return values[~np.isin(values, ignore, assume_unique=True)]
 
 
+#: Values weighted in one step of `tfidf` (copy=False).
+TFIDF_STEP = 1 << 20
+
+
 def idf(df: Sequence[int] | np.ndarray, n_docs: int) -> np.ndarray:
     """scikit-learn's smoothed inverse document frequency: ln((1 + n) / (1 + df)) + 1."""
     d = np.asarray(df, dtype=np.float64)
@@ -65,14 +69,26 @@ def tfidf(
 ) -> sparse.csr_matrix:
     """Rows of term counts weighted as scikit-learn's TfidfTransformer does with sublinear tf,
     smoothed idf and l2 norm, the idf coming from `doc_freq` over `n_docs` articles. With
-    copy=False, `counts` (float64) is used up: its values are overwritten."""
+    copy=False, `counts` (float64) is used up: its values are overwritten, the idf weights
+    applied TFIDF_STEP values at a time (scikit-learn's one step makes a second array of every
+    value: 350 MB at 1M articles); the same operations on each value, so the same result."""
     from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.preprocessing import normalize
 
     if not counts.shape[0] or not counts.shape[1]:
         return counts  # nothing to weigh (scikit-learn refuses empty input)
-    transformer = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
-    transformer.idf_ = idf(doc_freq, n_docs)
-    return transformer.transform(counts, copy=copy)
+    weights = idf(doc_freq, n_docs)
+    if copy or counts.format != "csr" or counts.dtype != np.float64:
+        transformer = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
+        transformer.idf_ = weights
+        return transformer.transform(counts, copy=copy)
+    data, columns = counts.data, counts.indices
+    for lo in range(0, len(data), TFIDF_STEP):  # (TfidfTransformer.transform, a step at a time)
+        part = data[lo : lo + TFIDF_STEP]
+        np.log(part, out=part)
+        part += 1.0
+        part *= weights[columns[lo : lo + TFIDF_STEP]]
+    return normalize(counts, norm="l2", copy=False)
 
 
 class TermWeights:

@@ -317,3 +317,20 @@ def test_texts_must_match_the_articles():
     assert read.texts is not None
     with pytest.raises(DedupError, match="texts for"):
         analyse(read.articles, texts=read.texts.take([0]))
+
+
+def test_tfidf_in_place_is_scikit_learn_s_to_the_last_bit(monkeypatch):
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    from dedup import verify
+
+    rng = np.random.default_rng(5)
+    counts = sparse.random(300, 50, density=0.2, format="csr", random_state=rng, dtype=np.float64)
+    counts.data = np.ceil(counts.data * 9)
+    df = np.bincount(counts.indices, minlength=50)
+    expected = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
+    expected.idf_ = verify.idf(df, 300)
+    want = expected.transform(counts, copy=True)
+    monkeypatch.setattr(verify, "TFIDF_STEP", 7)  # (many steps, one cut inside a row)
+    got = verify.tfidf(counts, df, 300, copy=False)
+    assert np.array_equal(got.data, want.data) and np.array_equal(got.indices, want.indices)
