@@ -17,6 +17,8 @@ from typing import overload
 import numpy as np
 import numpy.typing as npt
 
+from .errors import DedupError
+
 #: Bytes of encoded texts gathered before they are written.
 WRITE_BUFFER = 1 << 20
 
@@ -25,15 +27,21 @@ class TextStore:
     """Texts appended to an unnamed temporary file (deleted when the store is closed or let go).
     `add(text)` returns the text's position; `view()` (or `take`) reads them back."""
 
-    def __init__(self, directory: str | None = None) -> None:
+    def __init__(self) -> None:
         # (buffered: a text is a few kilobytes at most)
-        self._file = tempfile.TemporaryFile(buffering=WRITE_BUFFER, dir=directory)  # noqa: SIM115
+        try:
+            self._file = tempfile.TemporaryFile(buffering=WRITE_BUFFER)  # noqa: SIM115
+        except OSError as e:
+            raise self._error(e) from e
         self._ends: list[int] = []
         self._size = 0
 
     def add(self, text: str) -> int:
-        """Append `text`; its position."""
-        self._size += self._file.write(text.encode("utf-8", "surrogatepass"))
+        """Append `text`; its position. Raises DedupError when the file cannot take it."""
+        try:
+            self._size += self._file.write(text.encode("utf-8", "surrogatepass"))
+        except OSError as e:
+            raise self._error(e) from e
         self._ends.append(self._size)
         return len(self._ends) - 1
 
@@ -56,7 +64,17 @@ class TextStore:
         self._file.close()
 
     def _flush(self) -> None:
-        self._file.flush()
+        try:
+            self._file.flush()
+        except OSError as e:
+            raise self._error(e) from e
+
+    def _error(self, e: OSError) -> DedupError:
+        where = tempfile.gettempdir()
+        return DedupError(
+            f"cannot keep the texts in a temporary file in {where}: {e.strerror or e} "
+            "(set TMPDIR to a folder with room for them)"
+        )
 
     def _read(self, start: int, end: int) -> str:
         fd = self._file.fileno()

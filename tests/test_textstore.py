@@ -45,3 +45,18 @@ def test_a_forked_process_reads_the_same_texts():
     os.close(read)
     os.waitpid(pid, 0)
     assert got.decode() == f"{TEXTS[2]}|{TEXTS[3]}"
+
+
+def test_a_full_disk_is_a_clear_error(monkeypatch):
+    import errno
+
+    from dedup.errors import DedupError
+
+    store = TextStore()
+
+    def full(data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store._file, "write", full)
+    with pytest.raises(DedupError, match=r"No space left on device.*TMPDIR"):
+        store.add("a text")
