@@ -7,8 +7,9 @@ Usage (from the project root, after `python benchmarks/make_corpus.py --size 100
     python benchmarks/profile.py --size 100k --blocks     # the block sizes of `dedup.detect`
 
 Stages, in the order the report runs them:
-- read: the JSONL into articles, their texts into a temporary file (`readers.read_articles`
-  with spill=True, the garbage collector paused, as `dedup report` reads);
+- read: the JSONL into articles, their texts into a temporary file when they add up to more
+  than `cli.SPILL_TEXT` characters (`readers.read_articles`, the garbage collector paused, as
+  `dedup report` reads);
 - fingerprint: tokenising, word ids, shingle hashes, term counts (`batch.fingerprint_corpus`);
 - index: boilerplate, corpus stop words, TF-IDF rows (the rest of `Analysis`);
 - candidates: MinHash at both resolutions, LSH banding, anchor pairs;
@@ -102,6 +103,7 @@ def _sample_rss(samples: list[tuple[float, float]], stop: threading.Event) -> No
 
 def _profile(corpus: Path, workers: int) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
     from dedup import Settings
+    from dedup.cli import SPILL_TEXT
     from dedup.detect import Analysis
     from dedup.readers import read_articles
     from dedup.render import json_chunks
@@ -113,7 +115,7 @@ def _profile(corpus: Path, workers: int) -> tuple[dict[str, float], dict[str, tu
         marks.setdefault(stage, []).append(time.perf_counter())
 
     t = started = time.perf_counter()
-    read = read_articles([corpus], spill=True)
+    read = read_articles([corpus], spill=SPILL_TEXT)
     times["read"] = time.perf_counter() - t
 
     settings = Settings()

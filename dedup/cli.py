@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
+#: `dedup report` keeps the texts in memory up to this many characters, in a temporary file
+#: beyond (`read_articles(spill=...)`): a quarter of a gigabyte of text is about 300k wire stories.
+SPILL_TEXT = 1 << 28
+
 
 class Failure(click.ClickException):
     """A library error, shown as "Error: ..." on stderr with exit code 2."""
@@ -185,7 +189,7 @@ def warn(message: str) -> None:
 
 
 def read_inputs(
-    paths: Iterable[str], strict: bool, stdin: bool = True, spill: bool = False
+    paths: Iterable[str], strict: bool, stdin: bool = True, spill: int | None = None
 ) -> ReadResult:
     """Read articles, telling stderr what was noted or skipped (with --strict, a skip raises;
     spill: the texts go to a temporary file, see `read_articles`)."""
@@ -254,7 +258,7 @@ def report(
     # (the garbage collector stays off until the report is written and let go: its first pass
     # over the millions of objects of a large report would take seconds; they hold no cycles)
     with gc_paused():
-        read = read_inputs(paths, strict, spill=True)  # (the texts wait in a file)
+        read = read_inputs(paths, strict, spill=SPILL_TEXT)  # (many texts wait in a file)
         with progress_bar(quiet) as progress:
             result = detect(
                 read.articles,

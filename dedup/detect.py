@@ -265,8 +265,8 @@ class Analysis:
         self.articles = by_id
         ids = list(by_id)  # (in the order given, which `texts` follows)
         order = sorted(range(len(ids)), key=ids.__getitem__)
+        self.ordered = [by_id[ids[k]] for k in order]
         del ids
-        self.ordered = [by_id[a] for a in sorted(by_id)]
         self.row = {a.id: i for i, a in enumerate(self.ordered)}
         #: The text of each row: the articles' own, or those of `texts`.
         self.texts: Sequence[str] = (
@@ -513,7 +513,8 @@ class Analysis:
             block = blocks[b]
             both = np.concatenate((left[block], right[block]))
             rows, local = np.unique(both, return_inverse=True)
-            v = views([texts[r] for r in rows.tolist()], self.vocab, self.boilerplate, topic, k)
+            block_texts = texts.at(rows) if isinstance(texts, Texts) else [texts[r] for r in rows]
+            v = views(block_texts, self.vocab, self.boilerplate, topic, k)
             la, lb = local[: len(block)], local[len(block) :]
             runs = trace_runs(v, la, lb, k, k)
             return runs[0], run_table(v, la, lb, runs)

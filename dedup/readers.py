@@ -79,8 +79,8 @@ class ReadResult:
     """Everything read from some inputs.
 
     articles: the articles read, sorted by id.
-    texts: with `read_articles(spill=True)`, the text of each article (aligned with `articles`),
-        kept in a temporary file; the articles' own `text` is then "". Otherwise None.
+    texts: when `read_articles(spill=...)` kept the texts in a temporary file, the text of each
+        article (aligned with `articles`); the articles' own `text` is then "". Otherwise None.
     skipped: inputs (files or single records) that were not read, and why; sorted by path.
     notes: things worth telling about inputs that were read (an encoding guessed, a date ignored),
         sorted by path.
@@ -111,21 +111,30 @@ def read_articles(
     *,
     stdin: IO[str] | None = None,
     strict: bool = False,
-    spill: bool = False,
+    spill: int | None = None,
 ) -> ReadResult:
     """Read every article under `paths` (files, folders, or `-` for JSONL on `stdin`).
 
     With strict=True, the first input that cannot be read raises `InputError` naming its path and
-    the reason; otherwise it is listed in `ReadResult.skipped` and reading goes on. With
-    spill=True, the texts go to a temporary file as they are read (`ReadResult.texts`), not into
-    the articles: a million articles hold a gigabyte of text.
+    the reason; otherwise it is listed in `ReadResult.skipped` and reading goes on. With `spill`
+    (a number of characters), once the texts read add up to more than that, every text goes to a
+    temporary file (`ReadResult.texts`), not into the articles: a million articles hold a
+    gigabyte of text. Fewer stay in memory, where they are quicker to read again.
     """
     articles: list[Article] = []
     skipped: list[Skipped] = []
     notes: list[Note] = []
-    store = TextStore() if spill else None
+    store: TextStore | None = None
+    held = 0
     for item in iter_inputs(paths, stdin=stdin):
         if isinstance(item, Article):
+            if spill is not None and store is None:
+                held += len(item.text)
+                if held > spill:  # (from here on: the texts so far, then each as it is read)
+                    store = TextStore()
+                    for k, a in enumerate(articles):
+                        store.add(a.text)
+                        articles[k] = with_text(a, "")
             if store is not None:
                 store.add(item.text)
                 item = with_text(item, "")

@@ -76,14 +76,35 @@ class TextStore:
             "(set TMPDIR to a folder with room for them)"
         )
 
+    def _read_many(self, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> list[str]:
+        """The texts between `starts` and `ends`: one read when they follow each other in the
+        file (texts read in order, as a block of rows is)."""
+        if len(starts) > 1 and bool((starts[1:] == ends[:-1]).all()):
+            lo = int(starts[0])
+            data = memoryview(self._read_bytes(lo, int(ends[-1])))
+            return [
+                str(data[s - lo : e - lo], "utf-8", "surrogatepass")
+                for s, e in zip(starts.tolist(), ends.tolist(), strict=True)
+            ]
+        return [self._read(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+
     def _read(self, start: int, end: int) -> str:
+        return self._read_bytes(start, end).decode("utf-8", "surrogatepass")
+
+    def _read_bytes(self, start: int, end: int) -> bytes:
         fd = self._file.fileno()
-        if hasattr(os, "pread"):
-            data = os.pread(fd, end - start, start)
-        else:  # (no positioned read: one reader at a time)
-            os.lseek(fd, start, os.SEEK_SET)
-            data = os.read(fd, end - start)
-        return data.decode("utf-8", "surrogatepass")
+        data = b""
+        while len(data) < end - start:  # (a read may return less than asked)
+            at = start + len(data)
+            if hasattr(os, "pread"):
+                more = os.pread(fd, end - at, at)
+            else:  # (no positioned read: one reader at a time)
+                os.lseek(fd, at, os.SEEK_SET)
+                more = os.read(fd, end - at)
+            if not more:
+                raise DedupError(f"the texts' temporary file ends early, at byte {at}")
+            data += more
+        return data
 
 
 class Texts(Sequence[str]):
@@ -105,11 +126,12 @@ class Texts(Sequence[str]):
 
     def __getitem__(self, i: int | slice) -> str | list[str]:
         if isinstance(i, slice):
-            return [
-                self.store._read(s, e)
-                for s, e in zip(self.starts[i].tolist(), self.ends[i].tolist(), strict=True)
-            ]
+            return self.store._read_many(self.starts[i], self.ends[i])
         return self.store._read(int(self.starts[i]), int(self.ends[i]))
+
+    def at(self, rows: Sequence[int] | npt.NDArray[np.integer]) -> list[str]:
+        """The texts at `rows`."""
+        return self.store._read_many(self.starts[rows], self.ends[rows])
 
     def __iter__(self) -> Iterator[str]:
         for lo in range(0, len(self), 4096):

@@ -301,7 +301,7 @@ def test_a_last_report_lets_the_shingle_sets_go() -> None:
 
 def test_texts_kept_in_a_file_give_the_same_report():
     paths = [FIXTURES / "seed", FIXTURES / "scenarios"]
-    spilled = read_articles(paths, spill=True)
+    spilled = read_articles(paths, spill=0)
     assert spilled.texts is not None
     assert all(a.text == "" for a in spilled.articles)
     kept = read_articles(paths)
@@ -312,8 +312,18 @@ def test_texts_kept_in_a_file_give_the_same_report():
     assert render_report(got, "html") == render_report(expected, "html")
 
 
+def test_texts_go_to_a_file_once_they_pass_the_limit():
+    paths = [FIXTURES / "seed", FIXTURES / "scenarios"]
+    kept = read_articles(paths)
+    total = sum(len(a.text) for a in kept.articles)
+    assert read_articles(paths, spill=total).texts is None  # (not more than the limit)
+    late = read_articles(paths, spill=total // 2)  # (the texts read before move to the file)
+    assert late.texts is not None and all(a.text == "" for a in late.articles)
+    assert list(late.texts) == [a.text for a in kept.articles]
+
+
 def test_texts_must_match_the_articles():
-    read = read_articles([FIXTURES / "seed"], spill=True)
+    read = read_articles([FIXTURES / "seed"], spill=0)
     assert read.texts is not None
     with pytest.raises(DedupError, match="texts for"):
         analyse(read.articles, texts=read.texts.take([0]))

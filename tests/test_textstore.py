@@ -16,6 +16,8 @@ def test_texts_read_back_as_written_in_any_order():
     assert view[0] == TEXTS[4] and view[-1] == TEXTS[2]
     assert view[1:3] == [TEXTS[0], TEXTS[2]]
     assert list(view.take([3, 1])) == [TEXTS[2], TEXTS[0]]
+    assert view.at([3, 0]) == [TEXTS[2], TEXTS[4]]
+    assert store.view().at([1, 2, 3]) == TEXTS[1:4]  # (one read: they follow each other)
 
 
 def test_texts_added_after_a_view_are_flushed_for_the_next():
