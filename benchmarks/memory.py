@@ -1,0 +1,169 @@
+"""Where `dedup report`'s memory goes: the main process's resident set before, at its peak during
+and after each step of a report over a synthetic corpus, with every core.
+
+Usage (from the project root, after `python benchmarks/make_corpus.py --size 1m`):
+    python benchmarks/memory.py --size 1m
+
+Steps, in the order the report runs them (as `benchmarks/profile.py` runs it, texts in a
+temporary file beyond `cli.SPILL_TEXT`):
+- read: the JSONL into articles;
+- fingerprint: `batch.fingerprint_corpus` (tokens, shingles, term counts);
+- index: the rest of `Analysis` (boilerplate, corpus stop words, TF-IDF rows);
+- signatures, banding: each LSH resolution's MinHash signatures and `batch.band_counts`, copy
+  first, then story (whose pairs `batch.nearest` then cuts to each article's nearest);
+- anchors: `detect.anchor_pairs`;
+- report: scores, passages, matches and stories (`Analysis.report`, last=True);
+- json: the report as JSON, a story at a time.
+The resident set is sampled every RSS_EVERY seconds (the workers' own memory is not in it).
+Results: the `memory` section of `benchmarks/RESULTS.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+
+#: Seconds between two samples of the main process's resident set.
+RSS_EVERY = 0.01
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+class Steps:
+    """The resident set before, at the peak during, and after each step, in MiB (a step may
+    run within another: each open step has its own peak)."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[object]] = []
+        self.peaks: list[float] = []  # (of the open steps, outermost first)
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            rss = _rss_mib()
+            for i, peak in enumerate(list(self.peaks)):
+                self.peaks[i] = max(peak, rss)
+            time.sleep(RSS_EVERY)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        before = _rss_mib()
+        self.peaks.append(before)
+        started = time.perf_counter()
+        yield
+        seconds = time.perf_counter() - started
+        after = _rss_mib()
+        peak = max(self.peaks.pop(), after)
+        self.rows.append([name, f"{before:.0f}", f"{peak:.0f}", f"{after:.0f}", f"{seconds:.1f}"])
+        print(*self.rows[-1], sep=" | ", flush=True)
+
+    def wrap(self, module: Any, name: str, label: Callable[..., str]) -> None:
+        """Make `module.name` a step of its own each time it is called (`label(*args)`: its
+        name in the table)."""
+        original = getattr(module, name)
+
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            with self.step(label(*args)):
+                return original(*args, **kwargs)
+
+        setattr(module, name, measured)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def measure(corpus: Path) -> list[list[object]]:
+    from dedup import Settings
+    from dedup.cli import SPILL_TEXT
+    from dedup.parallel import gc_paused
+    from dedup.readers import read_articles
+    from dedup.render import json_chunks
+
+    detect = importlib.import_module("dedup.detect")  # (the module: `dedup.detect` is a function)
+    steps = Steps()
+    calls = {"signatures": 0, "band_counts": 0}
+
+    def nth(name: str, labels: tuple[str, str]) -> Callable[..., str]:
+        def label(*args: Any) -> str:
+            calls[name] += 1
+            return labels[min(calls[name], 2) - 1]
+
+        return label
+
+    steps.wrap(detect, "fingerprint_corpus", lambda *a: "fingerprint")
+    steps.wrap(detect, "band_counts", nth("band_counts", ("copy banding", "story banding")))
+    steps.wrap(detect, "nearest", lambda *a: "story nearest")
+    steps.wrap(detect, "anchor_pairs", lambda *a: "anchors")
+    signatures = detect.Analysis.signatures
+
+    def signed(self: Any, resolution: str, use: int | None = None) -> Any:
+        with steps.step(f"{resolution} signatures"):
+            return signatures(self, resolution, use)
+
+    detect.Analysis.signatures = signed
+    settings = Settings()
+    try:
+        with gc_paused():
+            with steps.step("read"):
+                read = read_articles([corpus], spill=SPILL_TEXT)
+            with steps.step("analysis (fingerprint and index)"):
+                analysis = detect.Analysis(read.articles, settings, texts=read.texts)
+            with steps.step("candidates"):
+                analysis.candidate_codes(settings)
+            with steps.step("report"):
+                report = analysis.report(settings, skipped=read.skipped, last=True)
+            with steps.step("json"):
+                for _ in json_chunks(report):
+                    pass
+    finally:
+        steps.close()
+        detect.Analysis.signatures = signatures
+    return steps.rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="100k", help="corpus in benchmarks/data: 10k, 100k, 1m")
+    parser.add_argument("--no-results", action="store_true", help="do not update RESULTS.md")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(HERE))
+    from results_md import command_line, machine, machine_line, md_table, update_section
+
+    corpus = DATA / f"synthetic-{args.size.lower()}" / "articles.jsonl"
+    if not corpus.exists():
+        raise SystemExit(f"{corpus} not found: python benchmarks/make_corpus.py --size {args.size}")
+    headers = ["step", "before (MiB)", "peak (MiB)", "after (MiB)", "seconds"]
+    table = md_table(headers, measure(corpus))
+    print(table)
+    if not args.no_results:
+        size = args.size.lower()
+        body = [
+            f"## Memory: the resident set at each step of `dedup report` ({size})",
+            f"Command: `{command_line()}`.",
+            machine_line(machine()),
+            f"Corpus: `synthetic-{size}`, every core; steps as listed in `benchmarks/memory.py`: "
+            "the main process's resident set before, at its peak during (sampled every "
+            f"{RSS_EVERY * 1000:.0f} ms) and after each step; a step within another (signatures, "
+            "banding, anchors within candidates) is listed before it.",
+            table,
+        ]
+        update_section(f"memory-{size}", "\n\n".join(body))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
