@@ -14,7 +14,8 @@ temporary file beyond `cli.SPILL_TEXT`):
 - anchors: `detect.anchor_pairs`;
 - report: scores, passages, matches and stories (`Analysis.report`, last=True);
 - json: the report as JSON, a story at a time.
-The resident set is sampled every RSS_EVERY seconds (the workers' own memory is not in it).
+The resident set is sampled every RSS_EVERY seconds (the workers' own memory is not in it),
+after an untimed report of the scenario fixtures (numba's compilation is no step).
 Results: the `memory` section of `benchmarks/RESULTS.md`.
 """
 
@@ -31,15 +32,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE / "data"
 
 #: Seconds between two samples of the main process's resident set.
 RSS_EVERY = 0.01
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
 
 
 class Steps:
@@ -53,20 +48,24 @@ class Steps:
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
+        from results_md import rss_mib
+
         while not self._stop.is_set():
-            rss = _rss_mib()
+            rss = rss_mib()
             for i, peak in enumerate(list(self.peaks)):
                 self.peaks[i] = max(peak, rss)
             time.sleep(RSS_EVERY)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
-        before = _rss_mib()
+        from results_md import rss_mib
+
+        before = rss_mib()
         self.peaks.append(before)
         started = time.perf_counter()
         yield
         seconds = time.perf_counter() - started
-        after = _rss_mib()
+        after = rss_mib()
         peak = max(self.peaks.pop(), after)
         self.rows.append([name, f"{before:.0f}", f"{peak:.0f}", f"{after:.0f}", f"{seconds:.1f}"])
         print(*self.rows[-1], sep=" | ", flush=True)
@@ -141,27 +140,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-results", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
-    from results_md import command_line, machine, machine_line, md_table, update_section
+    from results_md import md_table, synthetic_corpus, warm_up, write_section
 
-    corpus = DATA / f"synthetic-{args.size.lower()}" / "articles.jsonl"
-    if not corpus.exists():
-        raise SystemExit(f"{corpus} not found: python benchmarks/make_corpus.py --size {args.size}")
+    corpus = synthetic_corpus(args.size)
+    warm_up()
     headers = ["step", "before (MiB)", "peak (MiB)", "after (MiB)", "seconds"]
     table = md_table(headers, measure(corpus))
     print(table)
     if not args.no_results:
         size = args.size.lower()
-        body = [
-            f"## Memory: the resident set at each step of `dedup report` ({size})",
-            f"Command: `{command_line()}`.",
-            machine_line(machine()),
+        write_section(
+            f"memory-{size}",
+            f"Memory: the resident set at each step of `dedup report` ({size})",
             f"Corpus: `synthetic-{size}`, every core; steps as listed in `benchmarks/memory.py`: "
             "the main process's resident set before, at its peak during (sampled every "
             f"{RSS_EVERY * 1000:.0f} ms) and after each step; a step within another (signatures, "
             "banding, anchors within candidates) is listed before it.",
             table,
-        ]
-        update_section(f"memory-{size}", "\n\n".join(body))
+        )
     return 0
 
 

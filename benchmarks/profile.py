@@ -28,7 +28,6 @@ them) and writes the seconds of the stages each drives (the `profile-blocks` sec
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import threading
@@ -38,7 +37,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE / "data"
 STAGES = ("read", "fingerprint", "index", "candidates", "scores", "passages", "judge and stories")
 
 #: Block sizes `--blocks` tries for each constant of `dedup.detect`, and the stages it drives.
@@ -91,12 +89,12 @@ def _peak(samples: list[tuple[float, float]], lo: float, hi: float) -> float:
 
 def _sample_rss(samples: list[tuple[float, float]], stop: threading.Event) -> None:
     """(time, resident MiB) of this process every RSS_EVERY seconds until `stop` is set."""
-    statm = Path("/proc/self/statm")
-    if not statm.exists():
+    from results_md import rss_mib
+
+    if not rss_mib():
         return
-    page = os.sysconf("SC_PAGE_SIZE") / 2**20
     while True:
-        samples.append((time.perf_counter(), int(statm.read_text().split()[1]) * page))
+        samples.append((time.perf_counter(), rss_mib()))
         if stop.wait(RSS_EVERY):
             return
 
@@ -171,14 +169,6 @@ def sweep_blocks(corpus: Path, workers: int) -> list[list[object]]:
     return rows
 
 
-def _warm_up() -> None:
-    """Report on the scenario fixtures, untimed: numba compiles the kernels on the first run on a
-    machine (or loads them from its cache), which is no stage of a corpus's report."""
-    from dedup import detect, read_articles
-
-    detect(read_articles([HERE.parent / "fixtures" / "scenarios"]).articles)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100k", help="corpus in benchmarks/data: 10k, 100k, 1m")
@@ -195,15 +185,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-results", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(HERE))
-    from results_md import md_table
+    from results_md import md_table, synthetic_corpus, warm_up, write_section
 
     from dedup.parallel import default_workers
 
-    corpus = DATA / f"synthetic-{args.size.lower()}" / "articles.jsonl"
-    if not corpus.exists():
-        raise SystemExit(f"{corpus} not found: python benchmarks/make_corpus.py --size {args.size}")
+    corpus = synthetic_corpus(args.size)
     cores = default_workers()
-    _warm_up()
+    warm_up()
     if args.blocks:
         return _blocks(args, corpus, max(args.workers or [cores]))
     profiled = {w: profile(corpus, w) for w in sorted(set(args.workers or (1, cores)))}
@@ -231,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = md_table(headers, rows)
     print(table)
     if not args.no_results:
-        _write(
+        write_section(
             f"profile-{args.size.lower()}",
             f"Profile: where `dedup report` spends its time ({args.size.lower()})",
             f"Corpus: `synthetic-{args.size.lower()}`; stages as listed in "
@@ -245,13 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _blocks(args: argparse.Namespace, corpus: Path, workers: int) -> int:
-    from results_md import md_table
+    from results_md import md_table, write_section
 
     headers = ["constant", "size", "stages", "their seconds", "total seconds"]
     table = md_table(headers, sweep_blocks(corpus, workers))
     print(table)
     if not args.no_results:
-        _write(
+        write_section(
             f"profile-blocks-{args.size.lower()}",
             f"Block sizes: the stages they drive ({args.size.lower()})",
             f"Corpus: `synthetic-{args.size.lower()}`, {workers} workers. One profile (as above) "
@@ -260,14 +248,6 @@ def _blocks(args: argparse.Namespace, corpus: Path, workers: int) -> int:
             table,
         )
     return 0
-
-
-def _write(section: str, title: str, corpus: str, table: str) -> None:
-    """One section of RESULTS.md: title, command, machine, what was run, the table."""
-    from results_md import command_line, machine, machine_line, update_section
-
-    body = [f"## {title}", f"Command: `{command_line()}`.", machine_line(machine()), corpus, table]
-    update_section(section, "\n\n".join(body))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Shared by the benchmark scripts: the machine they ran on, and updating one section of
-`benchmarks/RESULTS.md` between its markers (`<!-- NAME:start -->` ... `<!-- NAME:end -->`),
-keeping every other section as it is."""
+"""Shared by the benchmark scripts: the machine they ran on, the synthetic corpora, the resident
+set, and updating one section of `benchmarks/RESULTS.md` between its markers
+(`<!-- NAME:start -->` ... `<!-- NAME:end -->`), keeping every other section as it is."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
 _TITLE = (
     "# Benchmark results\n\nEvery figure below is written by the script named in its section.\n"
 )
@@ -102,6 +103,40 @@ def update_section(name: str, body: str, path: Path = RESULTS) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text, encoding="utf-8")
+
+
+def write_section(name: str, title: str, corpus: str, table: str) -> None:
+    """Section `name` of RESULTS.md: title, the command that ran, the machine, what was run
+    (`corpus`), the table."""
+    body = [f"## {title}", f"Command: `{command_line()}`.", machine_line(machine()), corpus, table]
+    update_section(name, "\n\n".join(body))
+
+
+def synthetic_corpus(size: str) -> Path:
+    """The JSONL of the synthetic corpus of `size` (10k, 100k, 1m); exits saying how to make it
+    when it is missing."""
+    corpus = HERE / "data" / f"synthetic-{size.lower()}" / "articles.jsonl"
+    if not corpus.exists():
+        raise SystemExit(f"{corpus} not found: python benchmarks/make_corpus.py --size {size}")
+    return corpus
+
+
+def rss_mib() -> float:
+    """This process's resident set in MiB (0 where /proc/self/statm does not exist)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except OSError:
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def warm_up() -> None:
+    """Report on the scenario fixtures, untimed: numba compiles the kernels on the first run on a
+    machine (or loads them from its cache), which is no step of a corpus's report."""
+    from dedup import detect, read_articles
+
+    detect(read_articles([HERE.parent / "fixtures" / "scenarios"]).articles)
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

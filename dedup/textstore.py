@@ -24,7 +24,7 @@ WRITE_BUFFER = 1 << 20
 
 
 class TextStore:
-    """Texts appended to an unnamed temporary file (deleted when the store is closed or let go).
+    """Texts appended to an unnamed temporary file (deleted when the store is let go).
     `add(text)` returns the text's position; `view()` (or `take`) reads them back."""
 
     def __init__(self) -> None:
@@ -59,9 +59,6 @@ class TextStore:
     def view(self) -> Texts:
         """Every text, in the order they were added."""
         return self.take(range(len(self)))
-
-    def close(self) -> None:
-        self._file.close()
 
     def _flush(self) -> None:
         try:
