@@ -1,5 +1,7 @@
 """Where `dedup report`'s memory goes: the main process's resident set before, at its peak during
-and after each step of a report over a synthetic corpus, with every core.
+and after each step of a report over a synthetic corpus, with every core, and the largest
+resident set of a worker process during the step (a worker forked from the main process starts
+with its resident set).
 
 Usage (from the project root, after `python benchmarks/make_corpus.py --size 1m`):
     python benchmarks/memory.py --size 1m
@@ -9,13 +11,15 @@ temporary file beyond `cli.SPILL_TEXT`):
 - read: the JSONL into articles;
 - fingerprint: `batch.fingerprint_corpus` (tokens, shingles, term counts);
 - index: the rest of `Analysis` (boilerplate, corpus stop words, TF-IDF rows);
-- signatures, banding: each LSH resolution's MinHash signatures and `batch.band_counts`, copy
-  first, then story (whose pairs `batch.nearest` then cuts to each article's nearest);
+- banding: each LSH resolution's `batch.band_counts` (MinHash signatures a few bands at a time,
+  and their buckets), copy first, then story (whose pairs `batch.nearest` then cuts to each
+  article's nearest);
 - anchors: `detect.anchor_pairs`;
-- report: scores, passages, matches and stories (`Analysis.report`, last=True);
+- report (`Analysis.report`, last=True): scores, passages and matches, stories (grouping,
+  originals); the analysis is then let go, as `detect` does;
 - json: the report as JSON, a story at a time.
-The resident set is sampled every RSS_EVERY seconds (the workers' own memory is not in it),
-after an untimed report of the scenario fixtures (numba's compilation is no step).
+The resident sets are sampled every RSS_EVERY seconds, after an untimed report of the scenario
+fixtures (numba's compilation is no step).
 Results: the `memory` section of `benchmarks/RESULTS.md`.
 """
 
@@ -38,22 +42,25 @@ RSS_EVERY = 0.01
 
 
 class Steps:
-    """The resident set before, at the peak during, and after each step, in MiB (a step may
-    run within another: each open step has its own peak)."""
+    """The resident set before, at the peak during, and after each step, and the workers' peak
+    during it, in MiB (a step may run within another: each open step has its own peaks)."""
 
     def __init__(self) -> None:
         self.rows: list[list[object]] = []
         self.peaks: list[float] = []  # (of the open steps, outermost first)
+        self.worker_peaks: list[float] = []
         self._stop = threading.Event()
         threading.Thread(target=self._sample, daemon=True).start()
 
     def _sample(self) -> None:
-        from results_md import rss_mib
+        from results_md import children_rss_mib, rss_mib
 
         while not self._stop.is_set():
-            rss = rss_mib()
+            rss, workers = rss_mib(), children_rss_mib()
             for i, peak in enumerate(list(self.peaks)):
                 self.peaks[i] = max(peak, rss)
+            for i, peak in enumerate(list(self.worker_peaks)):
+                self.worker_peaks[i] = max(peak, workers)
             time.sleep(RSS_EVERY)
 
     @contextmanager
@@ -62,12 +69,23 @@ class Steps:
 
         before = rss_mib()
         self.peaks.append(before)
+        self.worker_peaks.append(0.0)
         started = time.perf_counter()
         yield
         seconds = time.perf_counter() - started
         after = rss_mib()
         peak = max(self.peaks.pop(), after)
-        self.rows.append([name, f"{before:.0f}", f"{peak:.0f}", f"{after:.0f}", f"{seconds:.1f}"])
+        workers = self.worker_peaks.pop()
+        self.rows.append(
+            [
+                name,
+                f"{before:.0f}",
+                f"{peak:.0f}",
+                f"{after:.0f}",
+                f"{workers:.0f}" if workers else "-",
+                f"{seconds:.1f}",
+            ]
+        )
         print(*self.rows[-1], sep=" | ", flush=True)
 
     def wrap(self, module: Any, name: str, label: Callable[..., str]) -> None:
@@ -94,7 +112,7 @@ def measure(corpus: Path) -> list[list[object]]:
 
     detect = importlib.import_module("dedup.detect")  # (the module: `dedup.detect` is a function)
     steps = Steps()
-    calls = {"signatures": 0, "band_counts": 0}
+    calls = {"band_counts": 0}
 
     def nth(name: str, labels: tuple[str, str]) -> Callable[..., str]:
         def label(*args: Any) -> str:
@@ -107,13 +125,10 @@ def measure(corpus: Path) -> list[list[object]]:
     steps.wrap(detect, "band_counts", nth("band_counts", ("copy banding", "story banding")))
     steps.wrap(detect, "nearest", lambda *a: "story nearest")
     steps.wrap(detect, "anchor_pairs", lambda *a: "anchors")
-    signatures = detect.Analysis.signatures
-
-    def signed(self: Any, resolution: str, use: int | None = None) -> Any:
-        with steps.step(f"{resolution} signatures"):
-            return signatures(self, resolution, use)
-
-    detect.Analysis.signatures = signed
+    steps.wrap(detect.Analysis, "score_pairs", lambda *a: "scores")
+    steps.wrap(detect.Analysis, "judge_pairs", lambda *a: "passages and matches")
+    steps.wrap(detect, "group", lambda *a: "stories: grouping")
+    steps.wrap(detect, "build_stories", lambda *a: "stories: originals")
     settings = Settings()
     try:
         with gc_paused():
@@ -125,12 +140,12 @@ def measure(corpus: Path) -> list[list[object]]:
                 analysis.candidate_codes(settings)
             with steps.step("report"):
                 report = analysis.report(settings, skipped=read.skipped, last=True)
+                del analysis  # (as `detect` returns)
             with steps.step("json"):
                 for _ in json_chunks(report):
                     pass
     finally:
         steps.close()
-        detect.Analysis.signatures = signatures
     return steps.rows
 
 
@@ -144,7 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     corpus = synthetic_corpus(args.size)
     warm_up()
-    headers = ["step", "before (MiB)", "peak (MiB)", "after (MiB)", "seconds"]
+    headers = [
+        "step",
+        "before (MiB)",
+        "peak (MiB)",
+        "after (MiB)",
+        "workers' peak (MiB)",
+        "seconds",
+    ]
     table = md_table(headers, measure(corpus))
     print(table)
     if not args.no_results:
@@ -154,8 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Memory: the resident set at each step of `dedup report` ({size})",
             f"Corpus: `synthetic-{size}`, every core; steps as listed in `benchmarks/memory.py`: "
             "the main process's resident set before, at its peak during (sampled every "
-            f"{RSS_EVERY * 1000:.0f} ms) and after each step; a step within another (signatures, "
-            "banding, anchors within candidates) is listed before it.",
+            f"{RSS_EVERY * 1000:.0f} ms) and after each step, and the largest resident set of a "
+            "worker process during it; a step within another (banding, anchors within "
+            "candidates) is listed before it.",
             table,
         )
     return 0

@@ -121,14 +121,27 @@ def synthetic_corpus(size: str) -> Path:
     return corpus
 
 
-def rss_mib() -> float:
-    """This process's resident set in MiB (0 where /proc/self/statm does not exist)."""
+def rss_mib(pid: int | str = "self") -> float:
+    """The resident set of a process (default: this one) in MiB (0 where /proc/PID/statm does
+    not exist: another system, or the process is gone)."""
     try:
-        with open("/proc/self/statm") as f:
+        with open(f"/proc/{pid}/statm") as f:
             pages = int(f.read().split()[1])
-    except OSError:
+    except (OSError, IndexError, ValueError):
         return 0.0
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def children_rss_mib() -> float:
+    """The largest resident set among this process's children (its worker processes) in MiB; 0
+    when it has none (or where /proc does not say)."""
+    pid = os.getpid()
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = f.read().split()
+    except OSError:
+        return 0.0
+    return max((rss_mib(child) for child in children), default=0.0)
 
 
 def warm_up() -> None:

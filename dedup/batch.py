@@ -37,6 +37,9 @@ COUNT_RANGES = 8
 #: Values handled at once where a whole-corpus array would need temporaries of its size.
 CHUNK = 1 << 22
 
+#: Signature values of each row in memory at once while banding (whole bands: `band_counts`).
+BAND_COLUMNS = 32
+
 
 class Vocabulary:
     """Word -> id, with each word's 64-bit hash (the one `Fingerprinter` uses) and whether it is a
@@ -219,7 +222,7 @@ def fingerprint_corpus(
             ("digests", part.digests),
             ("shingles", part.shingles),
             ("shingle_counts", part.shingle_counts),
-            ("term_ids", ids),
+            ("term_ids", ids.astype(np.int32)),  # (as the whole will be: half the memory)
             ("term_lengths", np.bincount(part.term_rows, minlength=len(part.counts))),
             ("term_counts", counts),
         ):
@@ -321,13 +324,18 @@ def _batch_terms(
 
 
 def minhash_rows(
-    sets: Ragged, num_perm: int, seed: int, use: int | None = None, workers: int = 1
+    sets: Ragged,
+    num_perm: int,
+    seed: int,
+    use: int | None = None,
+    workers: int = 1,
+    first: int = 0,
 ) -> U32:
     """MinHash signatures (datasketch `affine32`, see `fingerprint.signatures`) of every row, for
-    the first `use` permutations only (`kernels.min_hashes`, compiled). Rows go in blocks of
-    about SIGN_VALUES values, on up to `workers` processes."""
+    the `use` permutations from `first` only (default: all; `kernels.min_hashes`, compiled).
+    Rows go in blocks of about SIGN_VALUES values, on up to `workers` processes."""
     a, b = permutations(num_perm, seed)
-    use = num_perm if use is None else use
+    use = num_perm - first if use is None else use
     n = len(sets.offsets) - 1
     if len(sets.values) < PARALLEL_MIN_VALUES:
         workers = 1  # forking would cost more than it saves
@@ -344,12 +352,12 @@ def minhash_rows(
     ends = sets.offsets[1:][nonempty]
     bounds = slice_bounds(ends, SIGN_VALUES)
     values = sets.values.astype(np.uint64, copy=False)
-    a, b = a[:use].copy(), b[:use].copy()
+    a, b = a[first : first + use].copy(), b[first : first + use].copy()
 
     def block(r: int) -> None:
         lo, hi = bounds[r], bounds[r + 1]
-        first, last = int(starts[lo]), int(ends[hi - 1])
-        min_hashes(values[first:last], starts[lo:hi] - first, a, b, out, nonempty[lo:hi])
+        start, stop = int(starts[lo]), int(ends[hi - 1])
+        min_hashes(values[start:stop], starts[lo:hi] - start, a, b, out, nonempty[lo:hi])
 
     block_none = np.zeros(0, dtype=np.int64)  # (compiled here, not on each worker)
     min_hashes(values[:0], block_none, a, b, out, block_none)
@@ -371,12 +379,14 @@ def band_pairs(
     for the whole corpus at once. With `largest`, a bucket of more rows than that proposes no
     pairs; with `neighbours`, a pair is kept only if it is among the `neighbours` pairs of i or
     of j that share the most bands (see `nearest`)."""
-    codes, shared = band_counts(sigs, bands, rows, usable, largest)
+    codes, shared = band_counts(
+        lambda first, use: sigs[:, first : first + use], bands, rows, usable, largest
+    )
     return codes if neighbours is None else nearest(codes, shared, len(sigs), neighbours)
 
 
 def band_counts(
-    sigs: U32,
+    sign: Callable[[int, int], U32],
     bands: int,
     rows: int,
     usable: npt.NDArray[np.bool_],
@@ -384,22 +394,30 @@ def band_counts(
     workers: int = 1,
 ) -> tuple[I64, npt.NDArray[np.integer]]:
     """The pairs of `band_pairs` (without `neighbours`) and the bands each shares (uint8 for up
-    to 255 bands): `nearest` ranks by them, and the caller may let `sigs` go first. The bands
-    are bucketed on up to `workers` processes."""
-    n = len(sigs)
+    to 255 bands): `nearest` ranks by them. `sign(first, use)` gives the signature values
+    first .. first + use - 1 of every row: they are asked for BAND_COLUMNS at a time (whole
+    bands), so that only those are in memory (at 1M articles all of them would be 450 MB). The
+    bands are bucketed on up to `workers` processes."""
+    n = len(usable)
     idx = np.flatnonzero(usable)
     cuts = range_cuts(n)
-
-    def band(t: int) -> list[I64]:
-        keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
-        order = grouped_order(keys)  # (any order within a bucket: its pairs are what count)
-        sorted_keys = keys[order]
-        members = idx[order]
-        same = sorted_keys[1:] == sorted_keys[:-1]
-        return by_range(pair_chunks(members, same, n, largest), cuts)
-
     workers = _candidate_workers(n, workers)
-    pieces = run_blocks(band, bands, workers)
+    step = max(1, BAND_COLUMNS // rows)  # (bands a group)
+    pieces: list[list[I64]] = []
+    for lo in range(0, bands, step):
+        group = min(step, bands - lo)
+        sigs = sign(lo * rows, group * rows)
+
+        def band(t: int, sigs: U32 = sigs) -> list[I64]:
+            keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
+            order = grouped_order(keys)  # (any order within a bucket: its pairs are what count)
+            sorted_keys = keys[order]
+            members = idx[order]
+            same = sorted_keys[1:] == sorted_keys[:-1]
+            return by_range(pair_chunks(members, same, n, largest), cuts)
+
+        pieces.extend(run_blocks(band, group, workers))
+        del sigs, band
     return counted_by_range(pieces, n, np.min_scalar_type(bands), workers)
 
 

@@ -273,7 +273,7 @@ class Analysis:
             [a.text for a in self.ordered] if texts is None else texts.take(order)
         )
         del order
-        self._read_texts: dict[int, str] = {}  # (see `_texts_of`)
+        self._texts_of = _TextsOf(self.texts)
         n = len(self.ordered)
 
         self.vocab = Vocabulary()
@@ -299,10 +299,12 @@ class Analysis:
         kept = ~self.common[term_ids.values]
         terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
         del term_ids  # (each array let go as soon as it is used: hundreds of MB at 1M)
-        counts = term_counts[kept].astype(np.float64)  # (the matrix's own values, used up)
+        kept_counts = term_counts[kept]
         del term_counts, kept
-        self.tfidf = self._tfidf(terms, counts, df, n)
-        self.tfidf.sort_indices()  # (already sorted, but `_cosine` relies on it)
+        counts = kept_counts.astype(np.float64)  # (the matrix's own values, used up)
+        del kept_counts
+        self._tfidf: sparse.csr_matrix | None = self._tfidf_of(terms, counts, df, n)
+        self._tfidf.sort_indices()  # (already sorted, but `_cosine` relies on it)
         # (the content words are kept only as the TF-IDF rows' columns: see `topic_sets`)
         del terms, counts
         # topic words: content words but the corpus stop words (a passage must hold one)
@@ -315,6 +317,7 @@ class Analysis:
         self._candidates: dict[tuple[float, float, int, int], I64] = {}
         self._pair_scores: PairScores | None = None
         self.traced = Traced.empty()
+        release_memory()  # (the fingerprints' pieces, freed on the heap: hundreds of MB at 1M)
 
     def _boilerplate(self, sets: Ragged) -> U64:
         """Shingles in at least `boilerplate_limit` of an outlet's sampled articles (the first
@@ -334,7 +337,7 @@ class Analysis:
             found.append(uniq[counts >= need])
         return distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
-    def _tfidf(
+    def _tfidf_of(
         self, terms: Ragged, counts: npt.NDArray[np.float64], df: I64, n: int
     ) -> sparse.csr_matrix:
         from scipy import sparse
@@ -357,6 +360,13 @@ class Analysis:
         return self._copy_sets
 
     @property
+    def tfidf(self) -> sparse.csr_matrix:
+        """The TF-IDF row of each article (scikit-learn's weights, rows L2-normalised)."""
+        if self._tfidf is None:
+            raise DedupError("the TF-IDF rows were let go by report(last=True): analyse again")
+        return self._tfidf
+
+    @property
     def topic_sets(self) -> Ragged:
         """The content words of each article but the corpus stop words, as 64-bit word hashes:
         the columns of its TF-IDF row (every one has a weight: counts and idf are positive).
@@ -368,14 +378,14 @@ class Analysis:
         """The size of each article's set at `resolution` (see `signatures`)."""
         return self.copy_sets.lengths() if resolution == "copy" else np.diff(self.tfidf.indptr)
 
-    def signatures(self, resolution: str, use: int | None = None) -> U32:
+    def signatures(self, resolution: str, use: int | None = None, first: int = 0) -> U32:
         """MinHash signatures of every article: "copy" (shingles without boilerplate) or "story"
-        (content words without corpus stop words), the first `use` values of each (default:
-        all). Not kept: 512 bytes an article at each resolution, needed only to band (once for
-        each LSH threshold asked for, which uses bands * rows of them)."""
+        (content words without corpus stop words), the `use` values of each from `first`
+        (default: all). Not kept: 512 bytes an article at each resolution, needed only to band
+        (a few bands at a time, for each LSH threshold asked for)."""
         sets = self.copy_sets if resolution == "copy" else self.topic_sets
         s = self.settings
-        return minhash_rows(sets, s.num_perm, s.seed, use, workers=self.workers)
+        return minhash_rows(sets, s.num_perm, s.seed, use, workers=self.workers, first=first)
 
     def candidate_codes(self, settings: Settings) -> I64:
         """Candidate pairs as codes i * n + j (i < j), sorted: proposed by either LSH resolution
@@ -390,9 +400,12 @@ class Analysis:
             ):
                 bands, rows = lsh_params(threshold, s.num_perm)
                 usable = self.set_sizes(resolution) > 0
-                sigs = self.signatures(resolution, bands * rows)
-                codes, shared = band_counts(sigs, bands, rows, usable, largest, self.workers)
-                del sigs, usable  # (before `nearest`: half a gigabyte at 1M articles)
+
+                def sign(first: int, use: int, resolution: str = resolution) -> U32:
+                    return self.signatures(resolution, use, first)  # (the story sets not kept)
+
+                codes, shared = band_counts(sign, bands, rows, usable, largest, self.workers)
+                del usable
                 if neighbours is not None:
                     codes = nearest(
                         codes, shared, len(self.ordered), neighbours, workers=self.workers
@@ -483,12 +496,18 @@ class Analysis:
         n = max(len(self.ordered), 1)
         self._trace(np.asarray([i * n + j for i, j in pairs], dtype=np.int64))
 
-    def _trace(self, codes: I64, on_block: Callable[[Traced], object] | None = None) -> None:
+    def _trace(
+        self,
+        codes: I64,
+        on_block: Callable[[Traced], object] | None = None,
+        keep: bool = True,
+    ) -> None:
         """Trace the shared runs of pairs (codes i * n + j) not traced yet, TRACE_BLOCK pairs at
         a time; pairs that share articles go in the same block, so most texts are tokenised
         once. `on_block(traced)` is called with the runs of each block as it comes back, while
         the workers trace the next ones (the pairs of texts shorter than a shingle are not
-        given to it)."""
+        given to it). The runs are kept in `traced`, but for those given to `on_block` when not
+        `keep` (at 1M articles, a table of 130 MB and three times that while it is sorted in)."""
         k = self.settings.shingle_size
         n = max(len(self.ordered), 1)
         codes = self.traced.missing(distinct(codes))
@@ -529,8 +548,9 @@ class Analysis:
         for block, (pair, table) in zip(
             blocks, run_blocks(block_runs, len(blocks), self.workers), strict=True
         ):
-            pairs_done.append(block[pair])
-            tables.append(table)
+            if keep or on_block is None:
+                pairs_done.append(block[pair])
+                tables.append(table)
             if on_block is not None:
                 on_block(Traced.empty().merged(codes[block], pair, table))
             done += len(block)
@@ -544,10 +564,15 @@ class Analysis:
             release_memory()
 
     def judge_pairs(
-        self, settings: Settings, where: npt.NDArray[np.intp], scores: PairScores
+        self,
+        settings: Settings,
+        where: npt.NDArray[np.intp],
+        scores: PairScores,
+        keep: bool = True,
     ) -> list[Match]:
         """The matches among pairs `where` of `scores` at `settings` (thresholds applied to the
-        exact scores; passages traced only for pairs that are matches or could be by words)."""
+        exact scores; passages traced only for pairs that are matches or could be by words).
+        `keep`: keep the runs traced for later reports (see `_trace`)."""
         s = settings
         kinds, _, maybe = scored_kinds(scores, where, s)
         judged = where[(kinds != _NO_KIND) | maybe]
@@ -569,6 +594,7 @@ class Analysis:
         self._trace(
             codes[traceable],
             on_block=lambda block: judge(np.searchsorted(codes, block.codes), block),
+            keep=keep,
         )
         judge(np.flatnonzero(~done), self.traced)
         return out
@@ -615,18 +641,6 @@ class Analysis:
                 out.append(Match(a.id, ordered[j].id, KINDS[kind], jac, ab, ba, cos, shared))
         return out
 
-    def _texts_of(self, rows: list[int]) -> list[str]:
-        """The texts of `rows`. Texts read from a file are kept once read, so that the passages
-        cut from a text and its article in the report share one string."""
-        texts = self.texts
-        if isinstance(texts, list):
-            return [texts[r] for r in rows]
-        kept = self._read_texts
-        for r in rows:
-            if r not in kept:
-                kept[r] = texts[r]
-        return [kept[r] for r in rows]
-
     def _with_text(self, article_id: str) -> Article:
         """The article of `article_id` with its text (read back if it was kept in a file)."""
         art = self.articles[article_id]
@@ -662,9 +676,11 @@ class Analysis:
     ) -> Report:
         """The report at `settings` (default: the analysis settings); only the verification and
         LSH thresholds may differ from the analysis settings. `started` (a perf_counter value)
-        turns on timing. `last`: no other report or measure follows, so the shingle sets are let
-        go once the candidates are scored (a gigabyte at 1M articles, while the matches and
-        their passages are made)."""
+        turns on timing. `last`: no other report or measure follows, so what only those would
+        need is let go as soon as this one is done with it: the shingle sets, candidates and
+        scores once the candidates are scored, the runs traced as they become passages, the
+        TF-IDF rows once the stories are grouped (at 1M articles, two gigabytes, while the
+        matches and their passages are made)."""
         settings = settings or self.settings
         changed = [
             n for n in ANALYSIS_SETTINGS if getattr(settings, n) != getattr(self.settings, n)
@@ -672,10 +688,14 @@ class Analysis:
         if changed:
             raise DedupError(f"{', '.join(changed)} differ from the analysis: analyse again")
         where, scores = self._candidate_scores(settings)
-        if last:
+        candidate_pairs = len(where)
+        if last:  # (what no other report needs: at 1M articles, a gigabyte and more)
             self._copy_sets = None  # (when nothing was scored, they are still here)
+            self._candidates.clear()
+            self._pair_scores = None
             release_memory()
-        matches = self.judge_pairs(settings, where, scores)
+        matches = self.judge_pairs(settings, where, scores, keep=not last)
+        del where, scores
 
         known = {(m.a, m.b) for m in matches}
         related: dict[tuple[str, str], bool] = {}  # (a refused merge is often tried again)
@@ -695,6 +715,8 @@ class Analysis:
             return True
 
         groups = group(matches, linked)
+        if last:
+            self._tfidf = None
         stories = build_stories(
             groups,
             matches,
@@ -706,7 +728,7 @@ class Analysis:
         stats = Stats(
             articles=len(self.ordered),
             skipped=len(skipped),
-            candidate_pairs=len(where),
+            candidate_pairs=candidate_pairs,
             matches=sum(len(s.matches) for s in stories),
             stories=len(stories),
             seconds=None if started is None else round(time.perf_counter() - started, 3),
@@ -758,6 +780,28 @@ def _preload(settings: Settings) -> None:
     permutations(settings.num_perm, settings.seed)
     for threshold in (settings.lsh_copy, settings.lsh_story):
         lsh_params(threshold, settings.num_perm)
+
+
+class _TextsOf:
+    """The texts of rows (a list of them for a list of rows). Texts read from a file are kept
+    once read, so that the passages cut from a text and its article in the report share one
+    string. (An object of its own, not a method of `Analysis`: the verifier holds it, and a
+    bound method would tie the analysis to itself in a cycle that only the garbage collector,
+    paused while a report is made, could free: a gigabyte at 1M articles.)"""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+        self.kept: dict[int, str] = {}
+
+    def __call__(self, rows: list[int]) -> list[str]:
+        texts = self.texts
+        if isinstance(texts, list):
+            return [texts[r] for r in rows]
+        kept = self.kept
+        for r in rows:
+            if r not in kept:
+                kept[r] = texts[r]
+        return [kept[r] for r in rows]
 
 
 class _Texts(Mapping[str, str]):

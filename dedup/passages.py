@@ -14,6 +14,7 @@ Texts shorter than a shingle are left to `verify.shared_passages`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,29 @@ Bools = npt.NDArray[np.bool_]
 
 # A position key: text number * _SPAN + character offset (texts are shorter than 2**32).
 _SPAN = 1 << 32
+
+#: Values below this in the Passages of a report are shared Python ints (`_python_ints`).
+SHARED_INTS = 1 << 17
+
+
+@functools.cache
+def _int_table() -> npt.NDArray[np.object_]:
+    """The Python ints 0 .. SHARED_INTS - 1, made once (5 MB)."""
+    return np.arange(SHARED_INTS).astype(object)
+
+
+def _python_ints(values: I64) -> npt.NDArray[np.object_]:
+    """`values` as an array of Python ints, those below SHARED_INTS shared: a report of a million
+    articles holds about fifteen million offsets, which would be half a gigabyte as ints of
+    their own (32 bytes each) and are almost all under a hundred thousand."""
+    table = _int_table()
+    small = (values >= 0) & (values < SHARED_INTS)
+    if small.all():
+        out: npt.NDArray[np.object_] = table[values]
+        return out
+    out = values.astype(object)
+    out[small] = table[values[small]]
+    return out
 
 
 @dataclass(frozen=True)
@@ -325,7 +349,7 @@ class Traced:
         lo = self.offsets[index[has]]
         rows, owner = ragged_arange(lo, self.offsets[index[has] + 1] - lo)
         kept = self.table[rows, 4] >= least
-        values = self.table[rows[kept]].tolist()
+        values = _python_ints(self.table[rows[kept]]).tolist()
         ends = np.cumsum(np.bincount(owner[kept], minlength=len(has))).tolist()
         start = 0
         for p, end in zip(has.tolist(), ends, strict=True):
