@@ -37,6 +37,9 @@ COUNT_RANGES = 8
 #: Values handled at once where a whole-corpus array would need temporaries of its size.
 CHUNK = 1 << 22
 
+#: Bytes of parts joined (`_joined`) between two hand-backs of the heap's free memory.
+JOIN_TRIM = 1 << 26
+
 #: Signature values of each row in memory at once while banding (whole bands: `band_counts`).
 BAND_COLUMNS = 32
 
@@ -403,22 +406,27 @@ def band_counts(
     cuts = range_cuts(n)
     workers = _candidate_workers(n, workers)
     step = max(1, BAND_COLUMNS // rows)  # (bands a group)
-    pieces: list[list[I64]] = []
-    for lo in range(0, bands, step):
-        group = min(step, bands - lo)
-        sigs = sign(lo * rows, group * rows)
 
-        def band(t: int, sigs: U32 = sigs) -> list[I64]:
-            keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
-            order = grouped_order(keys)  # (any order within a bucket: its pairs are what count)
-            sorted_keys = keys[order]
-            members = idx[order]
-            same = sorted_keys[1:] == sorted_keys[:-1]
-            return by_range(pair_chunks(members, same, n, largest), cuts)
+    def banded() -> Iterator[list[I64]]:
+        for lo in range(0, bands, step):
+            group = min(step, bands - lo)
+            sigs = sign(lo * rows, group * rows)
 
-        pieces.extend(run_blocks(band, group, workers))
-        del sigs, band
-    return counted_by_range(pieces, n, np.min_scalar_type(bands), workers)
+            def band(t: int, sigs: U32 = sigs) -> list[I64]:
+                keys = band_keys(sigs[idx, t * rows : (t + 1) * rows])
+                order = grouped_order(keys)  # (any order within a bucket: its pairs count)
+                sorted_keys = keys[order]
+                members = idx[order]
+                same = sorted_keys[1:] == sorted_keys[:-1]
+                return by_range(pair_chunks(members, same, n, largest), cuts)
+
+            yield from run_blocks(band, group, workers)
+            del sigs, band
+
+    # (each range's pairs let go as soon as it is counted)
+    found = counted_by_range(banded(), n, np.min_scalar_type(bands), workers)
+    release_memory()  # (the buckets' pairs, freed on the heap: hundreds of MB at 1M articles)
+    return found
 
 
 def _candidate_workers(n: int, workers: int) -> int:
@@ -469,6 +477,7 @@ def counted_by_range(
     count_parts: list[np.ndarray] = []
     for r, (distinct, counts) in enumerate(run_blocks(count, COUNT_RANGES, workers)):
         pieces[r] = []  # (counted: let go here; a worker holds its own view of it)
+        release_memory()  # (its pieces are many small arrays, freed on the heap)
         uniq_parts.append(distinct)
         count_parts.append(counts)
         del distinct, counts
@@ -479,18 +488,20 @@ def counted_by_range(
 
 def _joined(parts: list[np.ndarray], dtype: np.dtype | type) -> np.ndarray:
     """The parts one after another, each let go once copied (the list is emptied; the heap's
-    free memory is handed back every 64 parts): the parts and the whole are never all in
-    memory."""
+    free memory is handed back every JOIN_TRIM bytes copied): the parts and the whole are never
+    all in memory."""
     out = np.empty(sum(len(p) for p in parts), dtype=dtype)
-    at = 0
+    at = untrimmed = 0
     parts.reverse()
     while parts:
         part = parts.pop()
         out[at : at + len(part)] = part
         at += len(part)
+        untrimmed += part.nbytes
         del part
-        if len(parts) % 64 == 0:
+        if untrimmed >= JOIN_TRIM or not parts:
             release_memory()
+            untrimmed = 0
     return out
 
 
@@ -527,7 +538,9 @@ def nearest(
     if not len(codes):
         return codes
     top = int(score.max()) + 1
-    right = (codes % n).astype(np.int32 if n < 1 << 31 else np.int64)
+    right = np.empty(len(codes), dtype=np.int32 if n < 1 << 31 else np.int64)
+    for lo in range(0, len(codes), entries):  # (not a 64-bit temporary of every pair)
+        np.remainder(codes[lo : lo + entries], n, out=right[lo : lo + entries], casting="unsafe")
     spans = -(-2 * len(codes) // entries)
     bounds = np.linspace(0, n, spans + 1).astype(np.int64).tolist()
 

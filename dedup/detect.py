@@ -50,7 +50,7 @@ from .parallel import default_workers, gc_paused, release_memory, run_blocks, sh
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import build_stories, group
 from .text import compile_tokenizer
-from .textstore import Texts
+from .textstore import Parked, Texts
 from .verify import (
     Evidence,
     Scores,
@@ -113,6 +113,10 @@ MAX_ANCHOR_POSTINGS = 64
 #: a time: the working memory of a sort is that of a part (at 1M articles, 18M anchors).
 ANCHOR_PART_BITS = 3
 
+#: Arrays of at least this many bytes are kept in a temporary file while the stages that do
+#: not use them run (`Analysis._set_aside`); smaller ones stay in memory.
+PARK_BYTES = 1 << 26
+
 _NO_KIND = -1
 
 
@@ -161,27 +165,36 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int, workers: int = 1) ->
         return np.zeros(0, dtype=np.int64)
     values = sets.values.astype(np.uint64, copy=False)
     power_of_two = every & (every - 1) == 0  # (then a mask of the low bits, not a division)
-    found = []
+    # The anchors and their owners, in parts by their hashes' top bits, each part grouped on its
+    # own: an anchor's postings are all in one part, and the working memory of grouping is a
+    # part's. Picked CHUNK values at a time, so no array of every anchor is made but the parts.
+    parts = 1 << ANCHOR_PART_BITS
+    hashes: list[list[U64]] = [[] for _ in range(parts)]
+    owners: list[list[npt.NDArray[np.int32]]] = [[] for _ in range(parts)]
     for lo in range(0, len(values), CHUNK):
         part = values[lo : lo + CHUNK]
         rest = part & np.uint64(every - 1) if power_of_two else part % np.uint64(every)
-        found.append(np.flatnonzero(rest == 0) + lo)
-    picked = concat(found, np.int64)
-    del found
-    hashes = values[picked]
-    owners = (np.searchsorted(sets.offsets, picked, side="right") - 1).astype(np.int32)
-    del picked
-    # (the anchors in parts by their top bits, each grouped on its own: an anchor's postings are
-    # all in one part, and the working memory of grouping is a part's)
-    top = (hashes >> np.uint64(64 - ANCHOR_PART_BITS)).astype(np.uint8)
+        at = np.flatnonzero(rest == 0)
+        del rest
+        picked = part[at]
+        owner = (np.searchsorted(sets.offsets, at + lo, side="right") - 1).astype(np.int32)
+        top = (picked >> np.uint64(64 - ANCHOR_PART_BITS)).astype(np.uint8)
+        for p in range(parts):
+            mine = top == p
+            hashes[p].append(picked[mine])
+            owners[p].append(owner[mine])
+        del at, picked, owner, top
     cuts = range_cuts(n)
-    pieces = []
-    for p in range(1 << ANCHOR_PART_BITS):
-        at = np.flatnonzero(top == p)
-        pieces.append(by_range(_posting_pairs(hashes[at], owners[at], n), cuts))
-    del hashes, owners, top
-    uniq, counts = counted_by_range(pieces, n, np.int32, workers)
-    del pieces
+
+    def posting_pairs() -> Iterator[list[I64]]:
+        """The pairs of each part, by range (each range's pairs let go once counted)."""
+        for p in range(parts):
+            part_hashes, part_owners = concat(hashes[p], np.uint64), concat(owners[p], np.int32)
+            hashes[p], owners[p] = [], []
+            yield by_range(_posting_pairs(part_hashes, part_owners, n), cuts)
+            del part_hashes, part_owners
+
+    uniq, counts = counted_by_range(posting_pairs(), n, np.int32, workers)
     shared: I64 = uniq[counts >= min_shared]
     return shared
 
@@ -293,12 +306,20 @@ class Analysis:
         self.boilerplate: U64 = self._boilerplate(shingles)
         self._copy_sets: Ragged | None = _drop_values(shingles, self.boilerplate)  # (in place)
         del shingles
+        self._parked: dict[str, Callable[[], None]] = {}  # (see `_park`)
+        self._park("copy_sets")  # (until the story candidates are found)
 
-        df = np.bincount(term_ids.values, minlength=len(self.vocab))
+        values = term_ids.values
+        df = np.zeros(len(self.vocab), dtype=np.int64)
+        kept = np.empty(len(values), dtype=bool)
+        # (a step at a time: numpy counts and looks up int32 ids as 64-bit copies of them all)
+        for lo in range(0, len(values), CHUNK):
+            df += np.bincount(values[lo : lo + CHUNK], minlength=len(df))
         self.common = df >= common_limit(n, settings)
-        kept = ~self.common[term_ids.values]
-        terms = Ragged(term_ids.values[kept], _filtered_offsets(term_ids, kept))
-        del term_ids  # (each array let go as soon as it is used: hundreds of MB at 1M)
+        for lo in range(0, len(values), CHUNK):
+            np.logical_not(self.common[values[lo : lo + CHUNK]], out=kept[lo : lo + CHUNK])
+        terms = Ragged(values[kept], _filtered_offsets(term_ids, kept))
+        del values, term_ids  # (each array let go as soon as it is used: hundreds of MB at 1M)
         kept_counts = term_counts[kept]
         del term_counts, kept
         counts = kept_counts.astype(np.float64)  # (the matrix's own values, used up)
@@ -355,6 +376,7 @@ class Analysis:
     @property
     def copy_sets(self) -> Ragged:
         """The shingles of each article but its outlets' boilerplate (sorted hashes)."""
+        self._unpark("copy_sets")
         if self._copy_sets is None:
             raise DedupError("the shingle sets were let go by report(last=True): analyse again")
         return self._copy_sets
@@ -362,6 +384,7 @@ class Analysis:
     @property
     def tfidf(self) -> sparse.csr_matrix:
         """The TF-IDF row of each article (scikit-learn's weights, rows L2-normalised)."""
+        self._unpark("tfidf")
         if self._tfidf is None:
             raise DedupError("the TF-IDF rows were let go by report(last=True): analyse again")
         return self._tfidf
@@ -389,36 +412,82 @@ class Analysis:
 
     def candidate_codes(self, settings: Settings) -> I64:
         """Candidate pairs as codes i * n + j (i < j), sorted: proposed by either LSH resolution
-        or by shared anchors."""
+        or by shared anchors. The story resolution first, then the copy resolution: each runs
+        with what only the other uses in a temporary file (`_park`)."""
         s = settings
         key = (s.lsh_copy, s.lsh_story, s.anchor_every, s.min_anchors)
         if key not in self._candidates:
-            found = []
-            for resolution, threshold, neighbours, largest in (
-                ("copy", s.lsh_copy, None, None),
-                ("story", s.lsh_story, STORY_NEIGHBOURS, STORY_BUCKET),
-            ):
-                bands, rows = lsh_params(threshold, s.num_perm)
-                usable = self.set_sizes(resolution) > 0
-
-                def sign(first: int, use: int, resolution: str = resolution) -> U32:
-                    return self.signatures(resolution, use, first)  # (the story sets not kept)
-
-                codes, shared = band_counts(sign, bands, rows, usable, largest, self.workers)
-                del usable
-                if neighbours is not None:
-                    codes = nearest(
-                        codes, shared, len(self.ordered), neighbours, workers=self.workers
-                    )
-                del shared
-                release_memory()  # (the banding's temporaries, before the next stage's)
-                found.append(codes)
-                del codes
+            found = [self._lsh_codes("story", s.lsh_story, STORY_NEIGHBOURS, STORY_BUCKET)]
+            self._park("tfidf")  # (until the pairs are scored)
+            found.append(self._lsh_codes("copy", s.lsh_copy))
             found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors, self.workers))
             self._candidates[key] = counted(np.concatenate(found))[0]
             del found
             release_memory()
         return self._candidates[key]
+
+    def _lsh_codes(
+        self,
+        resolution: str,
+        threshold: float,
+        neighbours: int | None = None,
+        largest: int | None = None,
+    ) -> I64:
+        """The pairs (codes) whose signatures at `resolution` share a band at `threshold`, at
+        most `largest` articles to a bucket, and among each article's `neighbours` nearest."""
+        bands, rows = lsh_params(threshold, self.settings.num_perm)
+        usable = self.set_sizes(resolution) > 0
+
+        def sign(first: int, use: int) -> U32:
+            return self.signatures(resolution, use, first)  # (the story sets not kept)
+
+        codes, shared = band_counts(sign, bands, rows, usable, largest, self.workers)
+        del usable
+        if neighbours is not None:
+            codes = nearest(codes, shared, len(self.ordered), neighbours, workers=self.workers)
+        del shared
+        release_memory()  # (the banding's temporaries, before the next stage's)
+        return codes
+
+    def _park(self, name: str) -> None:
+        """Keep the shingle sets ("copy_sets") or the TF-IDF rows ("tfidf") in a temporary file
+        until they are next used (`copy_sets`, `tfidf` read them back), when they are at least
+        PARK_BYTES: the stages of one LSH resolution do not use what the other does, and at 1M
+        articles the sets are a gigabyte and the rows half a gigabyte."""
+        from scipy import sparse
+
+        back: Callable[[], None]
+        if name == "copy_sets":
+            sets = self._copy_sets
+            if sets is None or sets.values.nbytes < PARK_BYTES:
+                return
+            parked, offsets = Parked([sets.values]), sets.offsets
+            self._copy_sets = sets = None
+
+            def back() -> None:
+                (values,) = parked.load()
+                self._copy_sets = Ragged(values, offsets)
+
+        else:
+            m = self._tfidf
+            if m is None or m.data.nbytes + m.indices.nbytes < PARK_BYTES:
+                return
+            parked, indptr, shape = Parked([m.data, m.indices]), m.indptr, m.shape
+            self._tfidf = m = None
+
+            def back() -> None:
+                data, indices = parked.load()
+                self._tfidf = sparse.csr_matrix((data, indices, indptr), shape=shape)
+                self._tfidf.sort_indices()  # (sorted already: this only notes it)
+
+        self._parked[name] = back
+        release_memory()
+
+    def _unpark(self, name: str) -> None:
+        """Read `name` back from its temporary file if `_park` put it there."""
+        back = self._parked.pop(name, None)
+        if back is not None:
+            back()
 
     def candidates(self, settings: Settings) -> list[tuple[int, int]]:
         """Candidate pairs of rows (i < j), sorted."""
@@ -459,7 +528,10 @@ class Analysis:
         for done, _ in enumerate(run_blocks(block_scores, blocks, self.workers), start=1):
             self.progress("verify", min(done * chunk, len(left)), len(left))
         digests = self.digests
-        exact = (digests[left] == digests[right]) & (digests[left] != 0)
+        exact = np.empty(len(left), dtype=bool)
+        for lo in range(0, len(left), CHUNK):  # (not two digests of every pair at once)
+            a, c = digests[left[lo : lo + CHUNK]], digests[right[lo : lo + CHUNK]]
+            exact[lo : lo + CHUNK] = (a == c) & (a != 0)
         return PairScores(left, right, shared, cosine, shared_terms, exact, sizes)
 
     def _candidate_scores(self, settings: Settings) -> tuple[I64, PairScores]:
@@ -481,6 +553,8 @@ class Analysis:
         if scores is None:  # no candidates at all
             empty = np.zeros(0, dtype=np.int64)
             scores = self.score_pairs(empty, empty)
+        if known is None:  # (the first candidates scored: they are all the pairs scored)
+            return np.arange(len(codes)), scores
         all_codes = scores.left * n + scores.right
         return np.searchsorted(all_codes, codes), scores
 
@@ -691,6 +765,7 @@ class Analysis:
         candidate_pairs = len(where)
         if last:  # (what no other report needs: at 1M articles, a gigabyte and more)
             self._copy_sets = None  # (when nothing was scored, they are still here)
+            self._parked.pop("copy_sets", None)
             self._candidates.clear()
             self._pair_scores = None
             release_memory()
@@ -717,6 +792,7 @@ class Analysis:
         groups = group(matches, linked)
         if last:
             self._tfidf = None
+            self._parked.pop("tfidf", None)
         stories = build_stories(
             groups,
             matches,
@@ -848,12 +924,15 @@ def _components(left: I64, right: I64, n: int) -> I64:
 
 
 def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
-    """Offsets of `rows` after dropping the values where `keep` is False."""
-    dropped = np.flatnonzero(~keep)
-    owners = np.searchsorted(rows.offsets, dropped, side="right") - 1
+    """Offsets of `rows` after dropping the values where `keep` is False (CHUNK values at a
+    time: the positions dropped are tens of millions at 1M articles)."""
     n = len(rows.offsets) - 1
+    dropped = np.zeros(n, dtype=np.int64)
+    for lo in range(0, len(keep), CHUNK):
+        at = np.flatnonzero(~keep[lo : lo + CHUNK]) + lo
+        dropped += np.bincount(np.searchsorted(rows.offsets, at, side="right") - 1, minlength=n)
     offsets = rows.offsets.copy()
-    offsets[1:] -= np.cumsum(np.bincount(owners, minlength=n))
+    offsets[1:] -= np.cumsum(dropped)
     return offsets
 
 

@@ -1,10 +1,12 @@
-"""Texts kept in a temporary file, not in memory: a report of a million articles holds about a
-gigabyte of text that it needs only a few times (to fingerprint, to trace shared passages, to
-cut them out), not all the time.
+"""Texts and arrays kept in a temporary file, not in memory: a report of a million articles
+holds about a gigabyte of text that it needs only a few times (to fingerprint, to trace shared
+passages, to cut them out), not all the time, and arrays of a gigabyte that some of its stages
+do not use.
 
 `TextStore` appends texts to an unnamed temporary file (in `tempfile`'s directory: TMPDIR) and
 reads one back with a positioned read, so forked worker processes read from the same file at
-once. `Texts` is a view of some of its texts in an order of their own (`take`).
+once. `Texts` is a view of some of its texts in an order of their own (`take`). `Parked` holds
+arrays in such a file until they are loaded back.
 """
 
 from __future__ import annotations
@@ -67,11 +69,7 @@ class TextStore:
             raise self._error(e) from e
 
     def _error(self, e: OSError) -> DedupError:
-        where = tempfile.gettempdir()
-        return DedupError(
-            f"cannot keep the texts in a temporary file in {where}: {e.strerror or e} "
-            "(set TMPDIR to a folder with room for them)"
-        )
+        return _temporary_file_error("the texts", e)
 
     def _read_many(self, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> list[str]:
         """The texts between `starts` and `ends`: one read when they follow each other in the
@@ -138,3 +136,36 @@ class Texts(Sequence[str]):
         """These texts at `positions`, in that order."""
         at = np.fromiter(positions, dtype=np.int64)
         return Texts(self.store, self.starts[at], self.ends[at])
+
+
+class Parked:
+    """Arrays kept in an unnamed temporary file (in TMPDIR) until `load` reads them back and
+    the file goes."""
+
+    def __init__(self, arrays: Sequence[np.ndarray]) -> None:
+        try:
+            self._file = tempfile.TemporaryFile()  # noqa: SIM115
+            for array in arrays:
+                np.save(self._file, array, allow_pickle=False)
+            self._file.flush()
+        except OSError as e:
+            raise _temporary_file_error("arrays", e) from e
+        self._count = len(arrays)
+
+    def load(self) -> list[np.ndarray]:
+        try:
+            self._file.seek(0)
+            arrays = [np.load(self._file, allow_pickle=False) for _ in range(self._count)]
+        except OSError as e:
+            raise _temporary_file_error("arrays", e) from e
+        finally:
+            self._file.close()
+        return arrays
+
+
+def _temporary_file_error(what: str, e: OSError) -> DedupError:
+    where = tempfile.gettempdir()
+    return DedupError(
+        f"cannot keep {what} in a temporary file in {where}: {e.strerror or e} "
+        "(set TMPDIR to a folder with room for them)"
+    )

@@ -317,6 +317,24 @@ def test_a_first_and_last_report_is_the_same_and_frees_the_analysis() -> None:
         assert freed() is None
 
 
+def test_arrays_set_aside_in_a_file_give_the_same_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    read = read_articles([FIXTURES / "seed", FIXTURES / "scenarios"])
+    expected = detect(read.articles, timing=False)
+    parked = []
+
+    class Counted(detect_module.Parked):
+        def __init__(self, arrays: list[np.ndarray]) -> None:
+            parked.append(sum(a.nbytes for a in arrays))
+            super().__init__(arrays)
+
+    monkeypatch.setattr(detect_module, "PARK_BYTES", 0)  # (every array goes to the file)
+    monkeypatch.setattr(detect_module, "Parked", Counted)
+    assert detect(read.articles, timing=False) == expected
+    assert len(parked) == 2 and all(parked)  # the shingle sets, then the TF-IDF rows
+
+
 def test_texts_kept_in_a_file_give_the_same_report():
     paths = [FIXTURES / "seed", FIXTURES / "scenarios"]
     spilled = read_articles(paths, spill=0)
