@@ -457,12 +457,16 @@ def by_range(chunks: Iterable[I64], cuts: I64) -> list[I64]:
 
 
 def counted_by_range(
-    parts: Iterable[list[I64]], n: int, count_dtype: np.dtype | type, workers: int = 1
+    parts: Iterable[list[I64]],
+    n: int,
+    count_dtype: np.dtype | type,
+    workers: int = 1,
+    least: int = 1,
 ) -> tuple[I64, npt.NDArray[np.integer]]:
     """`counted` of the pair codes of all `parts` together (each a list of the codes in each of
-    the COUNT_RANGES ranges, as `by_range` gives), with the counts as `count_dtype`. Each range
-    is counted on its own, on up to `workers` processes: the working memory of counting is a
-    range's, not every pair's."""
+    the COUNT_RANGES ranges, as `by_range` gives), with the counts as `count_dtype`, only those
+    counted at least `least` times. Each range is counted on its own, on up to `workers`
+    processes: the working memory of counting is a range's, not every pair's."""
     workers = _candidate_workers(n, workers)
     pieces: list[list[I64]] = [[] for _ in range(COUNT_RANGES)]
     for part in parts:
@@ -471,6 +475,9 @@ def counted_by_range(
 
     def count(r: int) -> tuple[I64, npt.NDArray[np.integer]]:
         distinct, counts = counted(concat(pieces[r], np.int64))
+        if least > 1:
+            enough = counts >= least
+            distinct, counts = distinct[enough], counts[enough]
         return distinct, counts.astype(count_dtype)
 
     uniq_parts: list[np.ndarray] = []

@@ -17,6 +17,7 @@ block sizes nor the number of workers changes a byte of the report.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,9 @@ MAX_ANCHOR_POSTINGS = 64
 #: a time: the working memory of a sort is that of a part (at 1M articles, 18M anchors).
 ANCHOR_PART_BITS = 3
 
+#: Shingles looked at in one step of picking the anchors (`pick_anchors`).
+ANCHOR_STEP = 1 << 20
+
 #: Arrays of at least this many bytes are kept in a temporary file while the stages that do
 #: not use them run (`Analysis._set_aside`); smaller ones stay in memory.
 PARK_BYTES = 1 << 26
@@ -161,41 +165,71 @@ def anchor_pairs(sets: Ragged, every: int, min_shared: int, workers: int = 1) ->
     L words holds about (L - shingle_size + 1) / every anchors, so a quoted paragraph is found
     whatever the rest of the two articles is."""
     n = len(sets.offsets) - 1
-    if every <= 0 or n < 2:
-        return np.zeros(0, dtype=np.int64)
+    return shared_anchors(pick_anchors(sets, every), n, min_shared, workers)
+
+
+@dataclass(frozen=True)
+class Anchors:
+    """The anchors of every row (`pick_anchors`): their hashes and owners (rows), in parts by
+    the hashes' top ANCHOR_PART_BITS bits (part p is bounds[p] .. bounds[p + 1] - 1), so that an
+    anchor's postings are all in one part and each part is grouped on its own (the working
+    memory of grouping is a part's)."""
+
+    hashes: U64
+    owners: npt.NDArray[np.int32]
+    bounds: I64
+
+
+def pick_anchors(sets: Ragged, every: int) -> Anchors:
+    """The anchors of `sets` at `every` (see `anchor_pairs`), ANCHOR_STEP values at a time: the
+    anchors of each part are counted first, then written in place, so that no temporary is of
+    every value or every anchor."""
     values = sets.values.astype(np.uint64, copy=False)
+    if every <= 0:
+        values = values[:0]
     power_of_two = every & (every - 1) == 0  # (then a mask of the low bits, not a division)
-    # The anchors and their owners, in parts by their hashes' top bits, each part grouped on its
-    # own: an anchor's postings are all in one part, and the working memory of grouping is a
-    # part's. Picked CHUNK values at a time, so no array of every anchor is made but the parts.
     parts = 1 << ANCHOR_PART_BITS
-    hashes: list[list[U64]] = [[] for _ in range(parts)]
-    owners: list[list[npt.NDArray[np.int32]]] = [[] for _ in range(parts)]
-    for lo in range(0, len(values), CHUNK):
-        part = values[lo : lo + CHUNK]
-        rest = part & np.uint64(every - 1) if power_of_two else part % np.uint64(every)
-        at = np.flatnonzero(rest == 0)
-        del rest
-        picked = part[at]
-        owner = (np.searchsorted(sets.offsets, at + lo, side="right") - 1).astype(np.int32)
-        top = (picked >> np.uint64(64 - ANCHOR_PART_BITS)).astype(np.uint8)
-        for p in range(parts):
-            mine = top == p
-            hashes[p].append(picked[mine])
-            owners[p].append(owner[mine])
-        del at, picked, owner, top
+
+    def steps() -> Iterator[tuple[I64, U64, npt.NDArray[np.uint8]]]:
+        """Each step's anchors: positions, hashes and parts."""
+        for lo in range(0, len(values), ANCHOR_STEP):
+            part = values[lo : lo + ANCHOR_STEP]
+            rest = part & np.uint64(every - 1) if power_of_two else part % np.uint64(every)
+            at = np.flatnonzero(rest == 0)
+            picked = part[at]
+            yield at + lo, picked, (picked >> np.uint64(64 - ANCHOR_PART_BITS)).astype(np.uint8)
+
+    sizes = np.zeros(parts, dtype=np.int64)
+    for _, _, top in steps():
+        sizes += np.bincount(top, minlength=parts)
+    bounds = np.zeros(parts + 1, dtype=np.int64)
+    np.cumsum(sizes, out=bounds[1:])
+    hashes = np.empty(int(bounds[-1]), dtype=np.uint64)
+    owners = np.empty(int(bounds[-1]), dtype=np.int32)
+    filled = bounds[:-1].copy()
+    for at, picked, top in steps():
+        order = np.argsort(top, kind="stable")
+        counts = np.bincount(top, minlength=parts)
+        where = np.repeat(filled - np.cumsum(counts) + counts, counts) + np.arange(len(order))
+        hashes[where] = picked[order]
+        owners[where] = np.searchsorted(sets.offsets, at[order], side="right") - 1
+        filled += counts
+    return Anchors(hashes, owners, bounds)
+
+
+def shared_anchors(anchors: Anchors, n: int, min_shared: int, workers: int = 1) -> I64:
+    """The pairs (codes) of the n rows that share at least `min_shared` of `anchors`."""
+    if n < 2:
+        return np.zeros(0, dtype=np.int64)
     cuts = range_cuts(n)
+    bounds = anchors.bounds.tolist()
 
     def posting_pairs() -> Iterator[list[I64]]:
         """The pairs of each part, by range (each range's pairs let go once counted)."""
-        for p in range(parts):
-            part_hashes, part_owners = concat(hashes[p], np.uint64), concat(owners[p], np.int32)
-            hashes[p], owners[p] = [], []
-            yield by_range(_posting_pairs(part_hashes, part_owners, n), cuts)
-            del part_hashes, part_owners
+        for lo, hi in itertools.pairwise(bounds):
+            yield by_range(_posting_pairs(anchors.hashes[lo:hi], anchors.owners[lo:hi], n), cuts)
 
-    uniq, counts = counted_by_range(posting_pairs(), n, np.int32, workers)
-    shared: I64 = uniq[counts >= min_shared]
+    shared: I64 = counted_by_range(posting_pairs(), n, np.int32, workers, min_shared)[0]
     return shared
 
 
@@ -303,11 +337,25 @@ class Analysis:
         self.words, self.digests = corpus.words, corpus.digests
         shingles, term_ids, term_counts = corpus.shingles, corpus.term_ids, corpus.term_counts
         del corpus  # (each part is let go once used: at 1M articles each is about 1 GB)
+        # (the terms wait in a file while the shingles are made sets, when they are large)
+        terms_size = term_ids.values.nbytes + term_counts.nbytes
+        parked_terms = Parked([term_ids.values, term_counts]) if terms_size >= PARK_BYTES else None
+        if parked_terms is not None:
+            term_offsets = term_ids.offsets
+            del term_ids, term_counts
+            release_memory()
         self.boilerplate: U64 = self._boilerplate(shingles)
         self._copy_sets: Ragged | None = _drop_values(shingles, self.boilerplate)  # (in place)
         del shingles
+        # (the anchors at the analysis settings are picked now, while the sets are here)
+        self._anchors: Anchors | None = pick_anchors(self._copy_sets, settings.anchor_every)
         self._parked: dict[str, Callable[[], None]] = {}  # (see `_park`)
-        self._park("copy_sets")  # (until the story candidates are found)
+        self._park("anchors")  # (until the story candidates are found)
+        self._park("copy_sets")  # (until the anchors are shared)
+        if parked_terms is not None:
+            term_values, term_counts = parked_terms.load()
+            term_ids = Ragged(term_values, term_offsets)
+            del parked_terms, term_values
 
         values = term_ids.values
         df = np.zeros(len(self.vocab), dtype=np.int64)
@@ -419,12 +467,26 @@ class Analysis:
         if key not in self._candidates:
             found = [self._lsh_codes("story", s.lsh_story, STORY_NEIGHBOURS, STORY_BUCKET)]
             self._park("tfidf")  # (until the pairs are scored)
+            found.append(self._shared_anchors(s))
             found.append(self._lsh_codes("copy", s.lsh_copy))
-            found.append(anchor_pairs(self.copy_sets, s.anchor_every, s.min_anchors, self.workers))
             self._candidates[key] = counted(np.concatenate(found))[0]
             del found
             release_memory()
         return self._candidates[key]
+
+    def _shared_anchors(self, settings: Settings) -> I64:
+        """The pairs sharing `min_anchors` anchors at `settings` (`anchor_pairs`): from the
+        anchors picked by the analysis when `anchor_every` is the analysis's, without the shingle
+        sets."""
+        n = len(self.ordered)
+        every, least = settings.anchor_every, settings.min_anchors
+        if every != self.settings.anchor_every:
+            return anchor_pairs(self.copy_sets, every, least, self.workers)
+        self._unpark("anchors")
+        assert self._anchors is not None
+        codes = shared_anchors(self._anchors, n, least, self.workers)
+        self._park("anchors")
+        return codes
 
     def _lsh_codes(
         self,
@@ -450,14 +512,25 @@ class Analysis:
         return codes
 
     def _park(self, name: str) -> None:
-        """Keep the shingle sets ("copy_sets") or the TF-IDF rows ("tfidf") in a temporary file
-        until they are next used (`copy_sets`, `tfidf` read them back), when they are at least
-        PARK_BYTES: the stages of one LSH resolution do not use what the other does, and at 1M
-        articles the sets are a gigabyte and the rows half a gigabyte."""
+        """Keep the shingle sets ("copy_sets"), the TF-IDF rows ("tfidf") or the anchors at the
+        analysis settings ("anchors") in a temporary file until they are next used (`copy_sets`,
+        `tfidf`, `_shared_anchors` read them back), when they are at least PARK_BYTES: the
+        stages of one LSH resolution do not use what the other does, and at 1M articles the
+        sets are a gigabyte, the rows half a gigabyte and the anchors a fifth of one."""
         from scipy import sparse
 
         back: Callable[[], None]
-        if name == "copy_sets":
+        if name == "anchors":
+            anchors = self._anchors
+            if anchors is None or anchors.hashes.nbytes < PARK_BYTES:
+                return
+            parked = Parked([anchors.hashes, anchors.owners, anchors.bounds])
+            self._anchors = anchors = None
+
+            def back() -> None:
+                self._anchors = Anchors(*parked.load())
+
+        elif name == "copy_sets":
             sets = self._copy_sets
             if sets is None or sets.values.nbytes < PARK_BYTES:
                 return
@@ -495,38 +568,61 @@ class Analysis:
         codes = self.candidate_codes(settings)
         return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 
-    def score_pairs(self, left: I64, right: I64) -> PairScores:
+    def score_pairs(self, left: I64, right: I64, last: bool = False) -> PairScores:
         """Exact scores of pairs of rows, SCORE_BLOCK pairs per block, on the workers: the
-        shingles two sets share and the TF-IDF cosine, each a merge of two sorted rows
-        (`dedup.kernels`)."""
+        shingles two sets share, then the TF-IDF cosine, each a merge of two sorted rows
+        (`dedup.kernels`). `last`: nothing will be scored after, so the shingle sets are let go
+        once counted, before the TF-IDF rows are read back (`_park`): at 1M articles, the two
+        are a gigabyte and a half."""
         from . import kernels  # (numba: imported when there is scoring to do)
 
         chunk = SCORE_BLOCK
-        sets = self.copy_sets
-        values, offsets, sizes = (
-            sets.values.astype(np.uint64, copy=False),
-            sets.offsets,
-            sets.lengths(),
-        )
-        m = self.tfidf  # (its rows' columns ascend: see __init__)
-        longest = int(np.diff(m.indptr).max(initial=0))
         blocks = (len(left) + chunk - 1) // chunk
         # (written in place by the blocks, on whichever worker: see `shared_array`)
         shared = shared_array((len(left),), np.int32)
         cosine = shared_array((len(left),), np.float64)
         shared_terms = shared_array((len(left),), np.int32)
 
-        def block_scores(b: int) -> None:
+        def run(block_scores: Callable[[int], None], passed: int) -> None:
+            block_scores(blocks)  # (an empty block: compiled here, not on each worker)
+            for done, _ in enumerate(run_blocks(block_scores, blocks, self.workers), start=1):
+                self.progress("verify", passed + min(done * chunk, len(left)), 2 * len(left))
+
+        sets = self.copy_sets
+        values, offsets, sizes = (
+            sets.values.astype(np.uint64, copy=False),
+            sets.offsets,
+            sets.lengths(),
+        )
+        del sets
+
+        def shared_counts(b: int, values: U64 = values, offsets: I64 = offsets) -> None:
             at = slice(b * chunk, (b + 1) * chunk)
-            a, c = left[at], right[at]
-            kernels.shared_counts(values, offsets, a, c, shared[at])
+            kernels.shared_counts(values, offsets, left[at], right[at], shared[at])
+
+        run(shared_counts, 0)
+        del values, offsets, shared_counts
+        if last:
+            self._copy_sets = None
+            self._parked.pop("copy_sets", None)
+            release_memory()
+        m = self.tfidf  # (its rows' columns ascend: see __init__)
+        longest = int(np.diff(m.indptr).max(initial=0))
+
+        def cosines(b: int) -> None:
+            at = slice(b * chunk, (b + 1) * chunk)
             kernels.dot_rows(
-                m.indptr, m.indices, m.data, a, c, longest, cosine[at], shared_terms[at]
+                m.indptr,
+                m.indices,
+                m.data,
+                left[at],
+                right[at],
+                longest,
+                cosine[at],
+                shared_terms[at],
             )
 
-        block_scores(blocks)  # (an empty block: the kernels are compiled here, not on each worker)
-        for done, _ in enumerate(run_blocks(block_scores, blocks, self.workers), start=1):
-            self.progress("verify", min(done * chunk, len(left)), len(left))
+        run(cosines, len(left))
         digests = self.digests
         exact = np.empty(len(left), dtype=bool)
         for lo in range(0, len(left), CHUNK):  # (not two digests of every pair at once)
@@ -534,9 +630,9 @@ class Analysis:
             exact[lo : lo + CHUNK] = (a == c) & (a != 0)
         return PairScores(left, right, shared, cosine, shared_terms, exact, sizes)
 
-    def _candidate_scores(self, settings: Settings) -> tuple[I64, PairScores]:
+    def _candidate_scores(self, settings: Settings, last: bool = False) -> tuple[I64, PairScores]:
         """Scores of the candidates at `settings`, from one cached computation over the union
-        of every candidate set asked for so far."""
+        of every candidate set asked for so far (`last`: see `score_pairs`)."""
         codes = self.candidate_codes(settings)
         n = max(len(self.ordered), 1)
         known = self._pair_scores
@@ -546,7 +642,7 @@ class Analysis:
             else np.setdiff1d(codes, known.left * n + known.right, assume_unique=True)
         )
         if len(todo):
-            fresh = self.score_pairs(todo // n, todo % n)
+            fresh = self.score_pairs(todo // n, todo % n, last)
             merged = fresh if known is None else _merge_scores(known, fresh, n)
             self._pair_scores = merged
         scores = self._pair_scores
@@ -761,16 +857,19 @@ class Analysis:
         ]
         if changed:
             raise DedupError(f"{', '.join(changed)} differ from the analysis: analyse again")
-        where, scores = self._candidate_scores(settings)
+        where, scores = self._candidate_scores(settings, last)
         candidate_pairs = len(where)
         if last:  # (what no other report needs: at 1M articles, a gigabyte and more)
-            self._copy_sets = None  # (when nothing was scored, they are still here)
+            self._copy_sets = self._anchors = None  # (when nothing was scored, the sets are here)
             self._parked.pop("copy_sets", None)
+            self._parked.pop("anchors", None)
             self._candidates.clear()
             self._pair_scores = None
+            self._park("tfidf")  # (until the stories are grouped)
             release_memory()
         matches = self.judge_pairs(settings, where, scores, keep=not last)
         del where, scores
+        release_memory()  # (the scores and the blocks' runs, freed on the heap)
 
         known = {(m.a, m.b) for m in matches}
         related: dict[tuple[str, str], bool] = {}  # (a refused merge is often tried again)
@@ -944,15 +1043,21 @@ def _drop_values(rows: Ragged, drop: U64) -> Ragged:
     if not len(drop):
         return rows
     values = rows.values.astype(np.uint64, copy=False)
-    keep = np.ones(len(values), dtype=bool)
+    gone: list[I64] = []  # (the positions dropped: few, unlike a mask of every value)
     at = 0
     for lo in range(0, len(values), IN_SORTED_STEP):
+        if lo % (64 * IN_SORTED_STEP) == 0:
+            release_memory()  # (the steps' temporaries, freed on the heap between small arrays)
         part = values[lo : lo + IN_SORTED_STEP]
-        keep[lo : lo + IN_SORTED_STEP] = ~in_sorted(part, drop)
-        kept = part[keep[lo : lo + IN_SORTED_STEP]]  # (a copy: it lands at or before `part`)
+        hit = in_sorted(part, drop)
+        gone.append(np.flatnonzero(hit) + lo)
+        kept = part[~hit]  # (a copy: it lands at or before `part`)
         values[at : at + len(kept)] = kept
         at += len(kept)
-    return Ragged(values[:at], _filtered_offsets(rows, keep))
+    owners = np.searchsorted(rows.offsets, concat(gone, np.int64), side="right") - 1
+    offsets = rows.offsets.copy()
+    offsets[1:] -= np.cumsum(np.bincount(owners, minlength=len(offsets) - 1))
+    return Ragged(values[:at], offsets)
 
 
 def _merge_scores(a: PairScores, b: PairScores, n: int) -> PairScores:

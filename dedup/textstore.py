@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
@@ -35,7 +36,7 @@ class TextStore:
             self._file = tempfile.TemporaryFile(buffering=WRITE_BUFFER)  # noqa: SIM115
         except OSError as e:
             raise self._error(e) from e
-        self._ends: list[int] = []
+        self._ends = array("q")  # (not a list: a million ints of their own are 40 MB)
         self._size = 0
 
     def add(self, text: str) -> int:
@@ -53,7 +54,7 @@ class TextStore:
     def take(self, positions: Iterable[int]) -> Texts:
         """The texts at `positions`, in that order."""
         self._flush()
-        ends = np.asarray(self._ends, dtype=np.int64)
+        ends = np.array(self._ends, dtype=np.int64)  # (a copy: the array may grow again)
         starts = np.concatenate(([0], ends[:-1]))
         at = np.fromiter(positions, dtype=np.int64)
         return Texts(self, starts[at], ends[at])
@@ -144,7 +145,8 @@ class Parked:
 
     def __init__(self, arrays: Sequence[np.ndarray]) -> None:
         try:
-            self._file = tempfile.TemporaryFile()  # noqa: SIM115
+            # (unbuffered: numpy then writes and reads the arrays' own memory, with no copy)
+            self._file = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115
             for array in arrays:
                 np.save(self._file, array, allow_pickle=False)
             self._file.flush()
