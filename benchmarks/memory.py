@@ -10,11 +10,12 @@ Steps, in the order the report runs them (as `benchmarks/profile.py` runs it, te
 temporary file beyond `cli.SPILL_TEXT`):
 - read: the JSONL into articles;
 - fingerprint: `batch.fingerprint_corpus` (tokens, shingles, term counts);
-- index: the rest of `Analysis` (boilerplate, corpus stop words, TF-IDF rows);
+- picking anchors: `detect.pick_anchors`, within the analysis (the rest of `Analysis`:
+  boilerplate, corpus stop words, TF-IDF rows);
 - banding: each LSH resolution's `batch.band_counts` (MinHash signatures a few bands at a time,
-  and their buckets), copy first, then story (whose pairs `batch.nearest` then cuts to each
-  article's nearest);
-- anchors: `detect.anchor_pairs`;
+  and their buckets), story first (whose pairs `batch.nearest` then cuts to each article's
+  nearest), then copy;
+- sharing anchors: `detect.shared_anchors`;
 - report (`Analysis.report`, last=True): scores, passages and matches, stories (grouping,
   originals); the analysis is then let go, as `detect` does;
 - json: the report as JSON, a story at a time.
@@ -122,9 +123,10 @@ def measure(corpus: Path) -> list[list[object]]:
         return label
 
     steps.wrap(detect, "fingerprint_corpus", lambda *a: "fingerprint")
-    steps.wrap(detect, "band_counts", nth("band_counts", ("copy banding", "story banding")))
+    steps.wrap(detect, "pick_anchors", lambda *a: "picking anchors")
+    steps.wrap(detect, "band_counts", nth("band_counts", ("story banding", "copy banding")))
     steps.wrap(detect, "nearest", lambda *a: "story nearest")
-    steps.wrap(detect, "anchor_pairs", lambda *a: "anchors")
+    steps.wrap(detect, "shared_anchors", lambda *a: "sharing anchors")
     steps.wrap(detect.Analysis, "score_pairs", lambda *a: "scores")
     steps.wrap(detect.Analysis, "judge_pairs", lambda *a: "passages and matches")
     steps.wrap(detect, "group", lambda *a: "stories: grouping")
@@ -177,8 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Corpus: `synthetic-{size}`, every core; steps as listed in `benchmarks/memory.py`: "
             "the main process's resident set before, at its peak during (sampled every "
             f"{RSS_EVERY * 1000:.0f} ms) and after each step, and the largest resident set of a "
-            "worker process during it; a step within another (banding, anchors within "
-            "candidates) is listed before it.",
+            "worker process during it; a step within another (fingerprint and picking anchors "
+            "within the analysis, banding and anchors within candidates, scores, passages and "
+            "stories within the report) is listed before it. Arrays that a stage does not use "
+            "wait in a temporary file (`Analysis._park`): their writing and reading is part of "
+            "the steps.",
             table,
         )
     return 0

@@ -51,7 +51,7 @@ from .parallel import default_workers, gc_paused, release_memory, run_blocks, sh
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import build_stories, group
 from .text import compile_tokenizer
-from .textstore import Parked, Texts
+from .textstore import Kept, Parked, Texts, set_aside
 from .verify import (
     Evidence,
     Scores,
@@ -333,17 +333,12 @@ class Analysis:
             progress=lambda done: self.progress("fingerprint", done, n),
             meanwhile=lambda: _preload(settings),
         )
-        release_memory()
         self.words, self.digests = corpus.words, corpus.digests
-        shingles, term_ids, term_counts = corpus.shingles, corpus.term_ids, corpus.term_counts
+        shingles, term_offsets = corpus.shingles, corpus.term_ids.offsets
+        # (the terms wait, in a file when large, while the shingles are made sets)
+        terms = set_aside([corpus.term_ids.values, corpus.term_counts], PARK_BYTES)
         del corpus  # (each part is let go once used: at 1M articles each is about 1 GB)
-        # (the terms wait in a file while the shingles are made sets, when they are large)
-        terms_size = term_ids.values.nbytes + term_counts.nbytes
-        parked_terms = Parked([term_ids.values, term_counts]) if terms_size >= PARK_BYTES else None
-        if parked_terms is not None:
-            term_offsets = term_ids.offsets
-            del term_ids, term_counts
-            release_memory()
+        release_memory()
         self.boilerplate: U64 = self._boilerplate(shingles)
         self._copy_sets: Ragged | None = _drop_values(shingles, self.boilerplate)  # (in place)
         del shingles
@@ -352,30 +347,8 @@ class Analysis:
         self._parked: dict[str, Callable[[], None]] = {}  # (see `_park`)
         self._park("anchors")  # (until the story candidates are found)
         self._park("copy_sets")  # (until the anchors are shared)
-        if parked_terms is not None:
-            term_values, term_counts = parked_terms.load()
-            term_ids = Ragged(term_values, term_offsets)
-            del parked_terms, term_values
-
-        values = term_ids.values
-        df = np.zeros(len(self.vocab), dtype=np.int64)
-        kept = np.empty(len(values), dtype=bool)
-        # (a step at a time: numpy counts and looks up int32 ids as 64-bit copies of them all)
-        for lo in range(0, len(values), CHUNK):
-            df += np.bincount(values[lo : lo + CHUNK], minlength=len(df))
-        self.common = df >= common_limit(n, settings)
-        for lo in range(0, len(values), CHUNK):
-            np.logical_not(self.common[values[lo : lo + CHUNK]], out=kept[lo : lo + CHUNK])
-        terms = Ragged(values[kept], _filtered_offsets(term_ids, kept))
-        del values, term_ids  # (each array let go as soon as it is used: hundreds of MB at 1M)
-        kept_counts = term_counts[kept]
-        del term_counts, kept
-        counts = kept_counts.astype(np.float64)  # (the matrix's own values, used up)
-        del kept_counts
-        self._tfidf: sparse.csr_matrix | None = self._tfidf_of(terms, counts, df, n)
-        self._tfidf.sort_indices()  # (already sorted, but `_cosine` relies on it)
-        # (the content words are kept only as the TF-IDF rows' columns: see `topic_sets`)
-        del terms, counts
+        self._tfidf: sparse.csr_matrix | None = self._tfidf_of(terms, term_offsets)
+        del terms
         # topic words: content words but the corpus stop words (a passage must hold one)
         self.topic = self.vocab.content() & ~self.common
         self.fingerprinter = Fingerprinter(settings)
@@ -406,20 +379,37 @@ class Analysis:
             found.append(uniq[counts >= need])
         return distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
-    def _tfidf_of(
-        self, terms: Ragged, counts: npt.NDArray[np.float64], df: I64, n: int
-    ) -> sparse.csr_matrix:
+    def _tfidf_of(self, terms: Parked | Kept, offsets: I64) -> sparse.csr_matrix:
+        """The TF-IDF rows of the terms of each article (`terms`: their ids and counts, each
+        row from `offsets`; loaded here and used up) but the corpus stop words (`common`, set
+        here), their columns ascending within each row."""
         from scipy import sparse
 
-        return tfidf(
-            sparse.csr_matrix(
-                (counts, terms.values, terms.offsets),
-                shape=(n, len(self.vocab)),
-            ),
+        n = len(self.ordered)
+        values, term_counts = terms.load()
+        term_ids = Ragged(values, offsets)
+        df = np.zeros(len(self.vocab), dtype=np.int64)
+        kept = np.empty(len(values), dtype=bool)
+        # (a step at a time: numpy counts and looks up int32 ids as 64-bit copies of them all)
+        for lo in range(0, len(values), CHUNK):
+            df += np.bincount(values[lo : lo + CHUNK], minlength=len(df))
+        self.common = df >= common_limit(n, self.settings)
+        for lo in range(0, len(values), CHUNK):
+            np.logical_not(self.common[values[lo : lo + CHUNK]], out=kept[lo : lo + CHUNK])
+        columns, offsets = values[kept], _filtered_offsets(term_ids, kept)
+        del values, term_ids  # (each array let go as soon as it is used: hundreds of MB at 1M)
+        kept_counts = term_counts[kept]
+        del term_counts, kept
+        counts = kept_counts.astype(np.float64)  # (the matrix's own values, used up)
+        del kept_counts
+        m = tfidf(
+            sparse.csr_matrix((counts, columns, offsets), shape=(n, len(self.vocab))),
             df,
             n,
             copy=False,
         )
+        m.sort_indices()  # (already sorted, but `_cosine` relies on it)
+        return m
 
     @property
     def copy_sets(self) -> Ragged:

@@ -139,6 +139,26 @@ class Texts(Sequence[str]):
         return Texts(self.store, self.starts[at], self.ends[at])
 
 
+def set_aside(arrays: Sequence[np.ndarray], least: int) -> Parked | Kept:
+    """`arrays` kept until `load`: in a temporary file when they are `least` bytes or more,
+    else in memory."""
+    if sum(a.nbytes for a in arrays) >= least:
+        return Parked(arrays)
+    return Kept(arrays)
+
+
+class Kept:
+    """Arrays kept in memory (`set_aside`, for small ones)."""
+
+    def __init__(self, arrays: Sequence[np.ndarray]) -> None:
+        self._arrays = list(arrays)
+
+    def load(self) -> list[np.ndarray]:
+        """The arrays, handed over (not kept here too, so the caller may use them up)."""
+        arrays, self._arrays = self._arrays, []
+        return arrays
+
+
 class Parked:
     """Arrays kept in an unnamed temporary file (in TMPDIR) until `load` reads them back and
     the file goes."""

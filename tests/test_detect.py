@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
-from dedup import Article, Settings, analyse, detect
+from dedup import Article, Settings, analyse, detect, textstore
 from dedup.errors import DedupError
 from dedup.parallel import gc_paused
 from dedup.readers import read_articles
@@ -331,6 +331,7 @@ def test_arrays_set_aside_in_a_file_give_the_same_report(
 
     monkeypatch.setattr(detect_module, "PARK_BYTES", 0)  # (every array goes to the file)
     monkeypatch.setattr(detect_module, "Parked", Counted)
+    monkeypatch.setattr(textstore, "Parked", Counted)  # (`set_aside`'s)
     assert detect(read.articles, timing=False) == expected
     # the terms while the shingles are made sets, the anchors and the shingle sets until the
     # story candidates are found, then the TF-IDF rows until the pairs are scored, the anchors

@@ -62,3 +62,36 @@ def test_a_full_disk_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(store._file, "write", full)
     with pytest.raises(DedupError, match=r"No space left on device.*TMPDIR"):
         store.add("a text")
+
+
+def test_arrays_set_aside_come_back_as_they_were():
+    import numpy as np
+
+    from dedup.textstore import Kept, Parked, set_aside
+
+    arrays = [np.arange(10, dtype=np.uint64) * 2**61, np.array([3, -1], dtype=np.int32)]
+    small = set_aside(arrays, least=1 << 20)
+    assert isinstance(small, Kept)  # (small arrays stay in memory)
+    large = set_aside(arrays, least=1)
+    assert isinstance(large, Parked)
+    for kept in (small, large):
+        back = kept.load()
+        assert [a.dtype for a in back] == [a.dtype for a in arrays]
+        assert all(np.array_equal(a, b) for a, b in zip(back, arrays, strict=True))
+
+
+def test_arrays_that_cannot_be_set_aside_are_a_clear_error(monkeypatch):
+    import errno
+    import tempfile
+
+    import numpy as np
+
+    from dedup.errors import DedupError
+    from dedup.textstore import Parked
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    with pytest.raises(DedupError, match=r"No space left on device.*TMPDIR"):
+        Parked([np.zeros(4)])
