@@ -11,7 +11,8 @@ Stages, in the order the report runs them:
   than `cli.SPILL_TEXT` characters (`readers.read_articles`, the garbage collector paused, as
   `dedup report` reads);
 - fingerprint: tokenising, word ids, shingle hashes, term counts (`batch.fingerprint_corpus`);
-- index: boilerplate, corpus stop words, TF-IDF rows (the rest of `Analysis`);
+- index: boilerplate, anchors, corpus stop words, TF-IDF rows (the rest of `Analysis`; large
+  arrays that the next stages do not use wait in a temporary file: `Analysis._park`);
 - candidates: MinHash at both resolutions, LSH banding, anchor pairs;
 - scores: exact Jaccard, containment and TF-IDF cosine of every candidate pair;
 - passages: shared passages of the pairs that are or may be matches (`dedup.passages`);
@@ -129,6 +130,7 @@ def _profile(corpus: Path, workers: int) -> tuple[dict[str, float], dict[str, tu
 
     t = time.perf_counter()
     report = analysis.report(settings, skipped=read.skipped, last=True)  # (as `dedup report`)
+    del analysis  # (as `detect` returns)
     total = time.perf_counter() - t
     scored = marks.get("verify", [t])[-1]
     traced = marks.get("passages", [scored])

@@ -17,6 +17,7 @@ block sizes nor the number of workers changes a byte of the report.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -120,6 +121,9 @@ ANCHOR_STEP = 1 << 20
 #: Arrays of at least this many bytes are kept in a temporary file while the stages that do
 #: not use them run (`Analysis._set_aside`); smaller ones stay in memory.
 PARK_BYTES = 1 << 26
+
+#: What `Analysis._park` keeps in a temporary file, by name: the attribute that holds it.
+_PARKED_ATTRIBUTES = {"anchors": "_anchors", "copy_sets": "_copy_sets", "tfidf": "_tfidf"}
 
 _NO_KIND = -1
 
@@ -344,10 +348,11 @@ class Analysis:
         del shingles
         # (the anchors at the analysis settings are picked now, while the sets are here)
         self._anchors: Anchors | None = pick_anchors(self._copy_sets, settings.anchor_every)
-        self._parked: dict[str, Callable[[], None]] = {}  # (see `_park`)
+        self._tfidf: sparse.csr_matrix | None = None  # (below)
+        self._parked: dict[str, tuple[Parked, Callable[..., object]]] = {}  # (see `_park`)
         self._park("anchors")  # (until the story candidates are found)
         self._park("copy_sets")  # (until the anchors are shared)
-        self._tfidf: sparse.csr_matrix | None = self._tfidf_of(terms, term_offsets)
+        self._tfidf = self._tfidf_of(terms, term_offsets)
         del terms
         # topic words: content words but the corpus stop words (a passage must hold one)
         self.topic = self.vocab.content() & ~self.common
@@ -506,51 +511,33 @@ class Analysis:
         analysis settings ("anchors") in a temporary file until they are next used (`copy_sets`,
         `tfidf`, `_shared_anchors` read them back), when they are at least PARK_BYTES: the
         stages of one LSH resolution do not use what the other does, and at 1M articles the
-        sets are a gigabyte, the rows half a gigabyte and the anchors a fifth of one."""
-        from scipy import sparse
-
-        back: Callable[[], None]
-        if name == "anchors":
-            anchors = self._anchors
-            if anchors is None or anchors.hashes.nbytes < PARK_BYTES:
-                return
-            parked = Parked([anchors.hashes, anchors.owners, anchors.bounds])
-            self._anchors = anchors = None
-
-            def back() -> None:
-                self._anchors = Anchors(*parked.load())
-
-        elif name == "copy_sets":
-            sets = self._copy_sets
-            if sets is None or sets.values.nbytes < PARK_BYTES:
-                return
-            parked, offsets = Parked([sets.values]), sets.offsets
-            self._copy_sets = sets = None
-
-            def back() -> None:
-                (values,) = parked.load()
-                self._copy_sets = Ragged(values, offsets)
-
+        sets are a gigabyte, the rows half a gigabyte and the anchors a fifth of one. (What
+        rebuilds each from its arrays holds no reference to the analysis: no cycle.)"""
+        anchors, sets, m = self._anchors, self._copy_sets, self._tfidf
+        arrays: list[np.ndarray]
+        rebuild: Callable[..., object]
+        if name == "anchors" and anchors is not None:
+            arrays, rebuild = [anchors.hashes, anchors.owners, anchors.bounds], Anchors
+        elif name == "copy_sets" and sets is not None:
+            arrays, rebuild = [sets.values], functools.partial(_ragged_of, sets.offsets)
+        elif name == "tfidf" and m is not None:
+            arrays, rebuild = [m.data, m.indices], functools.partial(_csr_of, m.indptr, m.shape)
         else:
-            m = self._tfidf
-            if m is None or m.data.nbytes + m.indices.nbytes < PARK_BYTES:
-                return
-            parked, indptr, shape = Parked([m.data, m.indices]), m.indptr, m.shape
-            self._tfidf = m = None
-
-            def back() -> None:
-                data, indices = parked.load()
-                self._tfidf = sparse.csr_matrix((data, indices, indptr), shape=shape)
-                self._tfidf.sort_indices()  # (sorted already: this only notes it)
-
-        self._parked[name] = back
+            return
+        del anchors, sets, m
+        if sum(a.nbytes for a in arrays) < PARK_BYTES:
+            return
+        self._parked[name] = (Parked(arrays), rebuild)
+        del arrays
+        setattr(self, _PARKED_ATTRIBUTES[name], None)
         release_memory()
 
     def _unpark(self, name: str) -> None:
         """Read `name` back from its temporary file if `_park` put it there."""
-        back = self._parked.pop(name, None)
-        if back is not None:
-            back()
+        parked = self._parked.pop(name, None)
+        if parked is not None:
+            arrays, rebuild = parked[0].load(), parked[1]
+            setattr(self, _PARKED_ATTRIBUTES[name], rebuild(*arrays))
 
     def candidates(self, settings: Settings) -> list[tuple[int, int]]:
         """Candidate pairs of rows (i < j), sorted."""
@@ -1010,6 +997,21 @@ def _components(left: I64, right: I64, n: int) -> I64:
     graph = sparse.coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
     labels: I64 = connected_components(graph, directed=False)[1].astype(np.int64)
     return labels
+
+
+def _ragged_of(offsets: I64, values: np.ndarray) -> Ragged:
+    return Ragged(values, offsets)
+
+
+def _csr_of(
+    indptr: np.ndarray, shape: tuple[int, int], data: np.ndarray, indices: np.ndarray
+) -> sparse.csr_matrix:
+    """The CSR matrix of these arrays, whose columns ascend in each row (as `_cosine` needs)."""
+    from scipy import sparse
+
+    m = sparse.csr_matrix((data, indices, indptr), shape=shape)
+    m.sort_indices()  # (sorted already: this only notes it)
+    return m
 
 
 def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
