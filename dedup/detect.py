@@ -12,7 +12,9 @@ in blocks with numpy (nothing runs per shingle in Python) and compiled loops whe
 need a sort or a Python loop (`dedup.kernels`: signatures, pair scores, shared shingle
 positions), the blocks of each stage on forked worker processes (`dedup.parallel`); only the
 pairs that are or may be matches have their passages traced (`dedup.passages`). Neither the
-block sizes nor the number of workers changes a byte of the report.
+block sizes nor the number of workers changes a byte of the report. The large arrays that a
+stage does not use (the shingle sets, the TF-IDF rows, the anchors) wait in a temporary file
+meanwhile (`Analysis._park`), so memory holds what the stage at work needs.
 """
 
 from __future__ import annotations
