@@ -121,7 +121,7 @@ ANCHOR_PART_BITS = 3
 ANCHOR_STEP = 1 << 20
 
 #: Arrays of at least this many bytes are kept in a temporary file while the stages that do
-#: not use them run (`Analysis._set_aside`); smaller ones stay in memory.
+#: not use them run (`Analysis._park`); smaller ones stay in memory.
 PARK_BYTES = 1 << 26
 
 #: What `Analysis._park` keeps in a temporary file, by name: the attribute that holds it.
@@ -427,6 +427,14 @@ class Analysis:
         return self._copy_sets
 
     @property
+    def anchors(self) -> Anchors:
+        """The anchors of the shingle sets at the analysis's `anchor_every` (`pick_anchors`)."""
+        self._unpark("anchors")
+        if self._anchors is None:
+            raise DedupError("the anchors were let go by report(last=True): analyse again")
+        return self._anchors
+
+    @property
     def tfidf(self) -> sparse.csr_matrix:
         """The TF-IDF row of each article (scikit-learn's weights, rows L2-normalised)."""
         self._unpark("tfidf")
@@ -479,9 +487,7 @@ class Analysis:
         every, least = settings.anchor_every, settings.min_anchors
         if every != self.settings.anchor_every:
             return anchor_pairs(self.copy_sets, every, least, self.workers)
-        self._unpark("anchors")
-        assert self._anchors is not None
-        codes = shared_anchors(self._anchors, n, least, self.workers)
+        codes = shared_anchors(self.anchors, n, least, self.workers)
         self._park("anchors")
         return codes
 
@@ -534,6 +540,13 @@ class Analysis:
         setattr(self, _PARKED_ATTRIBUTES[name], None)
         release_memory()
 
+    def _let_go(self, *names: str) -> None:
+        """Let these go for good (in memory or in their temporary files): no later stage
+        needs them."""
+        for name in names:
+            setattr(self, _PARKED_ATTRIBUTES[name], None)
+            self._parked.pop(name, None)
+
     def _unpark(self, name: str) -> None:
         """Read `name` back from its temporary file if `_park` put it there."""
         parked = self._parked.pop(name, None)
@@ -582,8 +595,7 @@ class Analysis:
         run(shared_counts, 0)
         del values, offsets, shared_counts
         if last:
-            self._copy_sets = None
-            self._parked.pop("copy_sets", None)
+            self._let_go("copy_sets")
             release_memory()
         m = self.tfidf  # (its rows' columns ascend: see __init__)
         longest = int(np.diff(m.indptr).max(initial=0))
@@ -839,9 +851,7 @@ class Analysis:
         where, scores = self._candidate_scores(settings, last)
         candidate_pairs = len(where)
         if last:  # (what no other report needs: at 1M articles, a gigabyte and more)
-            self._copy_sets = self._anchors = None  # (when nothing was scored, the sets are here)
-            self._parked.pop("copy_sets", None)
-            self._parked.pop("anchors", None)
+            self._let_go("copy_sets", "anchors")  # (when nothing was scored, the sets are here)
             self._candidates.clear()
             self._pair_scores = None
             self._park("tfidf")  # (until the stories are grouped)
@@ -869,8 +879,7 @@ class Analysis:
 
         groups = group(matches, linked)
         if last:
-            self._tfidf = None
-            self._parked.pop("tfidf", None)
+            self._let_go("tfidf")
         stories = build_stories(
             groups,
             matches,
