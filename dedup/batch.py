@@ -217,6 +217,7 @@ def fingerprint_corpus(
     done = 0
     if blocks > 1 and workers > 1:
         compile_tokenizer()  # (here, not on each worker)
+        _batch_terms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_))
     for part in run_blocks(task, blocks, workers, meanwhile):
         renumber = vocab.ids(part.words)
         ids, counts = _ascending_in_rows(part.term_rows, renumber[part.term_ids], part.term_counts)
@@ -317,13 +318,12 @@ def _batch_shingles(flat: I64, lengths: I64, hashes: U64, k: int) -> tuple[U64, 
 def _batch_terms(
     flat: I64, lengths: I64, content: npt.NDArray[np.bool_]
 ) -> tuple[I64, npt.NDArray[np.int32], I64]:
-    """Content-word ids (ascending within each document), their counts, and the document of
-    each, for a batch of documents."""
-    doc = np.repeat(np.arange(len(lengths)), lengths)
-    mask = content[flat]
-    key = doc[mask] * (len(content) + 1) + flat[mask]
-    uniq, counts = np.unique(key, return_counts=True)
-    return uniq % (len(content) + 1), counts.astype(np.int32), uniq // (len(content) + 1)
+    """Content-word ids (in order of first use within each document: `fingerprint_corpus`
+    orders them by their corpus ids), their counts, and the document of each, for a batch of
+    documents (`kernels.term_counts`: one pass, no sort)."""
+    from .kernels import term_counts  # (numba: imported when a block is fingerprinted)
+
+    return term_counts(flat, lengths, content)
 
 
 def minhash_rows(

@@ -415,7 +415,7 @@ class Analysis:
             n,
             copy=False,
         )
-        m.sort_indices()  # (already sorted, but `_cosine` relies on it)
+        m.sort_indices()  # (already sorted, but `_row_cosine` relies on it)
         return m
 
     @property
@@ -645,12 +645,18 @@ class Analysis:
         all_codes = scores.left * n + scores.right
         return np.searchsorted(all_codes, codes), scores
 
-    def _cosine(self, i: int, j: int) -> float:
-        """TF-IDF cosine of rows i and j, summed as the pairs' scores are (`score_pairs`)."""
+    def _row_cosine(self) -> Callable[[int, int], float]:
+        """The TF-IDF cosine of two rows, summed as the pairs' scores are (`score_pairs`): for
+        many single pairs, with the matrix and the kernel looked up once."""
         from .kernels import row_dot
 
         m = self.tfidf  # (its rows' columns ascend: see __init__)
-        return float(row_dot(m.indptr, m.indices, m.data, i, j))
+        indptr, indices, data = m.indptr, m.indices, m.data
+
+        def cosine(i: int, j: int) -> float:
+            return float(row_dot(indptr, indices, data, i, j))
+
+        return cosine
 
     def trace(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Trace the shared runs of pairs of rows (i < j) not traced yet (see `_trace`)."""
@@ -862,6 +868,8 @@ class Analysis:
 
         known = {(m.a, m.b) for m in matches}
         related: dict[tuple[str, str], bool] = {}  # (a refused merge is often tried again)
+        row, least = self.row, settings.link_cosine
+        cosines: list[Callable[[int, int], float]] = []  # (the rows read back on first need)
 
         def linked(left: list[str], right: list[str]) -> bool:
             for x in left:
@@ -871,8 +879,9 @@ class Analysis:
                         continue
                     close = related.get(pair)
                     if close is None:
-                        cosine = self._cosine(self.row[pair[0]], self.row[pair[1]])
-                        close = related[pair] = cosine >= settings.link_cosine
+                        if not cosines:
+                            cosines.append(self._row_cosine())
+                        close = related[pair] = cosines[0](row[pair[0]], row[pair[1]]) >= least
                     if not close:
                         return False
             return True
@@ -1017,7 +1026,7 @@ def _ragged_of(offsets: I64, values: np.ndarray) -> Ragged:
 def _csr_of(
     indptr: np.ndarray, shape: tuple[int, int], data: np.ndarray, indices: np.ndarray
 ) -> sparse.csr_matrix:
-    """The CSR matrix of these arrays, whose columns ascend in each row (as `_cosine` needs)."""
+    """The CSR matrix of these arrays, whose columns ascend in each row (as `_row_cosine` needs)."""
     from scipy import sparse
 
     m = sparse.csr_matrix((data, indices, indptr), shape=shape)

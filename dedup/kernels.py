@@ -6,6 +6,7 @@ loop:
 - `equal_positions`: every position at which two texts share a shingle (a hash join);
 - `ascii_words`, `first_use_ids`: the words of a block of texts and their keys, and their
   numbers in order of first use (a hash table), for `dedup.text.tokenize_block`;
+- `term_counts`: the content words of each text of a block and their counts (a table by word);
 - `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`.
 
 The kernels of many pairs write their results into arrays the caller gives them (the blocks of
@@ -414,6 +415,37 @@ def first_use_ids(values: U64) -> tuple[I64, I64]:
                 break
             h = (h + np.uint64(1)) & np.uint64(size - 1)
     return ids, first[:distinct].copy()
+
+
+@njit(nogil=True, cache=True)
+def term_counts(flat: I64, lengths: I64, content: npt.NDArray[np.bool_]) -> tuple[I64, I32, I64]:
+    """The content words of each document (document d is the next lengths[d] word ids of
+    `flat`; a word w counts when content[w]): each distinct one in order of first use within
+    its document, its count and the document, from one pass with a table by word id (where
+    its entry of the current document is) instead of a sort."""
+    total = len(flat)
+    ids = np.empty(total, dtype=np.int64)
+    counts = np.empty(total, dtype=np.int32)
+    rows = np.empty(total, dtype=np.int64)
+    at = np.full(len(content), -1, dtype=np.int64)  # (an entry before `start`: another's)
+    out = 0
+    t = 0
+    for d in range(len(lengths)):
+        start = out
+        for _ in range(lengths[d]):
+            w = flat[t]
+            t += 1
+            if content[w]:
+                e = at[w]
+                if e >= start:
+                    counts[e] += 1
+                else:
+                    at[w] = out
+                    ids[out] = w
+                    counts[out] = 1
+                    rows[out] = d
+                    out += 1
+    return ids[:out].copy(), counts[:out].copy(), rows[:out].copy()
 
 
 @njit(nogil=True, cache=True)

@@ -6,16 +6,18 @@ do not use.
 `TextStore` appends texts to an unnamed temporary file (in `tempfile`'s directory: TMPDIR) and
 reads one back with a positioned read, so forked worker processes read from the same file at
 once. `Texts` is a view of some of its texts in an order of their own (`take`). `Parked` holds
-arrays in such a file until they are loaded back.
+arrays in such a file until they are mapped back.
 """
 
 from __future__ import annotations
 
+import errno
+import mmap
 import os
 import tempfile
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from typing import overload
+from typing import BinaryIO, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -160,29 +162,55 @@ class Kept:
 
 
 class Parked:
-    """Arrays kept in an unnamed temporary file (in TMPDIR) until `load` reads them back and
-    the file goes."""
+    """Arrays kept in an unnamed temporary file (in TMPDIR) until `load` maps them back: the
+    arrays loaded are the file's pages (copy-on-write), read as they are used, not copied into
+    new memory, and the file goes when they do."""
 
     def __init__(self, arrays: Sequence[np.ndarray]) -> None:
+        #: (where each array starts in the file, its dtype and shape)
+        self._layout: list[tuple[int, np.dtype, tuple[int, ...]]] = []
         try:
-            # (unbuffered: numpy then writes and reads the arrays' own memory, with no copy)
+            # (unbuffered: the arrays' own memory is written, with no copy)
             self._file = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115
+            at = 0
             for array in arrays:
-                np.save(self._file, array, allow_pickle=False)
-            self._file.flush()
+                data = np.ascontiguousarray(array)
+                self._layout.append((at, data.dtype, data.shape))
+                pad = -data.nbytes % PARK_ALIGN  # (each array starts aligned)
+                _write_all(self._file, data.reshape(-1).view(np.uint8).data)
+                _write_all(self._file, memoryview(bytes(pad)))
+                at += data.nbytes + pad
         except OSError as e:
             raise _temporary_file_error("arrays", e) from e
-        self._count = len(arrays)
+        self._size = at
 
     def load(self) -> list[np.ndarray]:
         try:
-            self._file.seek(0)
-            arrays = [np.load(self._file, allow_pickle=False) for _ in range(self._count)]
+            # (ACCESS_COPY: the arrays are writable, as those given were; a write stays here)
+            buffer = mmap.mmap(self._file.fileno(), self._size, access=mmap.ACCESS_COPY)
         except OSError as e:
             raise _temporary_file_error("arrays", e) from e
+        except ValueError:  # (an empty file cannot be mapped: empty arrays only)
+            buffer = mmap.mmap(-1, 1)
         finally:
-            self._file.close()
-        return arrays
+            self._file.close()  # (the mapping keeps the file until the arrays go)
+        return [
+            np.frombuffer(buffer, dtype, int(np.prod(shape, dtype=np.int64)), at).reshape(shape)
+            for at, dtype, shape in self._layout
+        ]
+
+
+#: Arrays kept by `Parked` start at a multiple of this many bytes in its file.
+PARK_ALIGN = 64
+
+
+def _write_all(file: BinaryIO, data: memoryview) -> None:
+    """Write all of `data` (an unbuffered file may take less than it is given at a time)."""
+    while len(data):
+        written = file.write(data)
+        if not written:
+            raise OSError(errno.EIO, "the temporary file took nothing")
+        data = data[written:]
 
 
 def _temporary_file_error(what: str, e: OSError) -> DedupError:

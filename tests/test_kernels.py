@@ -168,6 +168,24 @@ def test_first_use_ids_number_the_distinct_values_in_order_of_first_use(values) 
     assert first.tolist() == list(first_at.values())
 
 
+@given(
+    st.lists(st.lists(st.integers(0, 12), max_size=20), max_size=6),
+    st.lists(st.booleans(), min_size=13, max_size=13),
+)
+@settings(max_examples=80, deadline=None)
+def test_term_counts_count_each_documents_content_words_in_order_of_first_use(
+    docs: list[list[int]], content: list[bool]
+) -> None:
+    flat = np.array([w for doc in docs for w in doc], dtype=np.int64)
+    lengths = np.array([len(doc) for doc in docs], dtype=np.int64)
+    ids, counts, rows = kernels.term_counts(flat, lengths, np.array(content))
+    expected = [
+        (d, w, doc.count(w)) for d, doc in enumerate(docs) for w in dict.fromkeys(doc) if content[w]
+    ]
+    assert list(zip(rows.tolist(), ids.tolist(), counts.tolist(), strict=True)) == expected
+    assert counts.dtype == np.int32
+
+
 def test_merge_runs_is_a_stable_sort_of_sorted_runs():
     rng = np.random.default_rng(3)
     for runs in (1, 2, 5, 9):

@@ -78,6 +78,9 @@ def test_arrays_set_aside_come_back_as_they_were():
         back = kept.load()
         assert [a.dtype for a in back] == [a.dtype for a in arrays]
         assert all(np.array_equal(a, b) for a, b in zip(back, arrays, strict=True))
+        assert all(a.flags.writeable for a in back)  # (as given: the kernels take them so)
+    back = Parked([np.zeros(0), np.ones((2, 3))]).load()  # (an empty array, a shape)
+    assert [a.tolist() for a in back] == [[], [[1.0] * 3] * 2]
 
 
 def test_arrays_that_cannot_be_set_aside_are_a_clear_error(monkeypatch):
