@@ -705,10 +705,10 @@ class Analysis:
             runs = trace_runs(v, la, lb, k, k)
             return runs[0], run_table(v, la, lb, runs)
 
-        from .kernels import equal_positions
+        from .kernels import shared_runs
 
         none = np.zeros(0, dtype=np.int64)  # (compiled here, not on each worker: see score_pairs)
-        equal_positions(np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.int64), none, none)
+        shared_runs(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, bool), none, none)
         compile_tokenizer()
         pairs_done, tables = [], []
         done = 0

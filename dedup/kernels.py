@@ -3,7 +3,9 @@ loop:
 - `min_hashes`: MinHash signatures of many sets, every permutation of a value at once;
 - `shared_counts`, `dot_rows`: the shingles two articles share and their TF-IDF cosine, each a
   merge of two sorted rows, for millions of pairs; `row_dot`: the cosine of one pair;
-- `equal_positions`: every position at which two texts share a shingle (a hash join);
+- `shared_runs`: the runs of shingles two texts share, along each diagonal (a hash join; the
+  passages' raw runs); `equal_positions`, every position they share a shingle at, is the
+  reference it is tested against;
 - `ascii_words`, `first_use_ids`: the words of a block of texts and their keys, and their
   numbers in order of first use (a hash table), for `dedup.text.tokenize_block`;
 - `term_counts`: the content words of each text of a block and their counts (a table by word);
@@ -284,6 +286,91 @@ def equal_positions(values: U64, offsets: I64, left: I64, right: I64) -> tuple[I
                 found += 1
                 x = following[x - lo]
     return pairs[:found], xs[:found], ys[:found]
+
+
+@njit(nogil=True, cache=True)
+def shared_runs(
+    values: U64, offsets: I64, content: npt.NDArray[np.bool_], left: I64, right: I64
+) -> tuple[I64, I64, I64, I64, npt.NDArray[np.bool_]]:
+    """The runs of equal values of each pair: every maximal (p, x, y, n) such that
+    values[x + t] == values[y + t] for t < n, x + t in row left[p] and y + t in row right[p]
+    (rows as `equal_positions`), as the pair, x and y from their rows' starts, n, and whether
+    content[x + t] for some t: a diagonal of the positions `equal_positions` gives, found as
+    they are met (a position at y extends the run at x - 1 of the position before) instead of
+    sorted by diagonal. Runs come by pair, then by where they end in b."""
+    longest = 1
+    for p in range(len(left)):
+        longest = max(longest, offsets[left[p] + 1] - offsets[left[p]])
+    size = 2
+    while size < 2 * longest:
+        size *= 2
+    table = np.zeros(size, dtype=np.int64)  # (as in `equal_positions`)
+    following = np.empty(size, dtype=np.int64)
+    # the position of row b each position of row a last matched at (a step number: steps of
+    # two pairs are apart, so no run goes from one pair to the next), and that match's run;
+    # by the step's parity, so that a step reads what the step before it wrote
+    seen = np.full((2, longest + 1), -2, dtype=np.int64)
+    run_of = np.zeros((2, longest + 1), dtype=np.int64)
+    capacity = 1024
+    pairs = np.empty(capacity, dtype=np.int64)
+    xs = np.empty(capacity, dtype=np.int64)
+    ys = np.empty(capacity, dtype=np.int64)
+    lengths = np.empty(capacity, dtype=np.int64)
+    has = np.empty(capacity, dtype=np.bool_)
+    found = 0
+    step = 0
+    current, mask, shift = -1, 1, np.uint64(63)
+    for p in range(len(left)):
+        lo, hi = offsets[left[p]], offsets[left[p] + 1]
+        if left[p] != current:
+            table[: mask + 1] = 0
+            bits = 1
+            while (1 << bits) < 2 * (hi - lo):
+                bits += 1
+            mask, shift = (1 << bits) - 1, np.uint64(64 - bits)
+            for x in range(hi - 1, lo - 1, -1):  # (last first: each chain ascends)
+                value = values[x]
+                slot = np.int64((value * _SPREAD) >> shift)
+                while table[slot] != 0 and values[table[slot] - 1] != value:
+                    slot = (slot + 1) & mask
+                following[x - lo] = table[slot] - 1
+                table[slot] = x + 1
+            current = left[p]
+        base = offsets[right[p]]
+        step += 2
+        for y in range(base, offsets[right[p] + 1]):
+            step += 1
+            now, before = step & 1, (step - 1) & 1
+            value = values[y]
+            slot = np.int64((value * _SPREAD) >> shift)
+            while table[slot] != 0 and values[table[slot] - 1] != value:
+                slot = (slot + 1) & mask
+            x = table[slot] - 1
+            while x >= 0:
+                i = x - lo
+                if i > 0 and seen[before, i - 1] == step - 1:  # (the run goes on)
+                    r = run_of[before, i - 1]
+                    lengths[r] += 1
+                    has[r] |= content[x]
+                else:
+                    if found == capacity:
+                        capacity *= 2
+                        pairs, xs, ys, lengths = (
+                            _grown(pairs, capacity),
+                            _grown(xs, capacity),
+                            _grown(ys, capacity),
+                            _grown(lengths, capacity),
+                        )
+                        more = np.empty(capacity, dtype=np.bool_)
+                        more[:found] = has[:found]
+                        has = more
+                    r = found
+                    pairs[r], xs[r], ys[r], lengths[r], has[r] = p, i, y - base, 1, content[x]
+                    found += 1
+                seen[now, i] = step
+                run_of[now, i] = r
+                x = following[x - lo]
+    return pairs[:found], xs[:found], ys[:found], lengths[:found], has[:found]
 
 
 @njit(nogil=True, cache=True)

@@ -4,10 +4,10 @@
 has about 100k pairs to trace. Here the same steps run over a block of pairs at once:
 1. token views of the texts involved (`views`): word offsets, paragraph breaks, the hash of the
    shingle starting at each word and whether it is boilerplate, flat over all the texts;
-2. every shingle position of a paired with every equal one of b (a hash table of a's
-   shingles, compiled: `kernels.equal_positions`);
-3. runs along diagonals (position in a minus position in b), cut at paragraph breaks;
-4. per pair, the longest runs first, none overlapping another on either side.
+2. the runs of equal shingles of a and b along diagonals (position in a minus position in b),
+   found as each shingle of b is looked up in a hash table of a's (compiled:
+   `kernels.shared_runs`), cut at paragraph breaks;
+3. per pair, the longest runs first, none overlapping another on either side.
 The passages are those of `verify.shared_passages`, pair for pair (a test compares them).
 Texts shorter than a shingle are left to `verify.shared_passages`.
 """
@@ -143,42 +143,20 @@ def trace_runs(v: Views, left: I64, right: I64, k: int, min_words: int) -> tuple
         return (np.zeros(0, dtype=np.int64),) * 4
     from . import kernels  # (numba: imported when there are passages to trace)
 
-    so = v.shingle_offsets
-    # 1. every equal shingle of a and b, pair by pair (flat positions in `v.shingles`)
-    p, at_a, at_b = kernels.equal_positions(v.shingles, so, left, right)
-    i = at_a - so[left][p]
-    j = at_b - so[right][p]
-    content = v.content[at_a]
-
-    # 2. runs of consecutive positions along one diagonal of one pair
-    diagonal = i - j
-    longest = int(np.diff(v.word_offsets).max(initial=0))
-    if longest < 1 << 20 and pairs < 1 << 21:  # one sort of packed values, no argsort
-        u = np.uint64
-        packed = (p.astype(u) << u(43)) | ((diagonal + (1 << 20)).astype(u) << u(22))
-        packed |= (i.astype(u) << u(1)) | content.astype(u)
-        packed.sort()
-        p = (packed >> u(43)).astype(np.int64)
-        diagonal = ((packed >> u(22)) & u((1 << 21) - 1)).astype(np.int64) - (1 << 20)
-        i = ((packed >> u(1)) & u((1 << 21) - 1)).astype(np.int64)
-        content = (packed & u(1)).astype(bool)
-        j = i - diagonal
-    else:
-        order = np.lexsort((i, diagonal, p))
-        p, i, j, diagonal, content = p[order], i[order], j[order], diagonal[order], content[order]
-    first = np.ones(len(i), dtype=bool)
-    first[1:] = (p[1:] != p[:-1]) | (diagonal[1:] != diagonal[:-1]) | (i[1:] != i[:-1] + 1)
-    run = np.cumsum(first) - 1
-    words = np.bincount(run) + k - 1
-    has_content = np.bincount(run, weights=content) > 0
+    # 1. the runs of equal shingles of a and b along each diagonal, pair by pair; those of
+    # enough words with a content shingle are kept
+    p, i, j, length, has_content = kernels.shared_runs(
+        v.shingles, v.shingle_offsets, v.content, left, right
+    )
+    words = length + k - 1
     keep = has_content & (words >= min_words)
-    start = np.flatnonzero(first)[keep]
-    rp, rn, ri, rj = p[start], words[keep], i[start], j[start]
+    rp, rn, ri, rj = p[keep], words[keep], i[keep], j[keep]
+    longest = int(np.diff(v.word_offsets).max(initial=0))
 
-    # 3. cut where either text starts a paragraph
+    # 2. cut where either text starts a paragraph
     rp, rn, ri, rj = _split_at_paragraphs(v, left, right, rp, rn, ri, rj, min_words)
 
-    # 4. longest first (then leftmost in a, then in b), none overlapping on either side: a run
+    # 3. longest first (then leftmost in a, then in b), none overlapping on either side: a run
     # that overlaps no other run of its pair is taken as it is, the others one by one
     if longest < 1 << 20:
         order = sorted_by(rp, ((longest - rn) << 40) | (ri << 20) | rj)

@@ -186,6 +186,36 @@ def test_term_counts_count_each_documents_content_words_in_order_of_first_use(
     assert counts.dtype == np.int32
 
 
+@given(
+    st.lists(st.lists(st.integers(0, 4), max_size=30), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=8),
+    st.randoms(),
+)
+@settings(max_examples=80, deadline=None)
+def test_shared_runs_are_the_diagonals_of_the_equal_positions(rows, pairs, rnd) -> None:
+    # (few distinct values: repeats within a row, runs that meet and part)
+    values = np.array([v for row in rows for v in row], dtype=np.uint64) * np.uint64(2**61 + 1)
+    offsets = np.cumsum([0, *map(len, rows)]).astype(np.int64)
+    content = np.array([rnd.random() < 0.5 for _ in range(len(values))], dtype=bool)
+    pairs = [(a % len(rows), b % len(rows)) for a, b in sorted(pairs)]
+    left = np.array([a for a, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b in pairs], dtype=np.int64)
+    p, x, y = kernels.equal_positions(values, offsets, left, right)
+    i, j = x - offsets[left][p], y - offsets[right][p]
+    at = set(zip(p.tolist(), i.tolist(), j.tolist(), strict=True))
+    expected = []
+    for q, i, j in at:
+        if (q, i - 1, j - 1) in at:
+            continue  # (not where a run starts)
+        n = 0
+        while (q, i + n, j + n) in at:
+            n += 1
+        has = bool(content[offsets[left[q]] + i : offsets[left[q]] + i + n].any())
+        expected.append((q, i, j, n, has))
+    got = kernels.shared_runs(values, offsets, content, left, right)
+    assert sorted(zip(*(a.tolist() for a in got), strict=True)) == sorted(expected)
+
+
 def test_merge_runs_is_a_stable_sort_of_sorted_runs():
     rng = np.random.default_rng(3)
     for runs in (1, 2, 5, 9):
