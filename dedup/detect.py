@@ -49,7 +49,17 @@ from .batch import (
 )
 from .errors import DedupError
 from .fingerprint import U32, U64, Fingerprinter, permutations
-from .models import KINDS, Article, Match, Report, Settings, Skipped, Stats, with_text
+from .models import (
+    KINDS,
+    Article,
+    Match,
+    Report,
+    Settings,
+    Skipped,
+    Stats,
+    make_match,
+    with_text,
+)
 from .parallel import default_workers, gc_paused, release_memory, run_blocks, shared_array
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import build_stories, group
@@ -805,7 +815,7 @@ class Analysis:
                 passages,
                 strict=True,
             ):
-                out.append(Match(a.id, ordered[j].id, KINDS[kind], jac, ab, ba, cos, shared))
+                out.append(make_match(a.id, ordered[j].id, KINDS[kind], jac, ab, ba, cos, shared))
         return out
 
     def _with_text(self, article_id: str) -> Article:

@@ -6,9 +6,9 @@ All records are frozen dataclasses; `Settings` validates every value at construc
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from .errors import SettingsError
 
@@ -183,6 +183,25 @@ class Settings:
         return {"shingle_size": self.shingle_size, "num_perm": self.num_perm, "seed": self.seed}
 
 
+_R = TypeVar("_R")
+
+
+def maker(cls: type[_R]) -> Callable[..., _R]:
+    """make(*values) -> the instance `cls(*values)` of a frozen, slotted dataclass (every field
+    given, in order), with each field set through its slot: the generated `__init__` sets each
+    through `object.__setattr__` (which a frozen class needs), and takes half as long again.
+    For the millions of passages and matches of a large report; the same instance (a test
+    compares them)."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    scope.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
+    sets = "".join(f"    set_{name}(made, {name})\n" for name in names)
+    source = f"def make({', '.join(names)}):\n    made = new(cls)\n{sets}    return made\n"
+    exec(source, scope)  # (as dataclasses and namedtuple make their methods)
+    made: Callable[..., _R] = scope["make"]
+    return made
+
+
 @dataclass(frozen=True, slots=True)
 class Passage:
     """A maximal run of words shared by two articles.
@@ -228,6 +247,11 @@ class Match:
     @property
     def shared_words(self) -> int:
         return sum(p.words for p in self.passages)
+
+
+#: Passage(...) and Match(...) made faster (`maker`), for a report's many.
+make_passage = maker(Passage)
+make_match = maker(Match)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from .arrays import distinct, in_sorted
 from .batch import I64, Vocabulary, ragged_arange, sorted_by
 from .fingerprint import U64, shingle_hashes
-from .models import Passage
+from .models import Passage, make_passage
 from .text import PARAGRAPH_BREAK, tokenize_block
 from .verify import topic_shingles
 
@@ -334,7 +334,10 @@ class Traced:
             if end > start:
                 text = texts_a[p]
                 out[p] = tuple(
-                    [Passage(a0, a1, b0, b1, w, text) for a0, a1, b0, b1, w in values[start:end]]
+                    [
+                        make_passage(a0, a1, b0, b1, w, text)
+                        for a0, a1, b0, b1, w in values[start:end]
+                    ]
                 )
             start = end
         return out

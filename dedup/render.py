@@ -98,13 +98,14 @@ def _member_dict(member: Member) -> dict[str, Any]:
 
 
 def _passage_dict(passage: Passage) -> dict[str, Any]:
+    a_start, a_end = passage.a_start, passage.a_end
     return {
-        "a_start": passage.a_start,
-        "a_end": passage.a_end,
+        "a_start": a_start,
+        "a_end": a_end,
         "b_start": passage.b_start,
         "b_end": passage.b_end,
         "words": passage.words,
-        "text": passage.text,
+        "text": passage.source[a_start:a_end],  # (`Passage.text`, without its call)
     }
 
 
@@ -117,7 +118,7 @@ def _match_dict(match: Match) -> dict[str, Any]:
         "containment_ab": _score(match.containment_ab),
         "containment_ba": _score(match.containment_ba),
         "cosine": _score(match.cosine),
-        "passages": [_passage_dict(p) for p in match.passages],
+        "passages": list(map(_passage_dict, match.passages)),
     }
 
 

@@ -319,3 +319,19 @@ def test_classify_all_is_classify_pair_by_pair(pairs: list[tuple]) -> None:
         settings,
     )
     assert [KINDS[k] if k >= 0 else None for k in found.tolist()] == expected
+
+
+@given(st.integers(0, 2**40), st.text(max_size=5), st.floats(allow_nan=False))
+def test_a_made_passage_and_match_are_the_constructed_ones(n: int, text: str, score: float):
+    from dataclasses import FrozenInstanceError
+
+    from dedup.models import Match, Passage, make_match, make_passage
+
+    passage = make_passage(n, n + 1, 0, 1, 8, text)
+    assert passage == Passage(n, n + 1, 0, 1, 8, text)
+    assert repr(passage) == repr(Passage(n, n + 1, 0, 1, 8, text))
+    match = make_match("a", text, "partial", score, 0.5, 0.25, 1.0, (passage,))
+    assert match == Match("a", text, "partial", score, 0.5, 0.25, 1.0, (passage,))
+    assert hash(match) == hash(Match("a", text, "partial", score, 0.5, 0.25, 1.0, (passage,)))
+    with pytest.raises(FrozenInstanceError):
+        match.kind = "exact"  # type: ignore[misc]
