@@ -897,6 +897,7 @@ class Analysis:
             return True
 
         groups = group(matches, linked)
+        cosines.clear()  # (it holds the TF-IDF rows)
         if last:
             self._let_go("tfidf")
         stories = build_stories(
