@@ -879,9 +879,10 @@ class Analysis:
         known = {(m.a, m.b) for m in matches}
         related: dict[tuple[str, str], bool] = {}  # (a refused merge is often tried again)
         row, least = self.row, settings.link_cosine
-        cosines: list[Callable[[int, int], float]] = []  # (the rows read back on first need)
+        cosine: Callable[[int, int], float] | None = None  # (the rows read back on first need)
 
         def linked(left: list[str], right: list[str]) -> bool:
+            nonlocal cosine
             for x in left:
                 for y in right:
                     pair = (x, y) if x < y else (y, x)
@@ -889,15 +890,15 @@ class Analysis:
                         continue
                     close = related.get(pair)
                     if close is None:
-                        if not cosines:
-                            cosines.append(self._row_cosine())
-                        close = related[pair] = cosines[0](row[pair[0]], row[pair[1]]) >= least
+                        if cosine is None:
+                            cosine = self._row_cosine()
+                        close = related[pair] = cosine(row[pair[0]], row[pair[1]]) >= least
                     if not close:
                         return False
             return True
 
         groups = group(matches, linked)
-        cosines.clear()  # (it holds the TF-IDF rows)
+        cosine = None  # (it holds the TF-IDF rows)
         if last:
             self._let_go("tfidf")
         stories = build_stories(

@@ -225,9 +225,47 @@ def _reduceat_sum(values: F64, n: int) -> float:
     return values[0] + _pairwise_sum(values, 1, n - 1) if n else 0.0
 
 
-#: Spreads 64-bit values over the slots of a hash table (Fibonacci hashing: `equal_positions`,
+#: Spreads 64-bit values over the slots of a hash table (Fibonacci hashing: `_slot`,
 #: `first_use_ids`).
 _SPREAD = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(nogil=True, cache=True)
+def _longest_row(offsets: I64, rows: I64) -> int:
+    """The most values any of `rows` holds (at least 1)."""
+    longest = 1
+    for r in rows:
+        longest = max(longest, offsets[r + 1] - offsets[r])
+    return longest
+
+
+@njit(nogil=True, cache=True)
+def _positions_table(
+    values: U64, lo: int, hi: int, table: I64, following: I64, mask: int
+) -> tuple[int, np.uint64]:
+    """Fill `table` (open addressing, at most half full; its slots 0..mask of the row before are
+    emptied first) with values[lo:hi]: each value's first position + 1, and following[x - lo]
+    the next position of the same value (or -1). Returns the new (mask, shift)."""
+    table[: mask + 1] = 0
+    bits = 1
+    while (1 << bits) < 2 * (hi - lo):
+        bits += 1
+    mask, shift = (1 << bits) - 1, np.uint64(64 - bits)
+    for x in range(hi - 1, lo - 1, -1):  # (last first: each chain ascends)
+        slot = _slot(values, table, mask, shift, values[x])
+        following[x - lo] = table[slot] - 1
+        table[slot] = x + 1
+    return mask, shift
+
+
+@njit(nogil=True, cache=True)
+def _slot(values: U64, table: I64, mask: int, shift: np.uint64, value: np.uint64) -> int:
+    """The slot of `table` (`_positions_table`) that holds `value`, or the empty one it would go
+    in."""
+    slot = np.int64((value * _SPREAD) >> shift)
+    while table[slot] != 0 and values[table[slot] - 1] != value:
+        slot = (slot + 1) & mask
+    return int(slot)
 
 
 @njit(nogil=True, cache=True)
@@ -238,11 +276,8 @@ def equal_positions(values: U64, offsets: I64, left: I64, right: I64) -> tuple[I
     an open-addressing table (each value's first position, and from each position the next
     with the same value), kept while the next pairs have the same left row; each value of row
     right[p] is looked up in it."""
-    longest = 1
-    for p in range(len(left)):
-        longest = max(longest, offsets[left[p] + 1] - offsets[left[p]])
     size = 2
-    while size < 2 * longest:
+    while size < 2 * _longest_row(offsets, left):
         size *= 2
     table = np.zeros(size, dtype=np.int64)  # (a position + 1; 0: an empty slot)
     following = np.empty(size, dtype=np.int64)  # (by position in the row: the next equal, or -1)
@@ -255,25 +290,10 @@ def equal_positions(values: U64, offsets: I64, left: I64, right: I64) -> tuple[I
     for p in range(len(left)):
         lo, hi = offsets[left[p]], offsets[left[p] + 1]
         if left[p] != current:
-            table[: mask + 1] = 0
-            bits = 1
-            while (1 << bits) < 2 * (hi - lo):
-                bits += 1
-            mask, shift = (1 << bits) - 1, np.uint64(64 - bits)
-            for x in range(hi - 1, lo - 1, -1):  # (last first: each chain ascends)
-                value = values[x]
-                slot = np.int64((value * _SPREAD) >> shift)
-                while table[slot] != 0 and values[table[slot] - 1] != value:
-                    slot = (slot + 1) & mask
-                following[x - lo] = table[slot] - 1
-                table[slot] = x + 1
+            mask, shift = _positions_table(values, lo, hi, table, following, mask)
             current = left[p]
         for y in range(offsets[right[p]], offsets[right[p] + 1]):
-            value = values[y]
-            slot = np.int64((value * _SPREAD) >> shift)
-            while table[slot] != 0 and values[table[slot] - 1] != value:
-                slot = (slot + 1) & mask
-            x = table[slot] - 1
+            x = table[_slot(values, table, mask, shift, values[y])] - 1
             while x >= 0:
                 if found == capacity:
                     capacity *= 2
@@ -298,9 +318,7 @@ def shared_runs(
     content[x + t] for some t: a diagonal of the positions `equal_positions` gives, found as
     they are met (a position at y extends the run at x - 1 of the position before) instead of
     sorted by diagonal. Runs come by pair, then by where they end in b."""
-    longest = 1
-    for p in range(len(left)):
-        longest = max(longest, offsets[left[p] + 1] - offsets[left[p]])
+    longest = _longest_row(offsets, left)
     size = 2
     while size < 2 * longest:
         size *= 2
@@ -323,29 +341,14 @@ def shared_runs(
     for p in range(len(left)):
         lo, hi = offsets[left[p]], offsets[left[p] + 1]
         if left[p] != current:
-            table[: mask + 1] = 0
-            bits = 1
-            while (1 << bits) < 2 * (hi - lo):
-                bits += 1
-            mask, shift = (1 << bits) - 1, np.uint64(64 - bits)
-            for x in range(hi - 1, lo - 1, -1):  # (last first: each chain ascends)
-                value = values[x]
-                slot = np.int64((value * _SPREAD) >> shift)
-                while table[slot] != 0 and values[table[slot] - 1] != value:
-                    slot = (slot + 1) & mask
-                following[x - lo] = table[slot] - 1
-                table[slot] = x + 1
+            mask, shift = _positions_table(values, lo, hi, table, following, mask)
             current = left[p]
         base = offsets[right[p]]
         step += 2
         for y in range(base, offsets[right[p] + 1]):
             step += 1
             now, before = step & 1, (step - 1) & 1
-            value = values[y]
-            slot = np.int64((value * _SPREAD) >> shift)
-            while table[slot] != 0 and values[table[slot] - 1] != value:
-                slot = (slot + 1) & mask
-            x = table[slot] - 1
+            x = table[_slot(values, table, mask, shift, values[y])] - 1
             while x >= 0:
                 i = x - lo
                 if i > 0 and seen[before, i - 1] == step - 1:  # (the run goes on)
