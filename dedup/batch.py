@@ -213,20 +213,23 @@ def fingerprint_corpus(
     def task(b: int) -> _Block:
         return _fingerprint_block(texts[b * batch : (b + 1) * batch], k, vocab.stop)
 
+    from .kernels import renumbered_in_rows  # (numba: imported when there are texts)
+
     fields: dict[str, list[np.ndarray]] = {name: [] for name in _PARTS}
     done = 0
     if blocks > 1 and workers > 1:
         compile_tokenizer()  # (here, not on each worker)
         _batch_terms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_))
     for part in run_blocks(task, blocks, workers, meanwhile):
-        renumber = vocab.ids(part.words)
-        ids, counts = _ascending_in_rows(part.term_rows, renumber[part.term_ids], part.term_counts)
+        ids, counts = renumbered_in_rows(
+            part.term_rows, part.term_ids, part.term_counts, vocab.ids(part.words)
+        )
         for name, value in (
             ("counts", part.counts),
             ("digests", part.digests),
             ("shingles", part.shingles),
             ("shingle_counts", part.shingle_counts),
-            ("term_ids", ids.astype(np.int32)),  # (as the whole will be: half the memory)
+            ("term_ids", ids),  # (32-bit, as the whole will be: half the memory)
             ("term_lengths", np.bincount(part.term_rows, minlength=len(part.counts))),
             ("term_counts", counts),
         ):
@@ -254,29 +257,6 @@ def fingerprint_corpus(
         term_ids=ragged("term_ids", "term_lengths", np.int32),
         term_counts=take("term_counts", np.int32),
     )
-
-
-def _ascending_in_rows(
-    rows: I64, ids: I64, counts: npt.NDArray[np.int32]
-) -> tuple[I64, npt.NDArray[np.int32]]:
-    """The (id, count) entries of each row (`rows` ascending, ids distinct within a row) with
-    the ids ascending within each row: one sort of the three packed into a 64-bit value where
-    they fit (several times faster than ordering by two keys), else `sorted_by`."""
-    if not len(ids):
-        return ids, counts
-    id_bits, count_bits = int(ids.max()).bit_length(), int(counts.max()).bit_length()
-    if int(rows.max()).bit_length() + id_bits + count_bits > 63 or int(counts.min()) < 0:
-        order = sorted_by(rows, ids)
-        return ids[order], counts[order]
-    u = np.uint64
-    key = rows.astype(u) << u(id_bits + count_bits)
-    key |= ids.astype(u) << u(count_bits)
-    key |= counts.astype(u)
-    key.sort()
-    sorted_counts = (key & u((1 << count_bits) - 1)).astype(np.int32)
-    key >>= u(count_bits)
-    sorted_ids: I64 = (key & u((1 << id_bits) - 1)).astype(np.int64)
-    return sorted_ids, sorted_counts
 
 
 _PARTS = (

@@ -9,6 +9,7 @@ loop:
 - `ascii_words`, `first_use_ids`: the words of a block of texts and their keys, and their
   numbers in order of first use (a hash table), for `dedup.text.tokenize_block`;
 - `term_counts`: the content words of each text of a block and their counts (a table by word);
+  `renumbered_in_rows`: those words renumbered by the corpus vocabulary and put in order of it;
 - `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`.
 
 The kernels of many pairs write their results into arrays the caller gives them (the blocks of
@@ -536,6 +537,41 @@ def term_counts(flat: I64, lengths: I64, content: npt.NDArray[np.bool_]) -> tupl
                     rows[out] = d
                     out += 1
     return ids[:out].copy(), counts[:out].copy(), rows[:out].copy()
+
+
+@njit(nogil=True, cache=True)
+def renumbered_in_rows(rows: I64, ids: I64, counts: I32, renumber: I64) -> tuple[I32, I32]:
+    """Entries (row, id, count) of a block, `rows` ascending and ids distinct within a row, with
+    each id renumbered (renumber[id], distinct: a block's words in the corpus vocabulary) and
+    the entries of each row ordered by their new ids: two counting passes, one by the rank of
+    each new id among the block's, then one by row that keeps that order (a sort of every
+    entry takes twice as long, and the main process does this for every block)."""
+    words = len(renumber)
+    rank = np.empty(words, dtype=np.int64)
+    rank[np.argsort(renumber)] = np.arange(words)
+    start = np.zeros(words + 1, dtype=np.int64)  # (where each rank's entries go)
+    for x in range(len(ids)):
+        start[rank[ids[x]] + 1] += 1
+    for r in range(words):
+        start[r + 1] += start[r]
+    by_rank = np.empty(len(ids), dtype=np.int64)
+    for x in range(len(ids)):
+        r = rank[ids[x]]
+        by_rank[start[r]] = x
+        start[r] += 1
+    row_start = np.zeros(rows[-1] + 2 if len(rows) else 1, dtype=np.int64)
+    for x in range(len(rows)):
+        row_start[rows[x] + 1] += 1
+    for r in range(len(row_start) - 1):
+        row_start[r + 1] += row_start[r]
+    new_ids = np.empty(len(ids), dtype=np.int32)
+    new_counts = np.empty(len(ids), dtype=np.int32)
+    for e in by_rank:
+        at = row_start[rows[e]]
+        row_start[rows[e]] += 1
+        new_ids[at] = renumber[ids[e]]
+        new_counts[at] = counts[e]
+    return new_ids, new_counts
 
 
 @njit(nogil=True, cache=True)

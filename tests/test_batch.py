@@ -194,23 +194,6 @@ def test_banding_leaves_out_buckets_over_the_largest_size(articles, largest):
     assert len(codes) < len(band_pairs(sigs, bands, rows, usable))
 
 
-@given(
-    st.dictionaries(
-        st.tuples(st.integers(0, 40), st.integers(0, 2**40) | st.integers(0, 50)),
-        st.integers(1, 2**31 - 1) | st.integers(1, 9),
-    )
-)
-def test_ascending_in_rows_orders_as_sorted_by(entries: dict[tuple[int, int], int]) -> None:
-    ordered_rows = sorted(entries, key=lambda e: e[0])  # (rows ascending, ids in any order)
-    rows = np.asarray([r for r, _ in ordered_rows], dtype=np.int64)
-    ids = np.asarray([i for _, i in ordered_rows], dtype=np.int64)
-    counts = np.asarray([entries[e] for e in ordered_rows], dtype=np.int32)
-    got_ids, got_counts = batch._ascending_in_rows(rows, ids, counts)
-    order = sorted_by(rows, ids)
-    assert np.array_equal(got_ids, ids[order]) and np.array_equal(got_counts, counts[order])
-    assert got_ids.dtype == np.int64 and got_counts.dtype == np.int32
-
-
 def test_vocabulary_ids_number_new_words_in_order_of_first_use() -> None:
     vocab = Vocabulary(frozenset())
     assert vocab.ids(["b", "a", "b"]).tolist() == [0, 1, 0]

@@ -322,10 +322,10 @@ def test_classify_all_is_classify_pair_by_pair(pairs: list[tuple]) -> None:
 
 
 @given(st.integers(0, 2**40), st.text(max_size=5), st.floats(allow_nan=False))
-def test_a_made_passage_and_match_are_the_constructed_ones(n: int, text: str, score: float):
+def test_a_made_passage_match_and_article_are_the_constructed_ones(n: int, text: str, score: float):
     from dataclasses import FrozenInstanceError
 
-    from dedup.models import Match, Passage, make_match, make_passage
+    from dedup.models import Article, Match, Passage, make_article, make_match, make_passage
 
     passage = make_passage(n, n + 1, 0, 1, 8, text)
     assert passage == Passage(n, n + 1, 0, 1, 8, text)
@@ -335,3 +335,8 @@ def test_a_made_passage_and_match_are_the_constructed_ones(n: int, text: str, sc
     assert hash(match) == hash(Match("a", text, "partial", score, 0.5, 0.25, 1.0, (passage,)))
     with pytest.raises(FrozenInstanceError):
         match.kind = "exact"  # type: ignore[misc]
+    fields = (str(n), text, "t", "o", None, "u", None, {"k": score})
+    article = make_article(*fields)
+    assert article == Article(*fields) and repr(article) == repr(Article(*fields))
+    with pytest.raises(FrozenInstanceError):
+        article.text = ""  # type: ignore[misc]

@@ -187,6 +187,30 @@ def test_term_counts_count_each_documents_content_words_in_order_of_first_use(
 
 
 @given(
+    st.dictionaries(
+        st.tuples(st.integers(0, 40), st.integers(0, 30)), st.integers(1, 2**31 - 1), max_size=200
+    ),
+    st.randoms(),
+)
+@settings(max_examples=80, deadline=None)
+def test_renumbered_in_rows_orders_each_rows_entries_by_their_new_ids(
+    entries: dict[tuple[int, int], int], rnd
+) -> None:
+    listed = list(entries)
+    rnd.shuffle(listed)
+    listed.sort(key=lambda e: e[0])  # (rows ascending, ids in any order within a row)
+    rows = np.asarray([r for r, _ in listed], dtype=np.int64)
+    ids = np.asarray([i for _, i in listed], dtype=np.int64)
+    counts = np.asarray([entries[e] for e in listed], dtype=np.int32)
+    renumber = np.asarray(rnd.sample(range(1000), 31), dtype=np.int64)  # (distinct new ids)
+    got_ids, got_counts = kernels.renumbered_in_rows(rows, ids, counts, renumber)
+    expected = sorted((r, renumber[i], entries[r, i]) for r, i in listed)
+    assert got_ids.tolist() == [i for _, i, _ in expected]
+    assert got_counts.tolist() == [c for _, _, c in expected]
+    assert got_ids.dtype == np.int32 and got_counts.dtype == np.int32
+
+
+@given(
     st.lists(st.lists(st.integers(0, 4), max_size=30), min_size=1, max_size=5),
     st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=8),
     st.randoms(),
