@@ -55,6 +55,7 @@ SUPPORTED_SUFFIXES: frozenset[str] = frozenset(
 
 #: Record fields that map onto `Article`; any other field goes into `Article.meta`.
 FIELDS: tuple[str, ...] = ("id", "title", "text", "outlet", "published", "url", "author")
+_FIELD_SET = frozenset(FIELDS)
 
 #: The meta of every record without other fields: one read-only mapping, not an empty dict
 #: each (64 bytes an article).
@@ -596,7 +597,7 @@ def _record(data: object, *, where: str, default_id: str, outlet: str) -> Iterat
     if not isinstance(text, str):
         yield Skipped(where, f"'text' is not a string (got {_json_type(text)})")
         return
-    if not text.strip():
+    if not text or text.isspace():  # (not `strip`: a copy of every text)
         yield Skipped(where, "empty 'text' field")
         return
     published, note = _published(data.get("published"))
@@ -610,7 +611,9 @@ def _record(data: object, *, where: str, default_id: str, outlet: str) -> Iterat
         published,
         _string(data.get("url")) or None,
         _string(data.get("author")) or None,
-        {key: value for key, value in data.items() if key not in FIELDS} or _NO_META,
+        _NO_META
+        if data.keys() <= _FIELD_SET
+        else {key: value for key, value in data.items() if key not in _FIELD_SET} or _NO_META,
     )
     yield article, where
 
