@@ -170,9 +170,9 @@ class _Block:
     digests: U64
     shingles: U64
     shingle_counts: I64
-    term_ids: I64
+    term_ids: npt.NDArray[np.int32]
     term_counts: npt.NDArray[np.int32]
-    term_rows: I64
+    term_lengths: I64
 
 
 def _fingerprint_block(texts: Sequence[str], k: int, stop: frozenset[str]) -> _Block:
@@ -181,7 +181,7 @@ def _fingerprint_block(texts: Sequence[str], k: int, stop: frozenset[str]) -> _B
     local.extend(tokens.words)  # (numbered as in `tokens`: in order of first use)
     flat, counts = tokens.ids, np.diff(tokens.offsets)
     shingles, shingle_counts = _batch_shingles(flat, counts, local.hashes(), k)
-    term_ids, term_counts, term_rows = _batch_terms(flat, counts, local.content())
+    term_ids, term_counts, term_lengths = _batch_terms(flat, counts, local.content())
     return _Block(
         tokens.words,
         counts,
@@ -190,7 +190,7 @@ def _fingerprint_block(texts: Sequence[str], k: int, stop: frozenset[str]) -> _B
         shingle_counts,
         term_ids,
         term_counts,
-        term_rows,
+        term_lengths,
     )
 
 
@@ -222,7 +222,7 @@ def fingerprint_corpus(
         _batch_terms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_))
     for part in run_blocks(task, blocks, workers, meanwhile):
         ids, counts = renumbered_in_rows(
-            part.term_rows, part.term_ids, part.term_counts, vocab.ids(part.words)
+            part.term_lengths, part.term_ids, part.term_counts, vocab.ids(part.words)
         )
         for name, value in (
             ("counts", part.counts),
@@ -230,7 +230,7 @@ def fingerprint_corpus(
             ("shingles", part.shingles),
             ("shingle_counts", part.shingle_counts),
             ("term_ids", ids),  # (32-bit, as the whole will be: half the memory)
-            ("term_lengths", np.bincount(part.term_rows, minlength=len(part.counts))),
+            ("term_lengths", part.term_lengths),
             ("term_counts", counts),
         ):
             fields[name].append(value)
@@ -297,10 +297,10 @@ def _batch_shingles(flat: I64, lengths: I64, hashes: U64, k: int) -> tuple[U64, 
 
 def _batch_terms(
     flat: I64, lengths: I64, content: npt.NDArray[np.bool_]
-) -> tuple[I64, npt.NDArray[np.int32], I64]:
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], I64]:
     """Content-word ids (in order of first use within each document: `fingerprint_corpus`
-    orders them by their corpus ids), their counts, and the document of each, for a batch of
-    documents (`kernels.term_counts`: one pass, no sort)."""
+    orders them by their corpus ids), their counts, and how many each document has, for a
+    batch of documents (`kernels.term_counts`: one pass, no sort)."""
     from .kernels import term_counts  # (numba: imported when a block is fingerprinted)
 
     return term_counts(flat, lengths, content)

@@ -509,15 +509,16 @@ def first_use_ids(values: U64) -> tuple[I64, I64]:
 
 
 @njit(nogil=True, cache=True)
-def term_counts(flat: I64, lengths: I64, content: npt.NDArray[np.bool_]) -> tuple[I64, I32, I64]:
+def term_counts(flat: I64, lengths: I64, content: npt.NDArray[np.bool_]) -> tuple[I32, I32, I64]:
     """The content words of each document (document d is the next lengths[d] word ids of
     `flat`; a word w counts when content[w]): each distinct one in order of first use within
-    its document, its count and the document, from one pass with a table by word id (where
-    its entry of the current document is) instead of a sort."""
+    its document, its count, and how many each document has, from one pass with a table by
+    word id (where its entry of the current document is) instead of a sort. 32-bit ids and
+    counts: a worker sends them back, a gigabyte and more at 1M articles."""
     total = len(flat)
-    ids = np.empty(total, dtype=np.int64)
+    ids = np.empty(total, dtype=np.int32)
     counts = np.empty(total, dtype=np.int32)
-    rows = np.empty(total, dtype=np.int64)
+    found = np.zeros(len(lengths), dtype=np.int64)
     at = np.full(len(content), -1, dtype=np.int64)  # (an entry before `start`: another's)
     out = 0
     t = 0
@@ -534,18 +535,18 @@ def term_counts(flat: I64, lengths: I64, content: npt.NDArray[np.bool_]) -> tupl
                     at[w] = out
                     ids[out] = w
                     counts[out] = 1
-                    rows[out] = d
                     out += 1
-    return ids[:out].copy(), counts[:out].copy(), rows[:out].copy()
+        found[d] = out - start
+    return ids[:out].copy(), counts[:out].copy(), found
 
 
 @njit(nogil=True, cache=True)
-def renumbered_in_rows(rows: I64, ids: I64, counts: I32, renumber: I64) -> tuple[I32, I32]:
-    """Entries (row, id, count) of a block, `rows` ascending and ids distinct within a row, with
-    each id renumbered (renumber[id], distinct: a block's words in the corpus vocabulary) and
-    the entries of each row ordered by their new ids: two counting passes, one by the rank of
-    each new id among the block's, then one by row that keeps that order (a sort of every
-    entry takes twice as long, and the main process does this for every block)."""
+def renumbered_in_rows(lengths: I64, ids: I32, counts: I32, renumber: I64) -> tuple[I32, I32]:
+    """Entries (id, count) of a block, row r being the next lengths[r] (ids distinct within a
+    row), with each id renumbered (renumber[id], distinct: a block's words in the corpus
+    vocabulary) and the entries of each row ordered by their new ids: two counting passes, one
+    by the rank of each new id among the block's, then one by row that keeps that order (a sort
+    of every entry takes twice as long, and the main process does this for every block)."""
     words = len(renumber)
     rank = np.empty(words, dtype=np.int64)
     rank[np.argsort(renumber)] = np.arange(words)
@@ -559,18 +560,20 @@ def renumbered_in_rows(rows: I64, ids: I64, counts: I32, renumber: I64) -> tuple
         r = rank[ids[x]]
         by_rank[start[r]] = x
         start[r] += 1
-    row_start = np.zeros(rows[-1] + 2 if len(rows) else 1, dtype=np.int64)
-    for x in range(len(rows)):
-        row_start[rows[x] + 1] += 1
-    for r in range(len(row_start) - 1):
-        row_start[r + 1] += row_start[r]
+    row_of = np.empty(len(ids), dtype=np.int64)
+    row_start = np.zeros(len(lengths), dtype=np.int64)  # (where each row's next entry goes)
+    at = 0
+    for r in range(len(lengths)):
+        row_start[r] = at
+        row_of[at : at + lengths[r]] = r
+        at += lengths[r]
     new_ids = np.empty(len(ids), dtype=np.int32)
     new_counts = np.empty(len(ids), dtype=np.int32)
     for e in by_rank:
-        at = row_start[rows[e]]
-        row_start[rows[e]] += 1
-        new_ids[at] = renumber[ids[e]]
-        new_counts[at] = counts[e]
+        slot = row_start[row_of[e]]
+        row_start[row_of[e]] += 1
+        new_ids[slot] = renumber[ids[e]]
+        new_counts[slot] = counts[e]
     return new_ids, new_counts
 
 

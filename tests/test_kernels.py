@@ -178,12 +178,13 @@ def test_term_counts_count_each_documents_content_words_in_order_of_first_use(
 ) -> None:
     flat = np.array([w for doc in docs for w in doc], dtype=np.int64)
     lengths = np.array([len(doc) for doc in docs], dtype=np.int64)
-    ids, counts, rows = kernels.term_counts(flat, lengths, np.array(content))
+    ids, counts, found = kernels.term_counts(flat, lengths, np.array(content))
     expected = [
         (d, w, doc.count(w)) for d, doc in enumerate(docs) for w in dict.fromkeys(doc) if content[w]
     ]
-    assert list(zip(rows.tolist(), ids.tolist(), counts.tolist(), strict=True)) == expected
-    assert counts.dtype == np.int32
+    rows = np.repeat(np.arange(len(docs)), found).tolist()
+    assert list(zip(rows, ids.tolist(), counts.tolist(), strict=True)) == expected
+    assert ids.dtype == counts.dtype == np.int32
 
 
 @given(
@@ -199,11 +200,11 @@ def test_renumbered_in_rows_orders_each_rows_entries_by_their_new_ids(
     listed = list(entries)
     rnd.shuffle(listed)
     listed.sort(key=lambda e: e[0])  # (rows ascending, ids in any order within a row)
-    rows = np.asarray([r for r, _ in listed], dtype=np.int64)
-    ids = np.asarray([i for _, i in listed], dtype=np.int64)
+    lengths = np.bincount([r for r, _ in listed], minlength=41).astype(np.int64)
+    ids = np.asarray([i for _, i in listed], dtype=np.int32)
     counts = np.asarray([entries[e] for e in listed], dtype=np.int32)
     renumber = np.asarray(rnd.sample(range(1000), 31), dtype=np.int64)  # (distinct new ids)
-    got_ids, got_counts = kernels.renumbered_in_rows(rows, ids, counts, renumber)
+    got_ids, got_counts = kernels.renumbered_in_rows(lengths, ids, counts, renumber)
     expected = sorted((r, renumber[i], entries[r, i]) for r, i in listed)
     assert got_ids.tolist() == [i for _, i, _ in expected]
     assert got_counts.tolist() == [c for _, _, c in expected]
