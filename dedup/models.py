@@ -190,8 +190,8 @@ def maker(cls: type[_R]) -> Callable[..., _R]:
     """make(*values) -> the instance `cls(*values)` of a frozen, slotted dataclass (every field
     given, in order), with each field set through its slot: the generated `__init__` sets each
     through `object.__setattr__` (which a frozen class needs), and takes half as long again.
-    For the millions of passages and matches of a large report; the same instance (a test
-    compares them)."""
+    For the millions of articles, passages and matches of a large corpus; the same instance (a
+    test compares them)."""
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
     scope.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
@@ -249,7 +249,8 @@ class Match:
         return sum(p.words for p in self.passages)
 
 
-#: Passage(...) and Match(...) made faster (`maker`), for a report's many.
+#: Article(...), Passage(...) and Match(...) made faster (`maker`): a million articles are
+#: read, and a report holds millions of passages.
 make_article = maker(Article)
 make_passage = maker(Passage)
 make_match = maker(Match)
