@@ -241,6 +241,17 @@ def _longest_row(offsets: I64, rows: I64) -> int:
 
 
 @njit(nogil=True, cache=True)
+def _empty_table(longest: int) -> tuple[I64, I64]:
+    """A table for `_positions_table` that holds rows of up to `longest` values (at most half
+    full): the slots (a position + 1; 0: empty) and, by position in the row, the next position
+    of the same value (or -1)."""
+    size = 2
+    while size < 2 * longest:
+        size *= 2
+    return np.zeros(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+
+
+@njit(nogil=True, cache=True)
 def _positions_table(
     values: U64, lo: int, hi: int, table: I64, following: I64, mask: int
 ) -> tuple[int, np.uint64]:
@@ -277,11 +288,7 @@ def equal_positions(values: U64, offsets: I64, left: I64, right: I64) -> tuple[I
     an open-addressing table (each value's first position, and from each position the next
     with the same value), kept while the next pairs have the same left row; each value of row
     right[p] is looked up in it."""
-    size = 2
-    while size < 2 * _longest_row(offsets, left):
-        size *= 2
-    table = np.zeros(size, dtype=np.int64)  # (a position + 1; 0: an empty slot)
-    following = np.empty(size, dtype=np.int64)  # (by position in the row: the next equal, or -1)
+    table, following = _empty_table(_longest_row(offsets, left))
     capacity = 1024
     pairs = np.empty(capacity, dtype=np.int64)
     xs = np.empty(capacity, dtype=np.int64)
@@ -320,11 +327,7 @@ def shared_runs(
     they are met (a position at y extends the run at x - 1 of the position before) instead of
     sorted by diagonal. Runs come by pair, then by where they end in b."""
     longest = _longest_row(offsets, left)
-    size = 2
-    while size < 2 * longest:
-        size *= 2
-    table = np.zeros(size, dtype=np.int64)  # (as in `equal_positions`)
-    following = np.empty(size, dtype=np.int64)
+    table, following = _empty_table(longest)
     # the position of row b each position of row a last matched at (a step number: steps of
     # two pairs are apart, so no run goes from one pair to the next), and that match's run;
     # by the step's parity, so that a step reads what the step before it wrote
@@ -359,15 +362,13 @@ def shared_runs(
                 else:
                     if found == capacity:
                         capacity *= 2
-                        pairs, xs, ys, lengths = (
+                        pairs, xs, ys, lengths, has = (
                             _grown(pairs, capacity),
                             _grown(xs, capacity),
                             _grown(ys, capacity),
                             _grown(lengths, capacity),
+                            _grown(has, capacity),
                         )
-                        more = np.empty(capacity, dtype=np.bool_)
-                        more[:found] = has[:found]
-                        has = more
                     r = found
                     pairs[r], xs[r], ys[r], lengths[r], has[r] = p, i, y - base, 1, content[x]
                     found += 1
@@ -378,7 +379,8 @@ def shared_runs(
 
 
 @njit(nogil=True, cache=True)
-def _grown(values: I64, capacity: int) -> I64:
+def _grown(values: np.ndarray, capacity: int) -> np.ndarray:
+    """`values` in a longer array of the same dtype (its tail not set)."""
     out = np.empty(capacity, dtype=values.dtype)
     out[: len(values)] = values
     return out
