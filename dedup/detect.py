@@ -364,6 +364,8 @@ class Analysis:
         self._parked: dict[str, tuple[Parked, Callable[..., object]]] = {}  # (see `_park`)
         self._park("anchors")  # (until the story candidates are found)
         self._park("copy_sets")  # (until the anchors are shared)
+        for parked, _ in self._parked.values():  # (the TF-IDF rows are made once they are gone:
+            parked.wait()  # at 1M articles, the sets and the rows' temporaries would pass 3 GB)
         self._tfidf = self._tfidf_of(terms, term_offsets)
         del terms
         # topic words: content words but the corpus stop words (a passage must hold one)
@@ -748,8 +750,9 @@ class Analysis:
         keep: bool = True,
     ) -> list[Match]:
         """The matches among pairs `where` of `scores` at `settings` (thresholds applied to the
-        exact scores; passages traced only for pairs that are matches or could be by words).
-        `keep`: keep the runs traced for later reports (see `_trace`)."""
+        exact scores; passages traced only for pairs that are matches or could be by words),
+        strongest first, as `group` takes them. `keep`: keep the runs traced for later reports
+        (see `_trace`)."""
         s = settings
         kinds, _, maybe = scored_kinds(scores, where, s)
         judged = where[(kinds != _NO_KIND) | maybe]
@@ -759,12 +762,17 @@ class Analysis:
         # No shared shingle (boilerplate aside): no passage to trace.
         traceable = scores.shared[judged] > 0
         out: list[Match] = []
+        made: list[npt.NDArray[np.intp]] = []  # (the pairs of `out`, in `scores`)
+        kinds_made: list[npt.NDArray[np.int8]] = []
         done = np.zeros(len(judged), dtype=bool)
 
         def judge(at: npt.NDArray[np.intp], traced: Traced) -> None:
             """The matches among judged[at], their runs (if any) in `traced`."""
             done[at] = True
-            out.extend(self._matches(scores, judged[at], codes[at], traced, s))
+            found, pairs, kinds = self._matches(scores, judged[at], codes[at], traced, s)
+            out.extend(found)
+            made.append(pairs)
+            kinds_made.append(kinds)
 
         # (each block of traced pairs is judged while the workers trace the next ones; then
         # the pairs whose runs were known, or that have none)
@@ -774,7 +782,8 @@ class Analysis:
             keep=keep,
         )
         judge(np.flatnonzero(~done), self.traced)
-        return out
+        order = _strongest_first(scores, concat(made, np.intp), concat(kinds_made, np.int8))
+        return [out[i] for i in order.tolist()]
 
     def _matches(
         self,
@@ -783,9 +792,9 @@ class Analysis:
         codes: I64,
         traced: Traced,
         settings: Settings,
-    ) -> list[Match]:
+    ) -> tuple[list[Match], npt.NDArray[np.intp], npt.NDArray[np.int8]]:
         """The matches at `settings` among `pairs` of `scores` (their `codes`; the runs of those
-        that share a shingle are in `traced`)."""
+        that share a shingle are in `traced`), with their pairs in `scores` and their kinds."""
         s = settings
         m = s.min_passage_words
         has = scores.shared[pairs] > 0
@@ -816,7 +825,7 @@ class Analysis:
                 strict=True,
             ):
                 out.append(make_match(a.id, ordered[j].id, KINDS[kind], jac, ab, ba, cos, shared))
-        return out
+        return out, pairs[found], final[found]
 
     def _with_text(self, article_id: str) -> Article:
         """The article of `article_id` with its text (read back if it was kept in a file)."""
@@ -897,7 +906,7 @@ class Analysis:
                         return False
             return True
 
-        groups = group(matches, linked)
+        groups = group(matches, linked, strongest_first=True)
         cosine = None  # (it holds the TF-IDF rows)
         if last:
             self._let_go("tfidf")
@@ -924,6 +933,25 @@ class Analysis:
             stories=tuple(stories),
             articles={i: self._with_text(i) for i in members},
         )
+
+
+def _strongest_first(
+    scores: PairScores, pairs: npt.NDArray[np.intp], kinds: npt.NDArray[np.int8]
+) -> npt.NDArray[np.intp]:
+    """An order of the matches of `pairs` (of `scores`; `kinds`: theirs, as indices in KINDS)
+    strongest first, as `group` takes them (`stories._strength`: kind, the larger containment,
+    cosine, then the ids, whose order is the rows'), from one sort of arrays: at 680k matches,
+    0.3 s against 2.2 s for a sort of the matches by their own keys."""
+    _, cab, cba = scores.ratios(pairs)
+    strength = (
+        scores.right[pairs],
+        scores.left[pairs],
+        -scores.cosine[pairs],
+        -np.maximum(cab, cba),
+        kinds,
+    )
+    order: npt.NDArray[np.intp] = np.lexsort(strength)
+    return order
 
 
 def _kinds(

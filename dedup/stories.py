@@ -30,15 +30,17 @@ def _strength(m: Match) -> tuple[int, float, float, str, str]:
 def group(
     matches: Sequence[Match],
     linked: Callable[[list[str], list[str]], bool],
+    strongest_first: bool = False,
 ) -> list[list[str]]:
     """Groups of article ids (each of two or more) built from `matches`, strongest first. Two
     groups merge only when `linked(left, right)` says every article of one is related to every
     article of the other (complete linkage), so when A~B and B~C but A and C are unrelated, C
-    does not join the story of A and B."""
+    does not join the story of A and B. `strongest_first`: the matches are in that order
+    already (as `Analysis.judge_pairs` gives them), not sorted again."""
     cluster_of: dict[str, int] = {}
     clusters: dict[int, list[str]] = {}
     next_id = 0  # not len(clusters): merged clusters are deleted, so their ids must not recur
-    for m in sorted(matches, key=_strength):
+    for m in matches if strongest_first else sorted(matches, key=_strength):
         for x in (m.a, m.b):
             if x not in cluster_of:
                 cluster_of[x] = next_id

@@ -15,6 +15,7 @@ import errno
 import mmap
 import os
 import tempfile
+import threading
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import BinaryIO, overload
@@ -164,28 +165,55 @@ class Kept:
 class Parked:
     """Arrays kept in an unnamed temporary file (in TMPDIR) until `load` maps them back: the
     arrays loaded are the file's pages (copy-on-write), read as they are used, not copied into
-    new memory, and the file goes when they do."""
+    new memory, and the file goes when they do. The file is written by a thread of its own
+    while the caller goes on (each array let go once written); `load`, and any fork of this
+    process (`os.fork`, as `dedup.parallel` forks), wait for the writing to end."""
 
     def __init__(self, arrays: Sequence[np.ndarray]) -> None:
         #: (where each array starts in the file, its dtype and shape)
         self._layout: list[tuple[int, np.dtype, tuple[int, ...]]] = []
+        pieces: list[np.ndarray] = []
+        at = 0
+        for given in arrays:
+            data = np.ascontiguousarray(given)
+            self._layout.append((at, data.dtype, data.shape))
+            pieces.append(data)
+            at += data.nbytes + -data.nbytes % PARK_ALIGN  # (each array starts aligned)
+        self._size = at
         try:
             # (unbuffered: the arrays' own memory is written, with no copy)
             self._file = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115
-            at = 0
-            for array in arrays:
-                data = np.ascontiguousarray(array)
-                self._layout.append((at, data.dtype, data.shape))
-                pad = -data.nbytes % PARK_ALIGN  # (each array starts aligned)
-                _write_all(self._file, data.reshape(-1).view(np.uint8).data)
-                _write_all(self._file, memoryview(bytes(pad)))
-                at += data.nbytes + pad
         except OSError as e:
             raise _temporary_file_error("arrays", e) from e
-        self._size = at
+        self._failed: OSError | None = None
+        self._writer = threading.Thread(target=self._write, args=(pieces,), daemon=True)
+        del pieces  # (the thread's now: each goes once written)
+        _WRITERS.add(self._writer)
+        self._writer.start()
+
+    def _write(self, pieces: list[np.ndarray]) -> None:
+        try:
+            pieces.reverse()
+            while pieces:
+                data = pieces.pop()
+                _write_all(self._file, data.reshape(-1).view(np.uint8).data)
+                _write_all(self._file, memoryview(bytes(-data.nbytes % PARK_ALIGN)))
+                del data
+        except OSError as e:
+            self._failed = e
+        finally:
+            pieces.clear()
+            _WRITERS.discard(threading.current_thread())
+
+    def wait(self) -> None:
+        """Wait for the arrays to be written (and let go)."""
+        self._writer.join()
 
     def load(self) -> list[np.ndarray]:
+        self.wait()
         try:
+            if self._failed is not None:
+                raise self._failed
             # (ACCESS_COPY: the arrays are writable, as those given were; a write stays here)
             buffer = mmap.mmap(self._file.fileno(), self._size, access=mmap.ACCESS_COPY)
         except OSError as e:
@@ -198,6 +226,21 @@ class Parked:
             np.frombuffer(buffer, dtype, int(np.prod(shape, dtype=np.int64)), at).reshape(shape)
             for at, dtype, shape in self._layout
         ]
+
+
+#: The threads writing `Parked` arrays now.
+_WRITERS: set[threading.Thread] = set()
+
+
+def _finish_writing() -> None:
+    """Wait for every `Parked` write: a forked child has none of this process's threads, and
+    a fork while one runs may leave a lock it held taken in the child."""
+    for writer in list(_WRITERS):
+        writer.join()
+
+
+if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
+    os.register_at_fork(before=_finish_writing)
 
 
 #: Arrays kept by `Parked` start at a multiple of this many bytes in its file.

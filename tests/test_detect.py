@@ -92,6 +92,18 @@ def test_rethresholding_equals_a_fresh_run():
     )
 
 
+def test_matches_are_judged_strongest_first_as_stories_group_them():
+    from dedup.stories import _strength
+
+    read = read_articles([FIXTURES / "scenarios", FIXTURES / "bench"])
+    analysis = analyse(read.articles)
+    loose = Settings(same_story=0.1, partial_words=10)  # (more matches, of every kind)
+    where, scores = analysis._candidate_scores(loose)
+    matches = analysis.judge_pairs(loose, where, scores)
+    assert len(matches) > 10 and len({m.kind for m in matches}) >= 4
+    assert matches == sorted(matches, key=_strength)  # (so `group` need not sort them)
+
+
 def test_duplicate_ids_are_refused():
     with pytest.raises(Exception, match="duplicate article id"):
         detect([Article(id="x", text="a b c"), Article(id="x", text="d e f")])

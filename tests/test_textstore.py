@@ -98,3 +98,49 @@ def test_arrays_that_cannot_be_set_aside_are_a_clear_error(monkeypatch):
     monkeypatch.setattr(tempfile, "TemporaryFile", full)
     with pytest.raises(DedupError, match=r"No space left on device.*TMPDIR"):
         Parked([np.zeros(4)])
+
+
+def test_arrays_whose_file_cannot_be_written_are_a_clear_error_when_loaded(monkeypatch):
+    import errno
+
+    import numpy as np
+
+    from dedup import textstore
+    from dedup.errors import DedupError
+
+    def full(*args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(textstore, "_write_all", full)
+    parked = textstore.Parked([np.zeros(4)])  # (written by a thread: the error comes later)
+    with pytest.raises(DedupError, match=r"No space left on device.*TMPDIR"):
+        parked.load()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_fork_waits_for_arrays_being_written(monkeypatch):
+    import threading
+    import time
+
+    import numpy as np
+
+    from dedup import textstore
+
+    started = threading.Event()
+    write_all = textstore._write_all
+
+    def slow(file: object, data: memoryview) -> None:
+        started.set()
+        time.sleep(0.2)
+        write_all(file, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(textstore, "_write_all", slow)
+    parked = textstore.Parked([np.arange(5)])
+    started.wait()
+    pid = os.fork()
+    if pid == 0:  # the child: nothing of the test's to run
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert not textstore._WRITERS  # (the write ended before the fork)
+    monkeypatch.undo()
+    assert parked.load()[0].tolist() == [0, 1, 2, 3, 4]
