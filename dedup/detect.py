@@ -827,13 +827,6 @@ class Analysis:
                 out.append(make_match(a.id, ordered[j].id, KINDS[kind], jac, ab, ba, cos, shared))
         return out, pairs[found], final[found]
 
-    def _with_text(self, article_id: str) -> Article:
-        """The article of `article_id` with its text (read back if it was kept in a file)."""
-        art = self.articles[article_id]
-        if isinstance(self.texts, list):
-            return art
-        return with_text(art, self._texts_of([self.row[article_id]])[0])
-
     @gc_paused()
     def measure(self, pairs: Sequence[tuple[int, int]]) -> list[Evidence]:
         """Scores and shared runs of pairs of rows (i < j); the runs are kept for later."""
@@ -931,8 +924,16 @@ class Analysis:
             stats=stats,
             skipped=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
             stories=tuple(stories),
-            articles={i: self._with_text(i) for i in members},
+            articles=self._members(members),
         )
+
+    def _members(self, ids: list[str]) -> Mapping[str, Article]:
+        """The articles of `ids` with their texts: when the texts are in a file, each is read
+        back when a view asks for it (`_WithTexts`)."""
+        articles = {i: self.articles[i] for i in ids}
+        if isinstance(self.texts, list):
+            return articles
+        return _WithTexts(articles, {i: self.row[i] for i in ids}, self._texts_of)
 
 
 def _strongest_first(
@@ -1031,6 +1032,30 @@ class _Texts(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self.row)
+
+
+class _WithTexts(Mapping[str, Article]):
+    """Articles by id, each given its text (read by row, `Analysis._texts_of`) when asked for:
+    `Report.articles` when the texts are in a file. Only the views that show texts ask (HTML),
+    and at 1M articles, reading the texts of every member of a story takes seconds."""
+
+    def __init__(
+        self,
+        articles: dict[str, Article],
+        row: dict[str, int],
+        texts_of: Callable[[list[int]], list[str]],
+    ) -> None:
+        self.articles, self.row, self.texts_of = articles, row, texts_of
+
+    def __getitem__(self, article_id: str) -> Article:
+        text = self.texts_of([self.row[article_id]])[0]
+        return with_text(self.articles[article_id], text)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.articles)
+
+    def __len__(self) -> int:
+        return len(self.articles)
 
 
 class _Words(Mapping[str, int]):

@@ -153,9 +153,14 @@ def render_json(report: Report) -> str:
     return b"".join(json_chunks(report)).decode()
 
 
+#: Stories are written in pieces of about this many matches and members (`json_chunks`).
+JSON_PIECE = 256
+
+
 def json_chunks(report: Report) -> Iterator[bytes]:
-    """`render_json(report)` as UTF-8 pieces, one story at a time: a large report is written
-    without ever holding the whole document (or its dict) in memory."""
+    """`render_json(report)` as UTF-8 pieces, a few stories (JSON_PIECE matches and members) at
+    a time: a large report is written without ever holding the whole document (or its dict) in
+    memory."""
     head = report_to_dict(replace(report, stories=()))
     text = _dumps(head)
     empty = b"[]\n}\n"  # "stories" is the last key
@@ -163,9 +168,18 @@ def json_chunks(report: Report) -> Iterator[bytes]:
         yield text
         return
     yield text[: -len(empty)] + b"[\n"
-    for k, story in enumerate(report.stories):
-        body = _dumps(_story_dict(story), newline=False).replace(b"\n", b"\n    ")
-        yield (b",\n    " if k else b"    ") + body
+    # A piece's stories are written as the value of "stories", so each comes out indented as
+    # in the whole document; the piece is what lies between the brackets.
+    opening, closing = b'{\n  "stories": [\n', b"\n  ]\n}"
+    piece: list[dict[str, Any]] = []
+    size, first = 0, True
+    for k, story in enumerate(report.stories, start=1):
+        piece.append(_story_dict(story))
+        size += len(story.matches) + len(story.members)
+        if size >= JSON_PIECE or k == len(report.stories):
+            body = _dumps({"stories": piece}, newline=False)
+            yield (b"" if first else b",\n") + body[len(opening) : -len(closing)]
+            piece, size, first = [], 0, False
     yield b"\n  ]\n}\n"
 
 

@@ -72,8 +72,14 @@ def test_json_writer_escapes_half_a_surrogate_pair() -> None:
     assert json.loads(written) == data
 
 
+@pytest.mark.parametrize("piece", [1, 5, 1 << 20])  # (a story a piece, a few, all)
 @pytest.mark.parametrize("name", FIXTURE_INPUTS)
-def test_json_written_a_story_at_a_time_gives_the_bytes_of_the_whole(name: str) -> None:
+def test_json_written_a_few_stories_at_a_time_gives_the_bytes_of_the_whole(
+    name: str, piece: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dedup import render
+
+    monkeypatch.setattr(render, "JSON_PIECE", piece)
     report = fixture_report(name)
     whole = json.dumps(report_to_dict(report), ensure_ascii=False, indent=2) + "\n"
     assert b"".join(json_chunks(report)).decode() == whole
