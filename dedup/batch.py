@@ -313,10 +313,13 @@ def minhash_rows(
     use: int | None = None,
     workers: int = 1,
     first: int = 0,
+    lookup: U64 | None = None,
 ) -> U32:
     """MinHash signatures (datasketch `affine32`, see `fingerprint.signatures`) of every row, for
     the `use` permutations from `first` only (default: all; `kernels.min_hashes`, compiled).
-    Rows go in blocks of about SIGN_VALUES values, on up to `workers` processes."""
+    Rows go in blocks of about SIGN_VALUES values, on up to `workers` processes. With `lookup`,
+    the values of `sets` are indices into it (the sets are lookup[values]), looked up a block at
+    a time on the workers: the sets of hashes are never made whole."""
     a, b = permutations(num_perm, seed)
     use = num_perm - first if use is None else use
     n = len(sets.offsets) - 1
@@ -334,16 +337,19 @@ def minhash_rows(
     starts = sets.offsets[:-1][nonempty]  # (the values of the rows with values: contiguous)
     ends = sets.offsets[1:][nonempty]
     bounds = slice_bounds(ends, SIGN_VALUES)
-    values = sets.values.astype(np.uint64, copy=False)
+    values: np.ndarray = (
+        sets.values if lookup is not None else sets.values.astype(np.uint64, copy=False)
+    )
     a, b = a[first : first + use].copy(), b[first : first + use].copy()
 
     def block(r: int) -> None:
         lo, hi = bounds[r], bounds[r + 1]
         start, stop = int(starts[lo]), int(ends[hi - 1])
-        min_hashes(values[start:stop], starts[lo:hi] - start, a, b, out, nonempty[lo:hi])
+        part: U64 = values[start:stop] if lookup is None else lookup[values[start:stop]]
+        min_hashes(part, starts[lo:hi] - start, a, b, out, nonempty[lo:hi])
 
     block_none = np.zeros(0, dtype=np.int64)  # (compiled here, not on each worker)
-    min_hashes(values[:0], block_none, a, b, out, block_none)
+    min_hashes(np.zeros(0, np.uint64), block_none, a, b, out, block_none)
     for _ in run_blocks(block, len(bounds) - 1, workers):
         pass
     return out

@@ -454,26 +454,25 @@ class Analysis:
             raise DedupError("the TF-IDF rows were let go by report(last=True): analyse again")
         return self._tfidf
 
-    @property
-    def topic_sets(self) -> Ragged:
-        """The content words of each article but the corpus stop words, as 64-bit word hashes:
-        the columns of its TF-IDF row (every one has a weight: counts and idf are positive).
-        Built when asked for, to sign or band, not kept."""
-        m = self.tfidf
-        return Ragged(self.vocab.hashes()[m.indices], m.indptr.astype(np.int64))
-
     def set_sizes(self, resolution: str) -> I64:
         """The size of each article's set at `resolution` (see `signatures`)."""
         return self.copy_sets.lengths() if resolution == "copy" else np.diff(self.tfidf.indptr)
 
     def signatures(self, resolution: str, use: int | None = None, first: int = 0) -> U32:
         """MinHash signatures of every article: "copy" (shingles without boilerplate) or "story"
-        (content words without corpus stop words), the `use` values of each from `first`
-        (default: all). Not kept: 512 bytes an article at each resolution, needed only to band
-        (a few bands at a time, for each LSH threshold asked for)."""
-        sets = self.copy_sets if resolution == "copy" else self.topic_sets
+        (content words without corpus stop words, as 64-bit word hashes: the columns of its
+        TF-IDF row, every one with a weight, counts and idf being positive), the `use` values of
+        each from `first` (default: all). Not kept: 512 bytes an article at each resolution,
+        needed only to band (a few bands at a time, for each LSH threshold asked for)."""
         s = self.settings
-        return minhash_rows(sets, s.num_perm, s.seed, use, workers=self.workers, first=first)
+        if resolution == "copy":
+            sets, hashes = self.copy_sets, None
+        else:  # (the columns' hashes looked up a block at a time, on the workers)
+            m = self.tfidf
+            sets, hashes = Ragged(m.indices, m.indptr.astype(np.int64)), self.vocab.hashes()
+        return minhash_rows(
+            sets, s.num_perm, s.seed, use, workers=self.workers, first=first, lookup=hashes
+        )
 
     def candidate_codes(self, settings: Settings) -> I64:
         """Candidate pairs as codes i * n + j (i < j), sorted: proposed by either LSH resolution

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from dedup import Settings, batch
 from dedup.batch import (
+    Ragged,
     Vocabulary,
     band_pairs,
     by_range,
@@ -60,6 +61,11 @@ def test_bulk_minhash_equals_signatures(articles):
     assert len(sets.values) > 40 * 50
     with patch.object(batch, "SIGN_VALUES", 50):
         assert np.array_equal(minhash_rows(sets, 128, 1, use=111), expected[:, :111])
+    # sets given as indices into a table of their values: the same signatures
+    table, index = np.unique(sets.values, return_inverse=True)
+    indexed = Ragged(index.astype(np.int32), sets.offsets)
+    with patch.object(batch, "SIGN_VALUES", 50):
+        assert np.array_equal(minhash_rows(indexed, 128, 1, lookup=table), expected)
 
 
 @pytest.mark.parametrize("threshold", [0.2, 0.3, 0.5, 0.8])
