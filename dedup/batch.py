@@ -390,7 +390,7 @@ def band_counts(
     n = len(usable)
     idx = np.flatnonzero(usable)
     cuts = range_cuts(n)
-    workers = _candidate_workers(n, workers)
+    workers = candidate_workers(n, workers)
     step = max(1, BAND_COLUMNS // rows)  # (bands a group)
 
     def banded() -> Iterator[list[I64]]:
@@ -415,7 +415,7 @@ def band_counts(
     return found
 
 
-def _candidate_workers(n: int, workers: int) -> int:
+def candidate_workers(n: int, workers: int) -> int:
     """The workers that find the candidates among n articles: none below PARALLEL_MIN_ROWS
     (forking would cost more than it saves)."""
     return workers if n >= PARALLEL_MIN_ROWS else 1
@@ -453,7 +453,7 @@ def counted_by_range(
     the COUNT_RANGES ranges, as `by_range` gives), with the counts as `count_dtype`, only those
     counted at least `least` times. Each range is counted on its own, on up to `workers`
     processes: the working memory of counting is a range's, not every pair's."""
-    workers = _candidate_workers(n, workers)
+    workers = candidate_workers(n, workers)
     pieces: list[list[I64]] = [[] for _ in range(COUNT_RANGES)]
     for part in parts:
         for r, codes in enumerate(part):
@@ -568,7 +568,7 @@ def nearest(
         return kept
 
     keep = np.zeros(len(codes), dtype=bool)
-    for kept in run_blocks(best, spans, _candidate_workers(n, workers)):
+    for kept in run_blocks(best, spans, candidate_workers(n, workers)):
         keep[kept] = True
     found: I64 = codes[keep]
     return found

@@ -20,7 +20,6 @@ meanwhile (`Analysis._park`), so memory holds what the stage at work needs.
 from __future__ import annotations
 
 import functools
-import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from .batch import (
     Vocabulary,
     band_counts,
     by_range,
+    candidate_workers,
     concat,
     counted,
     counted_by_range,
@@ -234,18 +234,21 @@ def pick_anchors(sets: Ragged, every: int) -> Anchors:
 
 
 def shared_anchors(anchors: Anchors, n: int, min_shared: int, workers: int = 1) -> I64:
-    """The pairs (codes) of the n rows that share at least `min_shared` of `anchors`."""
+    """The pairs (codes) of the n rows that share at least `min_shared` of `anchors`. The pairs
+    of each part of the anchors are found on up to `workers` processes, then counted by range
+    (`counted_by_range`)."""
     if n < 2:
         return np.zeros(0, dtype=np.int64)
     cuts = range_cuts(n)
     bounds = anchors.bounds.tolist()
 
-    def posting_pairs() -> Iterator[list[I64]]:
-        """The pairs of each part, by range (each range's pairs let go once counted)."""
-        for lo, hi in itertools.pairwise(bounds):
-            yield by_range(_posting_pairs(anchors.hashes[lo:hi], anchors.owners[lo:hi], n), cuts)
+    def part_pairs(part: int) -> list[I64]:
+        """The pairs of a part, by range."""
+        lo, hi = bounds[part], bounds[part + 1]
+        return by_range(_posting_pairs(anchors.hashes[lo:hi], anchors.owners[lo:hi], n), cuts)
 
-    shared: I64 = counted_by_range(posting_pairs(), n, np.int32, workers, min_shared)[0]
+    parts = run_blocks(part_pairs, len(bounds) - 1, candidate_workers(n, workers))
+    shared: I64 = counted_by_range(parts, n, np.int32, workers, min_shared)[0]
     return shared
 
 
