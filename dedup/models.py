@@ -269,6 +269,11 @@ class Member:
     role: Role
 
 
+#: Member(...) made faster too (`maker`): a report of a million articles has hundreds of
+#: thousands of members.
+make_member = maker(Member)
+
+
 @dataclass(frozen=True, slots=True)
 class Story:
     """A group of articles on one story.

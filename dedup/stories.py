@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from .models import COPY_KINDS, Article, Match, Member, Role, Story, kind_rank
+from .models import COPY_KINDS, Article, Match, Role, Story, kind_rank, make_member
 from .text import wire_credit
 
 #: A wire credit counts only near the start (the dateline or standfirst): a copy that adds its
@@ -105,7 +105,6 @@ def build_stories(
 ) -> list[Story]:
     """Stories for the groups: original, roles, outlets; largest first, then by original id.
     `texts`: the text of each article by id (default: the articles' own)."""
-    by_pair = {(m.a, m.b): m for m in matches}
     group_of = {x: g for g, ids in enumerate(groups) for x in ids}
     within: list[list[Match]] = [[] for _ in groups]  # (the matches of each group)
     for m in matches:
@@ -117,24 +116,16 @@ def build_stories(
         members = [articles[i] for i in ids]
         original, reason = choose_original(members, words, texts)
         story_matches = tuple(sorted(found, key=lambda m: (m.a, m.b)))
+        # (the kind of each member's match with the original, if they have one)
+        linked = {m.b if m.a == original else m.a: m.kind for m in found if original in (m.a, m.b)}
         out_members = []
         for art in sorted(members, key=lambda a: (a.id != original, a.id)):
             role: Role
             if art.id == original:
                 role = "original"
             else:
-                key = (original, art.id) if original < art.id else (art.id, original)
-                link = by_pair.get(key)
-                role = "copy" if link is not None and link.kind in COPY_KINDS else "related"
-            out_members.append(
-                Member(
-                    id=art.id,
-                    title=art.title,
-                    outlet=art.outlet,
-                    published=art.published,
-                    role=role,
-                )
-            )
+                role = "copy" if linked.get(art.id) in COPY_KINDS else "related"
+            out_members.append(make_member(art.id, art.title, art.outlet, art.published, role))
         drafts.append((original, reason, tuple(out_members), story_matches))
     drafts.sort(key=lambda d: (-len(d[2]), d[0]))
     return [

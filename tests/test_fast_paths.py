@@ -328,10 +328,21 @@ def test_classify_all_is_classify_pair_by_pair(pairs: list[tuple]) -> None:
 
 
 @given(st.integers(0, 2**40), st.text(max_size=5), st.floats(allow_nan=False))
-def test_a_made_passage_match_and_article_are_the_constructed_ones(n: int, text: str, score: float):
+def test_made_passages_matches_articles_and_members_are_the_constructed_ones(
+    n: int, text: str, score: float
+):
     from dataclasses import FrozenInstanceError
 
-    from dedup.models import Article, Match, Passage, make_article, make_match, make_passage
+    from dedup.models import (
+        Article,
+        Match,
+        Member,
+        Passage,
+        make_article,
+        make_match,
+        make_member,
+        make_passage,
+    )
 
     passage = make_passage(n, n + 1, 0, 1, 8, text)
     assert passage == Passage(n, n + 1, 0, 1, 8, text)
@@ -346,3 +357,6 @@ def test_a_made_passage_match_and_article_are_the_constructed_ones(n: int, text:
     assert article == Article(*fields) and repr(article) == repr(Article(*fields))
     with pytest.raises(FrozenInstanceError):
         article.text = ""  # type: ignore[misc]
+    member = make_member(str(n), text, "o", None, "copy")
+    assert member == Member(str(n), text, "o", None, "copy")
+    assert repr(member) == repr(Member(str(n), text, "o", None, "copy"))
