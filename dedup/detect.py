@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .arrays import IN_SORTED_STEP, distinct, grouped_order, in_sorted
+from .arrays import distinct, grouped_order
 from .batch import (
     CHUNK,
     I64,
@@ -127,8 +127,6 @@ MAX_ANCHOR_POSTINGS = 64
 #: a time: the working memory of a sort is that of a part (at 1M articles, 18M anchors).
 ANCHOR_PART_BITS = 3
 
-#: Shingles looked at in one step of picking the anchors (`pick_anchors`).
-ANCHOR_STEP = 1 << 20
 
 #: Arrays of at least this many bytes are kept in a temporary file while the stages that do
 #: not use them run (`Analysis._park`); smaller ones stay in memory.
@@ -197,40 +195,13 @@ class Anchors:
 
 
 def pick_anchors(sets: Ragged, every: int) -> Anchors:
-    """The anchors of `sets` at `every` (see `anchor_pairs`), ANCHOR_STEP values at a time: the
-    anchors of each part are counted first, then written in place, so that no temporary is of
-    every value or every anchor."""
-    values = sets.values.astype(np.uint64, copy=False)
-    if every <= 0:
-        values = values[:0]
-    power_of_two = every & (every - 1) == 0  # (then a mask of the low bits, not a division)
-    parts = 1 << ANCHOR_PART_BITS
+    """The anchors of `sets` at `every` (see `anchor_pairs`; `kernels.anchors_by_part`)."""
+    from .kernels import anchors_by_part  # (numba: imported when there are sets)
 
-    def steps() -> Iterator[tuple[I64, U64, npt.NDArray[np.uint8]]]:
-        """Each step's anchors: positions, hashes and parts."""
-        for lo in range(0, len(values), ANCHOR_STEP):
-            part = values[lo : lo + ANCHOR_STEP]
-            rest = part & np.uint64(every - 1) if power_of_two else part % np.uint64(every)
-            at = np.flatnonzero(rest == 0)
-            picked = part[at]
-            yield at + lo, picked, (picked >> np.uint64(64 - ANCHOR_PART_BITS)).astype(np.uint8)
-
-    sizes = np.zeros(parts, dtype=np.int64)
-    for _, _, top in steps():
-        sizes += np.bincount(top, minlength=parts)
-    bounds = np.zeros(parts + 1, dtype=np.int64)
-    np.cumsum(sizes, out=bounds[1:])
-    hashes = np.empty(int(bounds[-1]), dtype=np.uint64)
-    owners = np.empty(int(bounds[-1]), dtype=np.int32)
-    filled = bounds[:-1].copy()
-    for at, picked, top in steps():
-        order = np.argsort(top, kind="stable")
-        counts = np.bincount(top, minlength=parts)
-        where = np.repeat(filled - np.cumsum(counts) + counts, counts) + np.arange(len(order))
-        hashes[where] = picked[order]
-        owners[where] = np.searchsorted(sets.offsets, at[order], side="right") - 1
-        filled += counts
-    return Anchors(hashes, owners, bounds)
+    values, offsets = sets.values.astype(np.uint64, copy=False), sets.offsets
+    if every <= 0:  # (anchors off: none)
+        values, offsets, every = values[:0], offsets[:1], 1
+    return Anchors(*anchors_by_part(values, offsets, every, ANCHOR_PART_BITS))
 
 
 def shared_anchors(anchors: Anchors, n: int, min_shared: int, workers: int = 1) -> I64:
@@ -1117,26 +1088,14 @@ def _filtered_offsets(rows: Ragged, keep: npt.NDArray[np.bool_]) -> I64:
 def _drop_values(rows: Ragged, drop: U64) -> Ragged:
     """Rows without the values in `drop` (sorted), moved down in `rows`' own array, which is
     overwritten (the caller lets `rows` go: a second array of every shingle would be another
-    gigabyte at 1M articles), IN_SORTED_STEP values at a time (`arrays.in_sorted`): the
-    temporaries of a step are small enough to reuse freed memory, not fresh pages each time."""
+    gigabyte at 1M articles; `kernels.drop_in_rows`)."""
     if not len(drop):
         return rows
+    from .kernels import drop_in_rows  # (numba: imported when there is something to drop)
+
     values = rows.values.astype(np.uint64, copy=False)
-    gone: list[I64] = []  # (the positions dropped: few, unlike a mask of every value)
-    at = 0
-    for lo in range(0, len(values), IN_SORTED_STEP):
-        if lo % (64 * IN_SORTED_STEP) == 0:
-            release_memory()  # (the steps' temporaries, freed on the heap between small arrays)
-        part = values[lo : lo + IN_SORTED_STEP]
-        hit = in_sorted(part, drop)
-        gone.append(np.flatnonzero(hit) + lo)
-        kept = part[~hit]  # (a copy: it lands at or before `part`)
-        values[at : at + len(kept)] = kept
-        at += len(kept)
-    owners = np.searchsorted(rows.offsets, concat(gone, np.int64), side="right") - 1
-    offsets = rows.offsets.copy()
-    offsets[1:] -= np.cumsum(np.bincount(owners, minlength=len(offsets) - 1))
-    return Ragged(values[:at], offsets)
+    offsets = drop_in_rows(values, rows.offsets, drop.astype(np.uint64, copy=False))
+    return Ragged(values[: offsets[-1]], offsets)
 
 
 def _merge_scores(a: PairScores, b: PairScores, n: int) -> PairScores:

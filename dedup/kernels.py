@@ -392,6 +392,65 @@ _FMIX2 = np.uint64(0xC2B2AE35)
 
 
 @njit(nogil=True, cache=True)
+def drop_in_rows(values: U64, offsets: I64, drop: U64) -> I64:
+    """Rows of values (row r: values[offsets[r]:offsets[r + 1]]) without the values in `drop`
+    (sorted), moved down in `values` itself; the rows' new offsets. A bitmap of the low bits of
+    `drop` (about 64 slots a value, 4 KB to 4 MB, as `arrays.in_sorted`) clears most values at
+    once; only the rest are looked up."""
+    bits = min(22, max(12, int(np.log2(64 * len(drop) + 1)) + 1))
+    low = np.uint64((1 << bits) - 1)
+    bitmap = np.zeros(1 << bits, dtype=np.bool_)
+    for d in drop:
+        bitmap[d & low] = True
+    out = np.empty_like(offsets)
+    out[0] = 0
+    at = 0
+    for r in range(len(offsets) - 1):
+        for x in range(offsets[r], offsets[r + 1]):
+            v = values[x]
+            if bitmap[v & low]:
+                k = np.searchsorted(drop, v)
+                if k < len(drop) and drop[k] == v:
+                    continue
+            values[at] = v
+            at += 1
+        out[r + 1] = at
+    return out
+
+
+@njit(nogil=True, cache=True)
+def anchors_by_part(values: U64, offsets: I64, every: int, bits: int) -> tuple[U64, I32, I64]:
+    """The anchors of rows of values (row r: values[offsets[r]:offsets[r + 1]]), the values
+    divisible by `every` (every >= 1; a mask of the low bits when it is a power of two, not a
+    division), and the row of each, laid out by their top `bits` bits: part p is bounds[p] ..
+    bounds[p + 1] - 1, in the order of the values. Two passes: the parts counted, then filled in
+    place (no temporary of every value or every anchor)."""
+    shift = np.uint64(64 - bits)
+    mask = np.uint64(every - 1)
+    divisor = np.uint64(every)
+    masked = every & (every - 1) == 0
+    sizes = np.zeros((1 << bits) + 1, dtype=np.int64)
+    for x in range(len(values)):
+        v = values[x]
+        if (v & mask) == 0 if masked else v % divisor == 0:
+            sizes[(v >> shift) + np.uint64(1)] += 1
+    bounds = np.cumsum(sizes)
+    hashes = np.empty(bounds[-1], dtype=np.uint64)
+    owners = np.empty(bounds[-1], dtype=np.int32)
+    filled = bounds[:-1].copy()
+    for r in range(len(offsets) - 1):
+        for x in range(offsets[r], offsets[r + 1]):
+            v = values[x]
+            if (v & mask) == 0 if masked else v % divisor == 0:
+                part = v >> shift
+                at = filled[part]
+                hashes[at] = v
+                owners[at] = r
+                filled[part] = at + 1
+    return hashes, owners, bounds
+
+
+@njit(nogil=True, cache=True)
 def min_hashes(values: U64, starts: I64, a: U32, b: U32, out: U32, rows: I64) -> None:
     """MinHash signatures of non-empty sets laid end to end in `values` (set r from starts[r]
     to the next start, the last to the end), as `fingerprint.sign_block` computes them, into

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dedup import Settings, analyse, detect
@@ -243,17 +243,20 @@ def test_blocks_on_workers_write_into_a_shared_array_in_place() -> None:
     st.sets(st.integers(0, 40), max_size=10),
     st.integers(1, 5),
 )
+@settings(deadline=None)  # (the first example compiles the kernels)
 def test_filtering_rows_in_chunks_drops_what_each_row_drops(
     rows: list[list[int]], drop: set[int], chunk: int
 ) -> None:
-    values = [np.unique(np.asarray(r, dtype=np.uint64) << np.uint64(40)) for r in rows]
+    def spread(x: np.ndarray) -> np.ndarray:  # (values that differ in their low bits and high)
+        return (x << np.uint64(40)) | x
+
+    values = [np.unique(spread(np.asarray(r, dtype=np.uint64))) for r in rows]
     offsets = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(v) for v in values], out=offsets[1:])
     ragged = batch_module.Ragged(batch_module.concat(values, np.uint64), offsets)
-    dropped = np.asarray(sorted(drop), dtype=np.uint64) << np.uint64(40)
+    dropped = spread(np.asarray(sorted(drop), dtype=np.uint64))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(detect_module, "CHUNK", chunk)
-        mp.setattr(detect_module, "IN_SORTED_STEP", chunk)
         anchors = detect_module.anchor_pairs(ragged, 3, 1)
         kept = detect_module._drop_values(ragged, dropped)  # (overwrites ragged)
     for i, v in enumerate(values):
@@ -269,6 +272,7 @@ def test_filtering_rows_in_chunks_drops_what_each_row_drops(
     st.sampled_from([3, 4, 8]),
     st.integers(1, 2),
 )
+@settings(deadline=None)  # (the first example compiles the kernels)
 def test_anchor_pairs_are_the_pairs_sharing_enough_divisible_hashes(
     rows: list[set[int]], every: int, least: int
 ) -> None:
@@ -282,6 +286,30 @@ def test_anchor_pairs_are_the_pairs_sharing_enough_divisible_hashes(
     n = len(rows)
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     assert found == [i * n + j for i, j in pairs if len(anchors[i] & anchors[j]) >= least]
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 64), max_size=8), max_size=8),
+    st.sampled_from([0, 1, 3, 4, 8]),
+)
+@settings(deadline=None)  # (the first example compiles the kernel)
+def test_anchors_are_laid_out_by_part_in_the_order_of_the_values(
+    rows: list[list[int]], every: int
+) -> None:
+    values = [np.asarray(r, dtype=np.uint64) for r in rows]
+    offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(v) for v in values], out=offsets[1:])
+    ragged = batch_module.Ragged(batch_module.concat(values, np.uint64), offsets)
+    anchors = detect_module.pick_anchors(ragged, every)
+    bits = detect_module.ANCHOR_PART_BITS
+    found = [
+        (x >> (64 - bits), x, i) for i, r in enumerate(rows) for x in r if every and not x % every
+    ]
+    found.sort(key=lambda f: f[0])  # (stable: in the order of the values within a part)
+    assert anchors.hashes.tolist() == [x for _, x, _ in found]
+    assert anchors.owners.tolist() == [i for _, _, i in found]
+    sizes = [sum(1 for p, _, _ in found if p == part) for part in range(1 << bits)]
+    assert anchors.bounds.tolist() == np.cumsum([0, *sizes]).tolist()
 
 
 @given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(1, 12)), max_size=40))
