@@ -215,8 +215,21 @@ def fingerprint_corpus(
 
     from .kernels import renumbered_in_rows  # (numba: imported when there are texts)
 
-    fields: dict[str, list[np.ndarray]] = {name: [] for name in _PARTS}
-    done = 0
+    # (each block's pieces are copied into the whole as they come, and let go: the pieces and
+    # the whole are never all in memory, and no join is left for the end; at 1M articles the
+    # shingles alone are a gigabyte)
+    fields = {
+        name: _Filling(dtype, len(texts))
+        for name, dtype in (
+            ("counts", np.int64),
+            ("digests", np.uint64),
+            ("shingles", np.uint64),
+            ("shingle_counts", np.int64),
+            ("term_ids", np.int32),  # (32-bit: half the memory)
+            ("term_lengths", np.int64),
+            ("term_counts", np.int32),
+        )
+    }
     if blocks > 1 and workers > 1:
         compile_tokenizer()  # (here, not on each worker)
         _batch_terms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_))
@@ -229,45 +242,53 @@ def fingerprint_corpus(
             ("digests", part.digests),
             ("shingles", part.shingles),
             ("shingle_counts", part.shingle_counts),
-            ("term_ids", ids),  # (32-bit, as the whole will be: half the memory)
+            ("term_ids", ids),
             ("term_lengths", part.term_lengths),
             ("term_counts", counts),
         ):
-            fields[name].append(value)
-        done += len(part.counts)
+            fields[name].add(value, len(part.counts))
+        del part, ids, counts
+        done = fields["counts"].size
         if progress is not None:
             progress(done)
 
-    def take(name: str, dtype: type) -> np.ndarray:
-        """One field for the whole corpus, each block's piece let go as soon as it is copied
-        (the pieces and the whole are never all in memory: at 1M articles the shingles alone
-        are a gigabyte)."""
-        return _joined(fields.pop(name), dtype)
-
-    def ragged(values: str, lengths: str, dtype: type) -> Ragged:
-        sizes = take(lengths, np.int64)
+    def ragged(values: str, lengths: str) -> Ragged:
+        sizes = fields[lengths].whole()
         offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
-        return Ragged(take(values, dtype), offsets)
+        return Ragged(fields[values].whole(), offsets)
 
     return CorpusFingerprints(
-        words=take("counts", np.int64),
-        digests=take("digests", np.uint64),
-        shingles=ragged("shingles", "shingle_counts", np.uint64),
-        term_ids=ragged("term_ids", "term_lengths", np.int32),
-        term_counts=take("term_counts", np.int32),
+        words=fields["counts"].whole(),
+        digests=fields["digests"].whole(),
+        shingles=ragged("shingles", "shingle_counts"),
+        term_ids=ragged("term_ids", "term_lengths"),
+        term_counts=fields["term_counts"].whole(),
     )
 
 
-_PARTS = (
-    "counts",
-    "digests",
-    "shingles",
-    "shingle_counts",
-    "term_ids",
-    "term_lengths",
-    "term_counts",
-)
+class _Filling:
+    """An array filled a block's piece at a time, for n texts in all. Its room is guessed from
+    the first pieces (a quarter more than their size a text, for every text) and grown by half
+    when it is full; the room never filled is never touched, so it takes no memory."""
+
+    def __init__(self, dtype: type, n: int) -> None:
+        self.array: np.ndarray = np.empty(0, dtype=dtype)
+        self.size, self.texts, self.n = 0, 0, n
+
+    def add(self, piece: np.ndarray, texts: int) -> None:
+        end = self.size + len(piece)
+        self.texts += texts
+        if end > len(self.array):
+            guess = -(-end * self.n // max(self.texts, 1)) * 5 // 4
+            grown = np.empty(max(guess, len(self.array) * 3 // 2, end), dtype=self.array.dtype)
+            grown[: self.size] = self.array[: self.size]
+            self.array = grown
+        self.array[self.size : end] = piece
+        self.size = end
+
+    def whole(self) -> np.ndarray:
+        return self.array[: self.size]
 
 
 def _batch_shingles(flat: I64, lengths: I64, hashes: U64, k: int) -> tuple[U64, I64]:

@@ -51,6 +51,18 @@ def test_corpus_fingerprints_equal_one_article_fingerprints(articles):
         assert {words[t]: int(c) for t, c in zip(ids, counts, strict=True)} == fp.terms
 
 
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 5)), max_size=12))
+def test_a_filled_array_is_its_pieces_one_after_another(pieces: list[tuple[int, int]]) -> None:
+    from dedup.batch import _Filling
+
+    texts = sum(t for _, t in pieces)
+    filling = _Filling(np.int64, texts)  # (its room guessed from the first pieces, then grown)
+    made = [np.arange(size, dtype=np.int64) + k * 100 for k, (size, _) in enumerate(pieces)]
+    for piece, (_, t) in zip(made, pieces, strict=True):
+        filling.add(piece, t)
+    assert filling.whole().tolist() == np.concatenate([np.zeros(0, np.int64), *made]).tolist()
+
+
 def test_bulk_minhash_equals_signatures(articles):
     analysis = analyse(articles)
     sets = analysis.copy_sets
