@@ -18,7 +18,7 @@ temporary file beyond `cli.SPILL_TEXT`):
 - sharing anchors: `detect.shared_anchors`;
 - report (`Analysis.report`, last=True): scores, passages and matches, stories (grouping,
   originals); the analysis is then let go, as `detect` does;
-- json: the report as JSON, a story at a time.
+- json: the report as JSON, a few stories at a time.
 The resident sets are sampled every RSS_EVERY seconds, after an untimed report of the scenario
 fixtures (numba's compilation is no step).
 Results: the `memory` section of `benchmarks/RESULTS.md`.

@@ -17,7 +17,7 @@ Stages, in the order the report runs them:
 - scores: exact Jaccard, containment and TF-IDF cosine of every candidate pair;
 - passages: shared passages of the pairs that are or may be matches (`dedup.passages`);
 - judge and stories: thresholds, complete linkage, originals;
-- json: the report as JSON, a story at a time, as `dedup report` writes it.
+- json: the report as JSON, a few stories at a time, as `dedup report` writes it.
 Each stage is timed in this process (`time.perf_counter`), so work done by the workers counts as
 the wall time the stage waited for it. Results: the `profile` section of `benchmarks/RESULTS.md`.
 

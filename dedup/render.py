@@ -1,7 +1,7 @@
 """Every output format of a `Report`: table, json, csv, markdown and html.
 
 `render_report(report, fmt)` returns the whole document as one string; the caller writes it
-(`json_chunks` gives the JSON a story at a time, for large reports).
+(`json_chunks` gives the JSON a few stories at a time, for large reports).
 The JSON form is the stable `dedup.report/1` shape of DESIGN.md; the other forms are views of it.
 """
 
