@@ -185,7 +185,7 @@ class Parked:
             self._file = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115
         except OSError as e:
             raise _temporary_file_error("arrays", e) from e
-        self._failed: OSError | None = None
+        self._failed: Exception | None = None  # (raised by `load`)
         self._writer = threading.Thread(target=self._write, args=(pieces,), daemon=True)
         del pieces  # (the thread's now: each goes once written)
         _WRITERS.add(self._writer)
@@ -199,7 +199,7 @@ class Parked:
                 _write_all(self._file, data.reshape(-1).view(np.uint8).data)
                 _write_all(self._file, memoryview(bytes(-data.nbytes % PARK_ALIGN)))
                 del data
-        except OSError as e:
+        except Exception as e:  # (not OSError alone: a file left short would be mapped)
             self._failed = e
         finally:
             pieces.clear()
@@ -211,9 +211,13 @@ class Parked:
 
     def load(self) -> list[np.ndarray]:
         self.wait()
+        failed = self._failed
+        if failed is not None:
+            self._file.close()
+            if isinstance(failed, OSError):
+                raise _temporary_file_error("arrays", failed) from failed
+            raise failed
         try:
-            if self._failed is not None:
-                raise self._failed
             # (ACCESS_COPY: the arrays are writable, as those given were; a write stays here)
             buffer = mmap.mmap(self._file.fileno(), self._size, access=mmap.ACCESS_COPY)
         except OSError as e:

@@ -116,6 +116,13 @@ def test_arrays_whose_file_cannot_be_written_are_a_clear_error_when_loaded(monke
     with pytest.raises(DedupError, match=r"No space left on device.*TMPDIR"):
         parked.load()
 
+    def broken(*args: object) -> None:
+        raise ValueError("not a file error")
+
+    monkeypatch.setattr(textstore, "_write_all", broken)
+    with pytest.raises(ValueError, match="not a file error"):  # (never a short file mapped)
+        textstore.Parked([np.zeros(4)]).load()
+
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 def test_a_fork_waits_for_arrays_being_written(monkeypatch):
