@@ -68,6 +68,12 @@ def grouped_order(keys: U64) -> I64:
     return order
 
 
+def bitmap_bits(size: int) -> int:
+    """The low bits a bitmap of a table of `size` values is indexed by (`in_sorted`,
+    `kernels.drop_in_rows`): about 64 slots a value, between 4 KB and 4 MB."""
+    return min(22, max(12, (64 * size).bit_length()))
+
+
 #: Values `in_sorted` checks in one step.
 IN_SORTED_STEP = 1 << 18
 
@@ -83,7 +89,7 @@ def in_sorted(values: U64, table: U64) -> npt.NDArray[np.bool_]:
     found = np.zeros(len(values), dtype=bool)
     if not len(table) or not len(values):
         return found
-    bits = min(22, max(12, (64 * len(table)).bit_length()))
+    bits = bitmap_bits(len(table))
     low = np.uint64((1 << bits) - 1)
     bitmap = np.zeros(1 << bits, dtype=bool)
     bitmap[(table & low).astype(np.intp)] = True

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .arrays import distinct, grouped_order
+from .arrays import bitmap_bits, distinct, grouped_order
 from .batch import (
     CHUNK,
     I64,
@@ -126,7 +126,6 @@ MAX_ANCHOR_POSTINGS = 64
 #: The anchors are grouped in 2 ** ANCHOR_PART_BITS parts (by their hashes' top bits), a part at
 #: a time: the working memory of a sort is that of a part (at 1M articles, 18M anchors).
 ANCHOR_PART_BITS = 3
-
 
 #: Arrays of at least this many bytes are kept in a temporary file while the stages that do
 #: not use them run (`Analysis._park`); smaller ones stay in memory.
@@ -906,7 +905,7 @@ class Analysis:
         articles = {i: self.articles[i] for i in ids}
         if isinstance(self.texts, list):
             return articles
-        return _WithTexts(articles, {i: self.row[i] for i in ids}, self._texts_of)
+        return _WithTexts(articles, _Texts({i: self.row[i] for i in ids}, self._texts_of))
 
 
 def _strongest_first(
@@ -1008,21 +1007,15 @@ class _Texts(Mapping[str, str]):
 
 
 class _WithTexts(Mapping[str, Article]):
-    """Articles by id, each given its text (read by row, `Analysis._texts_of`) when asked for:
-    `Report.articles` when the texts are in a file. Only the views that show texts ask (HTML),
-    and at 1M articles, reading the texts of every member of a story takes seconds."""
+    """Articles by id, each given its text (from `texts`) when asked for: `Report.articles`
+    when the texts are in a file. Only the views that show texts ask (HTML), and at 1M
+    articles, reading the texts of every member of a story takes seconds."""
 
-    def __init__(
-        self,
-        articles: dict[str, Article],
-        row: dict[str, int],
-        texts_of: Callable[[list[int]], list[str]],
-    ) -> None:
-        self.articles, self.row, self.texts_of = articles, row, texts_of
+    def __init__(self, articles: dict[str, Article], texts: Mapping[str, str]) -> None:
+        self.articles, self.texts = articles, texts
 
     def __getitem__(self, article_id: str) -> Article:
-        text = self.texts_of([self.row[article_id]])[0]
-        return with_text(self.articles[article_id], text)
+        return with_text(self.articles[article_id], self.texts[article_id])
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.articles)
@@ -1094,7 +1087,8 @@ def _drop_values(rows: Ragged, drop: U64) -> Ragged:
     from .kernels import drop_in_rows  # (numba: imported when there is something to drop)
 
     values = rows.values.astype(np.uint64, copy=False)
-    offsets = drop_in_rows(values, rows.offsets, drop.astype(np.uint64, copy=False))
+    drop = drop.astype(np.uint64, copy=False)
+    offsets = drop_in_rows(values, rows.offsets, drop, bitmap_bits(len(drop)))
     return Ragged(values[: offsets[-1]], offsets)
 
 

@@ -10,6 +10,8 @@ loop:
   numbers in order of first use (a hash table), for `dedup.text.tokenize_block`;
 - `term_counts`: the content words of each text of a block and their counts (a table by word);
   `renumbered_in_rows`: those words renumbered by the corpus vocabulary and put in order of it;
+- `anchors_by_part`, `drop_in_rows`: the anchors of the shingle sets, laid out by part, and the
+  sets without their boilerplate, each in one pass over every shingle;
 - `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`.
 
 The kernels of many pairs write their results into arrays the caller gives them (the blocks of
@@ -392,12 +394,11 @@ _FMIX2 = np.uint64(0xC2B2AE35)
 
 
 @njit(nogil=True, cache=True)
-def drop_in_rows(values: U64, offsets: I64, drop: U64) -> I64:
+def drop_in_rows(values: U64, offsets: I64, drop: U64, bits: int) -> I64:
     """Rows of values (row r: values[offsets[r]:offsets[r + 1]]) without the values in `drop`
-    (sorted), moved down in `values` itself; the rows' new offsets. A bitmap of the low bits of
-    `drop` (about 64 slots a value, 4 KB to 4 MB, as `arrays.in_sorted`) clears most values at
-    once; only the rest are looked up."""
-    bits = min(22, max(12, int(np.log2(64 * len(drop) + 1)) + 1))
+    (sorted), moved down in `values` itself; the rows' new offsets. A bitmap of the low `bits`
+    bits of `drop` (`arrays.bitmap_bits`, as `arrays.in_sorted`) clears most values at once;
+    only the rest are looked up."""
     low = np.uint64((1 << bits) - 1)
     bitmap = np.zeros(1 << bits, dtype=np.bool_)
     for d in drop:

@@ -117,14 +117,16 @@ def build_stories(
         original, reason = choose_original(members, words, texts)
         story_matches = tuple(sorted(found, key=lambda m: (m.a, m.b)))
         # (the kind of each member's match with the original, if they have one)
-        linked = {m.b if m.a == original else m.a: m.kind for m in found if original in (m.a, m.b)}
+        with_original = {
+            m.b if m.a == original else m.a: m.kind for m in found if original in (m.a, m.b)
+        }
         out_members = []
         for art in sorted(members, key=lambda a: (a.id != original, a.id)):
             role: Role
             if art.id == original:
                 role = "original"
             else:
-                role = "copy" if linked.get(art.id) in COPY_KINDS else "related"
+                role = "copy" if with_original.get(art.id) in COPY_KINDS else "related"
             out_members.append(make_member(art.id, art.title, art.outlet, art.published, role))
         drafts.append((original, reason, tuple(out_members), story_matches))
     drafts.sort(key=lambda d: (-len(d[2]), d[0]))
