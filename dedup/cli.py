@@ -189,15 +189,21 @@ def warn(message: str) -> None:
 
 
 def read_inputs(
-    paths: Iterable[str], strict: bool, stdin: bool = True, spill: int | None = None
+    paths: Iterable[str],
+    strict: bool,
+    stdin: bool = True,
+    spill: int | None = None,
+    workers: int = 1,
 ) -> ReadResult:
     """Read articles, telling stderr what was noted or skipped (with --strict, a skip raises;
-    spill: the texts go to a temporary file, see `read_articles`)."""
+    spill, workers: the texts go to a temporary file, large JSONL files are parsed on the
+    workers, see `read_articles`)."""
     from .parallel import gc_paused
     from .readers import read_articles
 
     with gc_paused():
-        read = read_articles(paths, stdin=sys.stdin if stdin else None, strict=strict, spill=spill)
+        stdin_file = sys.stdin if stdin else None
+        read = read_articles(paths, stdin=stdin_file, strict=strict, spill=spill, workers=workers)
     for note in read.notes:
         warn(f"note: {note.path}: {note.message}")
     for skip in read.skipped:
@@ -251,14 +257,15 @@ def report(
       dedup report articles/ --format html -o report.html
     """
     from .detect import detect
-    from .parallel import gc_paused
+    from .parallel import default_workers, gc_paused
     from .render import json_chunks, render_report
 
     settings = settings_from(options)
     # (the garbage collector stays off until the report is written and let go: its first pass
     # over the millions of objects of a large report would take seconds; they hold no cycles)
     with gc_paused():
-        read = read_inputs(paths, strict, spill=SPILL_TEXT)  # (many texts wait in a file)
+        # (many texts wait in a file; a large JSONL file is parsed on the workers)
+        read = read_inputs(paths, strict, spill=SPILL_TEXT, workers=jobs or default_workers())
         with progress_bar(quiet) as progress:
             result = detect(
                 read.articles,

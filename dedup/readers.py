@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import errno
 import io
 import json
@@ -62,6 +63,10 @@ _FIELD_SET = frozenset(FIELDS)
 _NO_META: Mapping[str, Any] = MappingProxyType({})
 
 _SNIFF_BYTES = 8192  # a NUL byte in this many leading bytes marks a file as binary
+
+#: A JSONL file of at least two pieces of this many bytes is read a piece at a time on worker
+#: processes (`read_articles(workers=...)`): each piece ends at the end of a line.
+READ_PIECE = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ def read_articles(
     stdin: IO[str] | None = None,
     strict: bool = False,
     spill: int | None = None,
+    workers: int = 1,
 ) -> ReadResult:
     """Read every article under `paths` (files, folders, or `-` for JSONL on `stdin`).
 
@@ -120,39 +126,93 @@ def read_articles(
     the reason; otherwise it is listed in `ReadResult.skipped` and reading goes on. With `spill`
     (a number of characters), once the texts read add up to more than that, every text goes to a
     temporary file (`ReadResult.texts`), not into the articles: a million articles hold a
-    gigabyte of text. Fewer stay in memory, where they are quicker to read again.
+    gigabyte of text. Fewer stay in memory, where they are quicker to read again. With
+    `workers` > 1, large JSONL files are parsed on up to that many processes (`READ_PIECE`); the
+    result is the same.
     """
-    articles: list[Article] = []
+    kept = _Kept(spill)
     skipped: list[Skipped] = []
     notes: list[Note] = []
-    store: TextStore | None = None
-    held = 0
-    for item in iter_inputs(paths, stdin=stdin):
-        if isinstance(item, Article):
-            if spill is not None and store is None:
-                held += len(item.text)
-                if held > spill:  # (from here on: the texts so far, then each as it is read)
-                    store = TextStore()
-                    for k, a in enumerate(articles):
-                        store.add(a.text)
-                        articles[k] = with_text(a, "")
-            if store is not None:
-                store.add(item.text)
-                item = with_text(item, "")
-            articles.append(item)
+    for item in _inputs(paths, stdin, workers, kept if spill is not None else None):
+        if isinstance(item, Article | _Stored):
+            kept.add(item)
         elif isinstance(item, Skipped):
             if strict:
                 raise InputError(f"{item.path}: {item.reason}")
             skipped.append(item)
         else:
             notes.append(item)
-    order = sorted(range(len(articles)), key=lambda k: articles[k].id)
+    articles, store = kept.articles, kept.store
+    ids = [a.id for a in articles]
+    order = sorted(range(len(articles)), key=ids.__getitem__)
+    del ids
     return ReadResult(
         articles=tuple([articles[k] for k in order]),
         skipped=tuple(sorted(skipped, key=lambda s: (s.path, s.reason))),
         notes=tuple(sorted(notes, key=lambda n: n.path)),
         texts=None if store is None else store.take(order),
     )
+
+
+@dataclass
+class _Stored:
+    """Articles whose texts are in the texts' file already, text k from byte starts[k] to
+    ends[k] (their own texts are ""), each with where it was read from."""
+
+    articles: list[Article]
+    wheres: list[str]
+    starts: list[int]
+    ends: list[int]
+
+    def part(self, keep: Iterable[int]) -> _Stored:
+        at = list(keep)
+        return _Stored(
+            [self.articles[k] for k in at],
+            [self.wheres[k] for k in at],
+            [self.starts[k] for k in at],
+            [self.ends[k] for k in at],
+        )
+
+
+class _Kept:
+    """The articles read, with their texts in memory until they add up to more than `spill`
+    characters (None: always), then in a `TextStore` (those so far first, then each as it is
+    read): `read_articles`."""
+
+    def __init__(self, spill: int | None) -> None:
+        self.articles: list[Article] = []
+        self.store: TextStore | None = None
+        self._spill, self._held = spill, 0
+
+    def add(self, item: Article | _Stored) -> None:
+        if isinstance(item, _Stored):  # (`room` made the store)
+            assert self.store is not None
+            self.store.put_many(item.starts, item.ends)
+            self.articles.extend(item.articles)
+            return
+        article = item
+        if self.store is None and self._spill is not None:
+            self._held += len(article.text)
+            if self._held > self._spill:
+                self._make_store()
+        if self.store is not None:
+            self.store.add(article.text)
+            article = with_text(article, "")
+        self.articles.append(article)
+
+    def room(self, size: int) -> TextStore | None:
+        """The store, when texts of up to `size` more bytes are to go into it (made now if they
+        could pass `spill`)."""
+        if self.store is None and self._spill is not None and self._held + size > self._spill:
+            self._make_store()
+        return self.store
+
+    def _make_store(self) -> None:
+        self.store = store = TextStore()
+        articles = self.articles
+        for k, a in enumerate(articles):
+            store.add(a.text)
+            articles[k] = with_text(a, "")
 
 
 def iter_inputs(
@@ -164,27 +224,62 @@ def iter_inputs(
     unsupported suffixes ignored) or `-` (JSONL read from `stdin`, default `sys.stdin`).
     An id seen before is skipped ("duplicate id ..."): the first one read wins.
     """
+    for item in _inputs(paths, stdin, 1, None):
+        assert not isinstance(item, _Stored)  # (no store: every text is its article's)
+        yield item
+
+
+def _inputs(
+    paths: Iterable[str | Path], stdin: IO[str] | None, workers: int, kept: _Kept | None
+) -> Iterator[Article | _Stored | Skipped | Note]:
+    """`iter_inputs`, large JSONL files parsed on up to `workers` processes with their texts
+    written into the store of `kept` (`_read_jsonl_pieces`): those articles come as `_Stored`."""
     if isinstance(paths, str | os.PathLike):  # one path, not an iterable of its characters
         paths = [paths]
     first_seen: dict[str, str] = {}
     for path in paths:
-        for item in _read_path(path, stdin):
-            if not isinstance(item, tuple):
-                yield item
-                continue
-            article, where = item
-            if article.id in first_seen:
-                first = first_seen[article.id]
-                yield Skipped(where, f"duplicate id {article.id!r} (first read from {first})")
+        for item in _read_path(path, stdin, workers, kept):
+            if isinstance(item, _Stored):
+                yield from _first_seen(item, first_seen)
+            elif isinstance(item, tuple):
+                article, where = item
+                if article.id in first_seen:
+                    first = first_seen[article.id]
+                    yield Skipped(where, f"duplicate id {article.id!r} (first read from {first})")
+                else:
+                    first_seen[article.id] = where
+                    yield article
             else:
-                first_seen[article.id] = where
-                yield article
+                yield item
+
+
+def _first_seen(stored: _Stored, first_seen: dict[str, str]) -> Iterator[_Stored | Skipped]:
+    """The articles of `stored` whose ids were not seen before (`first_seen`, to which they are
+    added), then a skip for each of the others."""
+    ids = [a.id for a in stored.articles]
+    if first_seen.keys().isdisjoint(ids) and len(set(ids)) == len(ids):  # (the usual case)
+        first_seen.update(zip(ids, stored.wheres, strict=True))
+        yield stored
+        return
+    keep: list[int] = []
+    skips: list[Skipped] = []
+    for k, (id_, where) in enumerate(zip(ids, stored.wheres, strict=True)):
+        if id_ in first_seen:
+            message = f"duplicate id {id_!r} (first read from {first_seen[id_]})"
+            skips.append(Skipped(where, message))
+        else:
+            first_seen[id_] = where
+            keep.append(k)
+    yield stored.part(keep)
+    yield from skips
 
 
 # --- finding files ---------------------------------------------------------------------------
 
 
-def _read_path(path: str | Path, stdin: IO[str] | None) -> Iterator[_Item]:
+def _read_path(
+    path: str | Path, stdin: IO[str] | None, workers: int, kept: _Kept | None
+) -> Iterator[_Item | _Stored]:
     shown = os.fspath(path)
     if shown == "-":
         lines = stdin if stdin is not None else sys.stdin
@@ -194,7 +289,7 @@ def _read_path(path: str | Path, stdin: IO[str] | None) -> Iterator[_Item]:
         if isinstance(source, Skipped):
             yield source
         else:
-            yield from _read_source(source)
+            yield from _read_source(source, workers, kept)
 
 
 def _find_sources(root: Path, shown: str) -> Iterator[_Source | Skipped]:
@@ -272,10 +367,12 @@ def _os_reason(path: Path, exc: OSError) -> str:
 # --- reading one file ------------------------------------------------------------------------
 
 
-def _read_source(source: _Source) -> Iterator[_Item]:
+def _read_source(
+    source: _Source, workers: int = 1, kept: _Kept | None = None
+) -> Iterator[_Item | _Stored]:
     suffix = source.path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
-        yield from _read_jsonl_file(source)
+        yield from _read_jsonl_file(source, workers, kept)
         return
     try:
         raw = source.path.read_bytes()
@@ -471,8 +568,12 @@ def _no_surrogates(raw: str, data: Any) -> tuple[Any, str | None]:
     return cleaned, "unpaired UTF-16 surrogate escapes replaced by U+FFFD" if found else None
 
 
-def _read_jsonl_file(source: _Source) -> Iterator[_Item]:
-    """Stream a JSONL file line by line (such files can be larger than memory)."""
+def _read_jsonl_file(
+    source: _Source, workers: int = 1, kept: _Kept | None = None
+) -> Iterator[_Item | _Stored]:
+    """Stream a JSONL file line by line (such files can be larger than memory). One of two
+    `READ_PIECE`s or more whose texts go to the store of `kept` is parsed a piece at a time on
+    up to `workers` processes (`_read_jsonl_pieces`)."""
     try:
         with source.path.open("rb") as file:
             if b"\0" in file.read(_SNIFF_BYTES):
@@ -480,14 +581,200 @@ def _read_jsonl_file(source: _Source) -> Iterator[_Item]:
                 return
             file.seek(0)
             guessed: list[str] = []
-            yield from _read_jsonl_lines(
-                enumerate(file, 1), shown=source.shown, rel=source.rel, outlet=source.outlet,
-                guessed=guessed,
-            )  # fmt: skip
+            size = os.fstat(file.fileno()).st_size
+            large = kept is not None and workers > 1 and size >= 2 * READ_PIECE
+            store = kept.room(size) if kept is not None and large else None
+            if store is not None:
+                yield from _read_jsonl_pieces(source, file, size, store, workers, guessed)
+            else:
+                yield from _read_jsonl_lines(
+                    enumerate(file, 1), shown=source.shown, rel=source.rel, outlet=source.outlet,
+                    guessed=guessed,
+                )  # fmt: skip
             if guessed:
                 yield Note(source.shown, f"not UTF-8; decoded as {guessed[0]}")
     except OSError as exc:
         yield Skipped(source.shown, _os_reason(source.path, exc))
+
+
+@dataclass(frozen=True)
+class _PieceOf:
+    """Bytes start to end of a JSONL file, whose first line is line number `first`; its texts
+    go into the texts' file (descriptor `fd`) from byte `room`, `free` bytes at most."""
+
+    source: _Source
+    start: int
+    end: int
+    first: int
+    fd: int
+    room: int
+    free: int
+
+
+@dataclass(frozen=True)
+class _ReadPiece:
+    """The items of a piece (`_read_piece`), packed to travel back from a worker: the fields
+    of each article in `make_article`'s order, the text None when it is in the texts' file
+    (then from byte starts[k] to ends[k]), with its line number; the skipped inputs and notes,
+    each with the number of articles before it; the encoding guessed, if any."""
+
+    fields: list[tuple[Any, ...]]
+    numbers: list[int]
+    starts: list[int]
+    ends: list[int]
+    others: list[tuple[int, Skipped | Note]]
+    guessed: str | None
+    error: str | None = None  # (the file could not be read: why)
+
+
+def _pieces(source: _Source, file: IO[bytes], fd: int, room: int, size: int) -> Iterator[_PieceOf]:
+    """The pieces of an open JSONL file, each READ_PIECE bytes and the rest of its last line,
+    found as they are asked for (the file is read once here, to number the lines), with the
+    room set aside for the texts of its first `size` bytes (all but what it gained since)."""
+    start, first = 0, 1
+    while True:
+        data = file.read(READ_PIECE)
+        if not data:
+            return
+        data += file.readline()
+        end = start + len(data)
+        yield _PieceOf(source, start, end, first, fd, room + start, max(0, min(end, size) - start))
+        start = end
+        first += data.count(b"\n")
+
+
+def _read_jsonl_pieces(
+    source: _Source,
+    file: IO[bytes],
+    size: int,
+    store: TextStore,
+    workers: int,
+    guessed: list[str],
+) -> Iterator[_Item | _Stored]:
+    """The items of a JSONL file read a piece at a time on the workers, each writing the texts
+    it reads into room set aside in `store` (a text's UTF-8 is no longer than the JSON string it
+    was read from but for a line not in UTF-8: a text that does not fit comes back as text):
+    what `_read_jsonl_lines` yields for the whole file, in the same order."""
+    from .parallel import map_ahead
+
+    room, fd = store.reserve(size)
+    empty = True
+    pieces = _pieces(source, file, fd, room, size)
+    for _, piece in map_ahead(_read_piece, pieces, workers):
+        done = 0
+        for before, other in piece.others:
+            yield from _piece_articles(source, piece, done, before)
+            done = before
+            yield other
+        yield from _piece_articles(source, piece, done, len(piece.fields))
+        empty = empty and not (piece.fields or piece.others)
+        if piece.guessed is not None and not guessed:
+            guessed.append(piece.guessed)
+        if piece.error is not None:
+            yield Skipped(source.shown, piece.error)
+            return
+    if empty:
+        yield Skipped(source.shown, "empty file")
+
+
+def _piece_articles(
+    source: _Source, piece: _ReadPiece, lo: int, hi: int
+) -> Iterator[_Item | _Stored]:
+    """The articles lo to hi of a piece, as `_record` made them: those whose texts are in the
+    texts' file as one `_Stored`, then any other (a text that did not fit) as it is."""
+    shown = source.shown
+    stored = _Stored([], [], [], [])
+    for fields, number, start, end in zip(
+        piece.fields[lo:hi], piece.numbers[lo:hi], piece.starts[lo:hi], piece.ends[lo:hi],
+        strict=True,
+    ):  # fmt: skip
+        id_, text, title, outlet, published, url, author, meta = fields
+        article = make_article(
+            id_, text or "", title, sys.intern(outlet), published, url, author, meta or _NO_META
+        )
+        where = f"{shown}#{number}"
+        if text is None:
+            stored.articles.append(article)
+            stored.wheres.append(where)
+            stored.starts.append(start)
+            stored.ends.append(end)
+        else:  # (in file order: the stored ones before it first)
+            if stored.articles:
+                yield stored
+                stored = _Stored([], [], [], [])
+            yield article, where
+    if stored.articles:
+        yield stored
+
+
+def _read_piece(piece: _PieceOf) -> _ReadPiece:
+    """Read and parse one piece of a JSONL file (on a worker), its texts written into the
+    texts' file where they fit. A line orjson takes as an object is read here; any other as
+    `_read_jsonl_lines` reads it."""
+    source, shown = piece.source, piece.source.shown
+    read = _ReadPiece([], [], [], [], [], None)
+    try:
+        with source.path.open("rb") as file:
+            file.seek(piece.start)
+            data = file.read(piece.end - piece.start)
+    except OSError as exc:
+        return dataclasses.replace(read, error=_os_reason(source.path, exc))
+    texts = bytearray()
+    guessed: list[str] = []
+
+    def add(number: int, fields: tuple[Any, ...]) -> None:
+        text = fields[1]
+        encoded = text.encode("utf-8", "surrogatepass")
+        if len(texts) + len(encoded) <= piece.free:
+            read.starts.append(piece.room + len(texts))
+            texts.extend(encoded)
+            read.ends.append(piece.room + len(texts))
+            text = None
+        else:
+            read.starts.append(-1)
+            read.ends.append(-1)
+        meta = None if fields[7] is _NO_META else fields[7]  # (a mapping proxy does not pickle)
+        read.fields.append((fields[0], text, *fields[2:7], meta))
+        read.numbers.append(number)
+
+    for number, raw in enumerate(io.BytesIO(data), piece.first):
+        parsed = _utf8_json(raw)
+        if type(parsed) is dict:  # (the usual line)
+            fields, why = _fields(parsed, f"{source.rel}#{number}", source.outlet)
+            if fields is None:
+                read.others.append((len(read.fields), Skipped(f"{shown}#{number}", why)))
+                continue
+            if why:
+                read.others.append((len(read.fields), Note(f"{shown}#{number}", why)))
+            add(number, fields)
+            continue
+        for item in _read_jsonl_lines(
+            [(number, raw)], shown=shown, rel=source.rel, outlet=source.outlet,
+            guessed=guessed, whole=False,
+        ):  # fmt: skip
+            if isinstance(item, tuple):
+                a = item[0]
+                add(number, (a.id, a.text, a.title, a.outlet, a.published, a.url, a.author, a.meta))
+            else:
+                read.others.append((len(read.fields), item))
+    del data
+    try:
+        _pwrite_all(piece.fd, memoryview(texts), piece.room)
+    except OSError:  # (the disk is full: the texts go back, for `TextStore.add` to say so)
+        for k, (f, start, end) in enumerate(zip(read.fields, read.starts, read.ends, strict=True)):
+            if f[1] is None:
+                at = slice(start - piece.room, end - piece.room)
+                read.fields[k] = (f[0], texts[at].decode("utf-8", "surrogatepass"), *f[2:])
+    return dataclasses.replace(read, guessed=guessed[0] if guessed else None)
+
+
+def _pwrite_all(fd: int, data: memoryview, at: int) -> None:
+    """Write all of `data` at byte `at` of file `fd` (a write may take less than given)."""
+    while len(data):
+        written = os.pwrite(fd, data, at)
+        if not written:
+            raise OSError(errno.EIO, "the file took nothing")
+        data, at = data[written:], at + written
 
 
 def _read_jsonl_lines(
@@ -497,11 +784,13 @@ def _read_jsonl_lines(
     rel: str,
     outlet: str,
     guessed: list[str] | None = None,
+    whole: bool = True,
 ) -> Iterator[_Item]:
     """The items of numbered JSONL lines, text or bytes. A line of bytes is parsed straight
     from its bytes where orjson takes it as is (`_utf8_json`: the usual line); any other is
     decoded (`_decode`; the first guessed encoding is appended to `guessed`) and parsed as
-    text, with the notes and reasons that may need."""
+    text, with the notes and reasons that may need. `whole`: the lines are a whole input (not
+    a piece of one), so none at all is worth a skip."""
     empty = True
     for number, raw in lines:
         where = f"{shown}#{number}"
@@ -528,7 +817,7 @@ def _read_jsonl_lines(
         if note:
             yield Note(where, note)
         yield from _record(data, where=where, default_id=f"{rel}#{number}", outlet=outlet)
-    if empty:
+    if empty and whole:
         yield Skipped(shown, "empty input" if shown == "-" else "empty file")
 
 
@@ -587,23 +876,29 @@ def _column_name(cell: str) -> str:
 
 def _record(data: object, *, where: str, default_id: str, outlet: str) -> Iterator[_Item]:
     """Turn one JSON object or CSV row into an article, or say why not."""
-    if type(data) is not dict and not isinstance(data, Mapping):
-        yield Skipped(where, f"not a JSON object (got {_json_type(data)})")
+    fields, why = _fields(data, default_id, outlet)
+    if fields is None:
+        yield Skipped(where, why)
         return
+    if why:
+        yield Note(where, why)
+    yield make_article(*fields), where
+
+
+def _fields(data: object, default_id: str, outlet: str) -> tuple[tuple[Any, ...] | None, str]:
+    """The fields of the article of one JSON object or CSV row, in `make_article`'s order, and
+    a note on them (or ""); or None and why there is no article."""
+    if type(data) is not dict and not isinstance(data, Mapping):
+        return None, f"not a JSON object (got {_json_type(data)})"
     text = data.get("text")
     if text is None:
-        yield Skipped(where, "no 'text' field")
-        return
+        return None, "no 'text' field"
     if not isinstance(text, str):
-        yield Skipped(where, f"'text' is not a string (got {_json_type(text)})")
-        return
+        return None, f"'text' is not a string (got {_json_type(text)})"
     if not text or text.isspace():  # (not `strip`: a copy of every text)
-        yield Skipped(where, "empty 'text' field")
-        return
+        return None, "empty 'text' field"
     published, note = _published(data.get("published"))
-    if note is not None:
-        yield Note(where, note)
-    article = make_article(  # (every field, in order: a million records are read so)
+    return (
         _string(data.get("id")) or default_id,
         _lf(text),
         (_string(data.get("title")) or "").strip(),
@@ -614,8 +909,7 @@ def _record(data: object, *, where: str, default_id: str, outlet: str) -> Iterat
         _NO_META
         if data.keys() <= _FIELD_SET
         else {key: value for key, value in data.items() if key not in _FIELD_SET} or _NO_META,
-    )
-    yield article, where
+    ), note or ""
 
 
 def _string(value: Any) -> str | None:

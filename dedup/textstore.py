@@ -28,10 +28,15 @@ from .errors import DedupError
 #: Bytes of encoded texts gathered before they are written.
 WRITE_BUFFER = 1 << 20
 
+#: Texts that follow each other in the file are read at once when the bytes from the first to
+#: the last are at most this many times theirs (between them: room set aside and not used).
+SPAN_SLACK = 2
+
 
 class TextStore:
     """Texts appended to an unnamed temporary file (deleted when the store is let go).
-    `add(text)` returns the text's position; `view()` (or `take`) reads them back."""
+    `add(text)` returns the text's position; `view()` (or `take`) reads them back. Other
+    processes may write texts into room set aside for them (`reserve`, then `put` each)."""
 
     def __init__(self) -> None:
         # (buffered: a text is a few kilobytes at most)
@@ -39,17 +44,43 @@ class TextStore:
             self._file = tempfile.TemporaryFile(buffering=WRITE_BUFFER)  # noqa: SIM115
         except OSError as e:
             raise self._error(e) from e
-        self._ends = array("q")  # (not a list: a million ints of their own are 40 MB)
+        # (not lists: a million ints of their own are 40 MB)
+        self._starts, self._ends = array("q"), array("q")
         self._size = 0
 
     def add(self, text: str) -> int:
         """Append `text`; its position. Raises DedupError when the file cannot take it."""
+        start = self._size
         try:
             self._size += self._file.write(text.encode("utf-8", "surrogatepass"))
         except OSError as e:
             raise self._error(e) from e
-        self._ends.append(self._size)
+        return self.put(start, self._size)
+
+    def reserve(self, size: int) -> tuple[int, int]:
+        """Set `size` bytes of the file aside, for texts written into it by `os.pwrite` on the
+        file descriptor given (a forked process's too) and then `put`: (where the room starts,
+        the file descriptor)."""
+        self._flush()
+        start = self._size
+        self._size += size
+        try:
+            self._file.seek(self._size)  # (`add` writes after the room)
+        except OSError as e:
+            raise self._error(e) from e
+        return start, self._file.fileno()
+
+    def put(self, start: int, end: int) -> int:
+        """The text written at bytes start to end (in room from `reserve`) is the next; its
+        position."""
+        self._starts.append(start)
+        self._ends.append(end)
         return len(self._ends) - 1
+
+    def put_many(self, starts: Iterable[int], ends: Iterable[int]) -> None:
+        """`put` each text written at bytes starts[k] to ends[k], in order."""
+        self._starts.extend(starts)
+        self._ends.extend(ends)
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -57,8 +88,8 @@ class TextStore:
     def take(self, positions: Iterable[int]) -> Texts:
         """The texts at `positions`, in that order."""
         self._flush()
-        ends = np.array(self._ends, dtype=np.int64)  # (a copy: the array may grow again)
-        starts = np.concatenate(([0], ends[:-1]))
+        # (copies: the arrays may grow again)
+        starts, ends = np.array(self._starts, dtype=np.int64), np.array(self._ends, dtype=np.int64)
         at = np.fromiter(positions, dtype=np.int64)
         return Texts(self, starts[at], ends[at])
 
@@ -76,9 +107,13 @@ class TextStore:
         return _temporary_file_error("the texts", e)
 
     def _read_many(self, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> list[str]:
-        """The texts between `starts` and `ends`: one read when they follow each other in the
-        file (texts read in order, as a block of rows is)."""
-        if len(starts) > 1 and bool((starts[1:] == ends[:-1]).all()):
+        """The texts between `starts` and `ends`: one read when they come in the file's order
+        with little between them (texts read in order, as a block of rows is)."""
+        if (
+            len(starts) > 1
+            and bool((starts[1:] >= ends[:-1]).all())
+            and ends[-1] - starts[0] <= SPAN_SLACK * (ends - starts).sum()
+        ):
             lo = int(starts[0])
             data = memoryview(self._read_bytes(lo, int(ends[-1])))
             return [

@@ -714,3 +714,119 @@ def test_a_jsonl_file_reads_as_its_lines_read_as_text(records, ascii_only):
     assert reasons == [s.reason for s in from_text.skipped]
     assert [n.message for n in from_file.notes] == [n.message for n in from_text.notes]
     assert any(a.id == "lone-surrogate-line" and "\ufffd" in a.text for a in from_file.articles)
+
+
+# --- large JSONL files read a piece at a time on workers --------------------------------------
+
+#: Lines of every kind a JSONL file may hold: articles (with and without ids, some twice, one in
+#: cp1252 whose text is longer in UTF-8 than its line, one with CRLF), and lines skipped or
+#: noted.
+PIECE_LINES: list[bytes] = [
+    json.dumps({"id": f"a{k}", "text": f"Story {k} " * (k % 7 + 1), "outlet": "wire"}).encode()
+    for k in range(40)
+] + [
+    b"",
+    b"   ",
+    b"{not json",
+    b"[1, 2]",
+    b'{"id": "no-text"}',
+    b'{"id": "empty", "text": ""}',
+    b'{"id": "a3", "text": "the same id again"}',
+    b'{"text": "no id: named by its line"}',
+    b'{"id": "date", "text": "a date", "published": "last Tuesday"}',
+    b'{"id": "half", "text": "half a pair \\ud800 here"}',
+    b'{"id": "float", "text": "a float", "score": 1.5}',
+    b'{"id": "crlf", "text": "line one"}\r',
+    b'{"id": "cp1252", "text": "' + b"\x93\x94" * 60 + b'"}',
+    b'{"id": "cp1252", "text": "the same id as a text that did not fit"}',
+    b'{"id": "meta", "text": "other fields", "section": "port", "tags": ["a", "b"]}',
+]
+
+
+def read_in_pieces(monkeypatch: pytest.MonkeyPatch, paths: list[Path], **kwargs) -> ReadResult:
+    monkeypatch.setattr("dedup.readers.READ_PIECE", 64)  # (a few lines a piece)
+    return read_articles(paths, spill=0, workers=2, **kwargs)
+
+
+def same_reading(a: ReadResult, b: ReadResult) -> None:
+    assert a.articles == b.articles
+    assert a.texts is not None and b.texts is not None
+    assert list(a.texts) == list(b.texts)
+    assert a.skipped == b.skipped
+    assert a.notes == b.notes
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_jsonl_file_read_in_pieces_reads_as_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    import random
+
+    lines = list(PIECE_LINES)
+    random.Random(seed).shuffle(lines)
+    path = write(tmp_path / "wire.jsonl", b"\n".join(lines) + (b"\n" if seed % 2 else b""))
+    whole = read_articles([path], spill=0)
+    assert len(whole.articles) > 40 and whole.skipped and whole.notes
+    same_reading(read_in_pieces(monkeypatch, [path]), whole)
+
+
+def test_texts_read_in_pieces_follow_texts_read_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = write(tmp_path / "a" / "first.txt", "A title\nA text read before the wire file.")
+    wire = write(tmp_path / "b" / "wire.jsonl", b"\n".join(PIECE_LINES))
+    after = write(tmp_path / "c" / "after.jsonl", json.dumps({"id": "z", "text": "last"}))
+    whole = read_articles([first, wire, after], spill=0)
+    same_reading(read_in_pieces(monkeypatch, [first, wire, after]), whole)
+    # (and when the texts first go to the file at the wire file)
+    monkeypatch.setattr("dedup.readers.READ_PIECE", 64)
+    late = read_articles([first, wire, after], spill=100, workers=2)
+    same_reading(late, whole)
+
+
+def test_a_jsonl_file_of_blank_lines_read_in_pieces_is_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "blank.jsonl", "\n" * 500)
+    got = read_in_pieces(monkeypatch, [path])
+    assert got.articles == () and got.skipped == (Skipped(str(path), "empty file"),)
+
+
+def test_strict_reading_in_pieces_stops_at_the_same_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "wire.jsonl", b"\n".join(PIECE_LINES))
+    with pytest.raises(InputError) as whole:
+        read_articles([path], spill=0, strict=True)
+    with pytest.raises(InputError) as pieces:
+        read_in_pieces(monkeypatch, [path], strict=True)
+    assert str(pieces.value) == str(whole.value)
+
+
+def test_texts_that_cannot_be_written_by_a_worker_come_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: memoryview, at: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    path = write(tmp_path / "wire.jsonl", b"\n".join(PIECE_LINES))
+    whole = read_articles([path], spill=0)
+    monkeypatch.setattr("dedup.readers._pwrite_all", full)  # (the workers are forked after)
+    same_reading(read_in_pieces(monkeypatch, [path]), whole)
+
+
+def test_a_jsonl_file_that_grows_while_read_in_pieces_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "wire.jsonl", b"\n".join(PIECE_LINES))
+    whole = read_articles([path], spill=0)
+    real = os.fstat
+
+    def smaller(fd: int) -> os.stat_result:  # (the size when opened: half what is read)
+        found = real(fd)
+        if os.path.realpath(f"/proc/self/fd/{fd}") != os.path.realpath(path):
+            return found
+        return os.stat_result((*found[:6], found.st_size // 2, *found[7:]))
+
+    monkeypatch.setattr(os, "fstat", smaller)
+    same_reading(read_in_pieces(monkeypatch, [path]), whole)

@@ -151,3 +151,16 @@ def test_a_fork_waits_for_arrays_being_written(monkeypatch):
     assert not textstore._WRITERS  # (the write ended before the fork)
     monkeypatch.undo()
     assert parked.load()[0].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_texts_written_into_room_set_aside_read_back_in_order():
+    store = TextStore()
+    store.add("before")
+    start, fd = store.reserve(100)
+    store.add("after")  # (after the room, not in it)
+    os.pwrite(fd, b"first second", start + 10)
+    store.put(start + 10, start + 15)
+    store.put_many([start + 16], [start + 22])
+    assert list(store.view()) == ["before", "after", "first", "second"]
+    assert store.view()[2:] == ["first", "second"]
+    assert store.take([3, 0, 2]).at([0, 2]) == ["second", "first"]
