@@ -13,10 +13,11 @@ import json
 import math
 import re
 import textwrap
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import orjson
 from tabulate import tabulate
 
@@ -65,6 +66,24 @@ def _score(value: float | None) -> float | None:
     return round(float(value), DIGITS)
 
 
+def _scores(values: list[float]) -> list[float | None]:
+    """`_score` of each value, all at once (a report of a million articles has millions). With
+    k the integer nearest to v * 10^DIGITS, k / 10^DIGITS is the float nearest the decimal
+    k / 10^DIGITS, which is what `round` gives; only where the product lies within its rounding
+    error of a half (or is not finite, or too large for k to be exact) could k be the other
+    integer, and there `_score` rounds the value itself."""
+    x = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = x * 10.0**DIGITS
+        k = np.rint(scaled)
+        unsure = ~(np.abs(np.abs(scaled - k) - 0.5) > 1e-6 * np.maximum(1.0, np.abs(scaled)))
+    unsure |= ~(np.abs(scaled) < 2.0**52)  # (also NaN and the infinities)
+    out: list[float | None] = (k / 10.0**DIGITS).tolist()
+    for i in np.flatnonzero(unsure).tolist():
+        out[i] = _score(values[i])
+    return out
+
+
 def _settings_dict(settings: Settings) -> dict[str, Any]:
     return {
         name: _score(value) if isinstance(value, float) else value
@@ -109,28 +128,40 @@ def _passage_dict(passage: Passage) -> dict[str, Any]:
     }
 
 
-def _match_dict(match: Match) -> dict[str, Any]:
+def _match_dict(match: Match, scores: Iterator[float | None]) -> dict[str, Any]:
+    """The match's dict, its four scores (rounded) the next of `scores`."""
     return {
         "a": match.a,
         "b": match.b,
         "kind": match.kind,
-        "jaccard": _score(match.jaccard),
-        "containment_ab": _score(match.containment_ab),
-        "containment_ba": _score(match.containment_ba),
-        "cosine": _score(match.cosine),
+        "jaccard": next(scores),
+        "containment_ab": next(scores),
+        "containment_ba": next(scores),
+        "cosine": next(scores),
         "passages": list(map(_passage_dict, match.passages)),
     }
 
 
-def _story_dict(story: Story) -> dict[str, Any]:
-    return {
-        "id": story.id,
-        "original": story.original,
-        "original_reason": story.original_reason,
-        "outlets": list(story.outlets),
-        "members": [_member_dict(m) for m in story.members],
-        "matches": [_match_dict(m) for m in story.matches],
-    }
+def _story_dicts(stories: Sequence[Story]) -> list[dict[str, Any]]:
+    """The dict of each story, the scores of all their matches rounded at once (`_scores`)."""
+    values = [
+        v
+        for story in stories
+        for m in story.matches
+        for v in (m.jaccard, m.containment_ab, m.containment_ba, m.cosine)
+    ]
+    scores = iter(_scores(values))
+    return [
+        {
+            "id": story.id,
+            "original": story.original,
+            "original_reason": story.original_reason,
+            "outlets": list(story.outlets),
+            "members": [_member_dict(m) for m in story.members],
+            "matches": [_match_dict(m, scores) for m in story.matches],
+        }
+        for story in stories
+    ]
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
@@ -144,7 +175,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "settings": _settings_dict(report.settings),
         "stats": _stats_dict(report.stats),
         "skipped": [_skipped_dict(s) for s in report.skipped],
-        "stories": [_story_dict(s) for s in report.stories],
+        "stories": _story_dicts(report.stories),
     }
 
 
@@ -171,13 +202,13 @@ def json_chunks(report: Report) -> Iterator[bytes]:
     # A piece's stories are written as the value of "stories", so each comes out indented as
     # in the whole document; the piece is what lies between the brackets.
     opening, closing = b'{\n  "stories": [\n', b"\n  ]\n}"
-    piece: list[dict[str, Any]] = []
+    piece: list[Story] = []
     size, first = 0, True
     for k, story in enumerate(report.stories, start=1):
-        piece.append(_story_dict(story))
+        piece.append(story)
         size += len(story.matches) + len(story.members)
         if size >= JSON_PIECE or k == len(report.stories):
-            body = _dumps({"stories": piece}, newline=False)
+            body = _dumps({"stories": _story_dicts(piece)}, newline=False)
             yield (b"" if first else b",\n") + body[len(opening) : -len(closing)]
             piece, size, first = [], 0, False
     yield b"\n  ]\n}\n"

@@ -8,6 +8,9 @@ import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from dedup import (
     Article,
@@ -22,7 +25,7 @@ from dedup import (
     Story,
 )
 from dedup.html import page_data, parse_time, render_html, script_json
-from dedup.render import FORMATS, md_escape, render_report, report_to_dict
+from dedup.render import FORMATS, _score, _scores, md_escape, render_report, report_to_dict
 
 XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_IMG = '"><img src=x onerror="window.__xss=2">'
@@ -560,3 +563,19 @@ def test_page_data_orders_stories_by_size_then_recency() -> None:
 )
 def test_parse_time(value: str | None, expected: float | None) -> None:
     assert parse_time(value) == expected
+
+
+@hypothesis_settings(max_examples=300)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(min_value=-2.0, max_value=2.0),
+            # (decimals one digit past the kept ones, ending in 5: each within a hair of a half)
+            st.integers(min_value=-200000, max_value=200000).map(lambda k: float(f"{k}5e-5")),
+        ),
+        max_size=50,
+    )
+)
+def test_scores_round_all_at_once_as_each_is_rounded(values: list[float]) -> None:
+    assert [repr(v) for v in _scores(values)] == [repr(_score(v)) for v in values]
