@@ -20,6 +20,7 @@ meanwhile (`Analysis._park`), so memory holds what the stage at work needs.
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ from .models import (
 )
 from .parallel import default_workers, gc_paused, release_memory, run_blocks, shared_array
 from .passages import Traced, passage_rows, run_table, trace_runs, views
-from .stories import build_stories, group
+from .stories import MAX_MERGE_PAIRS, build_stories
 from .text import compile_tokenizer
 from .textstore import Kept, Parked, Texts, set_aside
 from .verify import (
@@ -850,29 +851,7 @@ class Analysis:
         del where, scores
         release_memory()  # (the scores and the blocks' runs, freed on the heap)
 
-        known = {(m.a, m.b) for m in matches}
-        related: dict[tuple[str, str], bool] = {}  # (a refused merge is often tried again)
-        row, least = self.row, settings.link_cosine
-        cosine: Callable[[int, int], float] | None = None  # (the rows read back on first need)
-
-        def linked(left: list[str], right: list[str]) -> bool:
-            nonlocal cosine
-            for x in left:
-                for y in right:
-                    pair = (x, y) if x < y else (y, x)
-                    if pair in known:
-                        continue
-                    close = related.get(pair)
-                    if close is None:
-                        if cosine is None:
-                            cosine = self._row_cosine()
-                        close = related[pair] = cosine(row[pair[0]], row[pair[1]]) >= least
-                    if not close:
-                        return False
-            return True
-
-        groups = group(matches, linked, strongest_first=True)
-        cosine = None  # (it holds the TF-IDF rows)
+        groups = self._groups(matches, settings.link_cosine)
         if last:
             self._let_go("tfidf")
         stories = build_stories(
@@ -898,6 +877,30 @@ class Analysis:
             stories=tuple(stories),
             articles=self._members(members),
         )
+
+    def _groups(self, matches: list[Match], least: float) -> list[list[str]]:
+        """`stories.group` of `matches` (strongest first, as `judge_pairs` gives them), two
+        articles related when they are a match or their cosine is at least `least`: one pass
+        over the matches' rows (`kernels.linked_groups`; the TF-IDF rows read as a cosine is
+        needed), the groups in the order `group` gives them."""
+        from .kernels import linked_groups
+
+        n, row = len(self.ordered), self.row
+        left = np.fromiter((row[m.a] for m in matches), dtype=np.int64, count=len(matches))
+        right = np.fromiter((row[m.b] for m in matches), dtype=np.int64, count=len(matches))
+        m = self.tfidf  # (its rows' columns ascend: see __init__)
+        group_of, sizes = linked_groups(
+            left, right, n, np.sort(left * n + right), m.indptr, m.indices, m.data, least,
+            MAX_MERGE_PAIRS,
+        )  # fmt: skip
+        del m, left, right
+        rows = np.flatnonzero(group_of >= 0)
+        rows = rows[sizes[group_of[rows]] > 1]
+        rows = rows[np.argsort(group_of[rows], kind="stable")]  # (by group, each by row: id)
+        ordered = self.ordered
+        ids = [ordered[r].id for r in rows.tolist()]
+        cuts = [0, *(np.flatnonzero(np.diff(group_of[rows])) + 1).tolist(), len(ids)]
+        return [ids[lo:hi] for lo, hi in itertools.pairwise(cuts) if hi > lo]
 
     def _members(self, ids: list[str]) -> Mapping[str, Article]:
         """The articles of `ids` with their texts: when the texts are in a file, each is read

@@ -12,7 +12,9 @@ loop:
   `renumbered_in_rows`: those words renumbered by the corpus vocabulary and put in order of it;
 - `anchors_by_part`, `drop_in_rows`: the anchors of the shingle sets, laid out by part, and the
   sets without their boilerplate, each in one pass over every shingle;
-- `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`.
+- `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`;
+- `linked_groups`: the stories' complete linkage over the matches (`dedup.stories.group`, which
+  it is tested against), a cosine computed only where a merge asks for it.
 
 The kernels of many pairs write their results into arrays the caller gives them (the blocks of
 `dedup.parallel` write into shared memory); the others return new arrays. Each releases the GIL
@@ -659,3 +661,67 @@ def merge_runs(pairs: I64, bounds: I64) -> I64:
         out[o, 1] = pairs[heads[best], 1]
         heads[best] += 1
     return out
+
+
+@njit(nogil=True, cache=True)
+def linked_groups(
+    left: I64,
+    right: I64,
+    n: int,
+    known: I64,
+    indptr: Index,
+    indices: Index,
+    data: F64,
+    least: float,
+    most_pairs: int,
+) -> tuple[I64, I64]:
+    """`dedup.stories.group` of matches between rows, taken in order (left[k] < right[k]): each
+    row's group (-1 for none) and each group's size, the groups numbered in order of making
+    (a group merged into another is left empty). Two groups merge when every pair of their rows
+    is a match (its code i * n + j, i < j, in the sorted `known`) or has a cosine of at least
+    `least` (`row_dot` of the CSR rows, each computed once), unless they are more than
+    `most_pairs` pairs. Each group's rows are a chain (`after`), in the order they joined."""
+    group = np.full(n, -1, dtype=np.int64)
+    after = np.full(n, -1, dtype=np.int64)
+    cap = 2 * len(left) + 1
+    first = np.empty(cap, dtype=np.int64)
+    last = np.empty(cap, dtype=np.int64)
+    size = np.zeros(cap, dtype=np.int64)
+    related = dict()
+    related[np.int64(-1)] = True  # (its key and value types)
+    made = 0
+    for k in range(len(left)):
+        a, b = left[k], right[k]
+        for x in (a, b):
+            if group[x] < 0:
+                group[x], first[made], last[made], size[made] = made, x, x, 1
+                made += 1
+        ga, gb = group[a], group[b]
+        if ga == gb or size[ga] * size[gb] > most_pairs:
+            continue
+        close = True
+        x = first[ga]
+        while x >= 0 and close:
+            y = first[gb]
+            while y >= 0:
+                i, j = min(x, y), max(x, y)
+                code = i * n + j
+                at = np.searchsorted(known, code)
+                if at >= len(known) or known[at] != code:
+                    if code not in related:
+                        related[code] = row_dot(indptr, indices, data, i, j) >= least
+                    if not related[code]:
+                        close = False
+                        break
+                y = after[y]
+            x = after[x]
+        if close:
+            after[last[ga]] = first[gb]
+            last[ga] = last[gb]
+            size[ga] += size[gb]
+            size[gb] = 0
+            y = first[gb]
+            while y >= 0:
+                group[y] = ga
+                y = after[y]
+    return group, size[:made]

@@ -36,7 +36,8 @@ def group(
     groups merge only when `linked(left, right)` says every article of one is related to every
     article of the other (complete linkage), so when A~B and B~C but A and C are unrelated, C
     does not join the story of A and B. `strongest_first`: the matches are in that order
-    already (as `Analysis.judge_pairs` gives them), not sorted again."""
+    already (as `Analysis.judge_pairs` gives them), not sorted again. (`Analysis.report` runs
+    the same linkage compiled, over rows: `kernels.linked_groups`.)"""
     cluster_of: dict[str, int] = {}
     clusters: dict[int, list[str]] = {}
     next_id = 0  # not len(clusters): merged clusters are deleted, so their ids must not recur

@@ -253,3 +253,52 @@ def test_merge_runs_is_a_stable_sort_of_sorted_runs():
         bounds = np.cumsum([0] + [len(p) for p in parts]).astype(np.int64)
         expected = pairs[np.argsort(pairs[:, 0], kind="stable")]
         assert np.array_equal(kernels.merge_runs(pairs, bounds), expected)
+
+
+@given(
+    st.integers(2, 14),
+    st.lists(st.tuples(st.integers(0, 13), st.integers(0, 13)), max_size=40),
+    st.floats(0.0, 0.6),
+    st.integers(1, 30),
+    st.randoms(),
+)
+@settings(max_examples=150, deadline=None)
+def test_linked_groups_are_the_groups_of_complete_linkage(
+    n: int, pairs: list[tuple[int, int]], least: float, most: int, rnd
+) -> None:
+    from dedup import stories
+    from dedup.models import Match
+
+    # matches between distinct rows (i < j), each once, in a random order ("strongest first")
+    found = sorted({(min(i, j) % n, max(i, j) % n) for i, j in pairs if i % n != j % n})
+    rnd.shuffle(found)
+    m = normalize(sparse.random(n, 12, density=0.4, format="csr", random_state=rnd.randrange(99)))
+    m.sort_indices()
+    ids = [f"r{k:02d}" for k in range(n)]  # (their order is the rows')
+
+    def cosine(i: int, j: int) -> float:
+        return float(kernels.row_dot(m.indptr, m.indices, m.data, i, j))
+
+    known = {(ids[i], ids[j]) for i, j in found}
+
+    def linked(left: list[str], right: list[str]) -> bool:
+        return all(
+            (min(x, y), max(x, y)) in known or cosine(ids.index(x), ids.index(y)) >= least
+            for x in left
+            for y in right
+        )
+
+    matches = [Match(ids[i], ids[j], "partial", 0.0, 0.0, 0.0, 0.0) for i, j in found]
+    saved, stories.MAX_MERGE_PAIRS = stories.MAX_MERGE_PAIRS, most  # (the same limit on a merge)
+    try:
+        expected = stories.group(matches, linked, strongest_first=True)
+    finally:
+        stories.MAX_MERGE_PAIRS = saved
+    left = np.array([i for i, _ in found], dtype=np.int64)
+    right = np.array([j for _, j in found], dtype=np.int64)
+    codes = np.sort(left * n + right)
+    got, sizes = kernels.linked_groups(
+        left, right, n, codes, m.indptr, m.indices, m.data, least, most
+    )
+    groups = [[ids[r] for r in range(n) if got[r] == g] for g in range(len(sizes)) if sizes[g] > 1]
+    assert groups == expected
