@@ -726,6 +726,16 @@ class Analysis:
         exact scores; passages traced only for pairs that are matches or could be by words),
         strongest first, as `group` takes them. `keep`: keep the runs traced for later reports
         (see `_trace`)."""
+        return self._judge(settings, where, scores, keep)[0]
+
+    def _judge(
+        self,
+        settings: Settings,
+        where: npt.NDArray[np.intp],
+        scores: PairScores,
+        keep: bool = True,
+    ) -> tuple[list[Match], I64, I64]:
+        """`judge_pairs`, with the rows of each match's articles (a, then b)."""
         s = settings
         kinds, _, maybe = scored_kinds(scores, where, s)
         judged = where[(kinds != _NO_KIND) | maybe]
@@ -755,8 +765,10 @@ class Analysis:
             keep=keep,
         )
         judge(np.flatnonzero(~done), self.traced)
-        order = _strongest_first(scores, concat(made, np.intp), concat(kinds_made, np.int8))
-        return [out[i] for i in order.tolist()]
+        pairs = concat(made, np.intp)
+        order = _strongest_first(scores, pairs, concat(kinds_made, np.int8))
+        pairs = pairs[order]
+        return [out[i] for i in order.tolist()], scores.left[pairs], scores.right[pairs]
 
     def _matches(
         self,
@@ -847,11 +859,12 @@ class Analysis:
             self._pair_scores = None
             self._park("tfidf")  # (until the stories are grouped)
             release_memory()
-        matches = self.judge_pairs(settings, where, scores, keep=not last)
+        matches, left, right = self._judge(settings, where, scores, keep=not last)
         del where, scores
         release_memory()  # (the scores and the blocks' runs, freed on the heap)
 
-        groups = self._groups(matches, settings.link_cosine)
+        groups = self._groups(left, right, settings.link_cosine)
+        del left, right
         if last:
             self._let_go("tfidf")
         stories = build_stories(
@@ -878,22 +891,20 @@ class Analysis:
             articles=self._members(members),
         )
 
-    def _groups(self, matches: list[Match], least: float) -> list[list[str]]:
-        """`stories.group` of `matches` (strongest first, as `judge_pairs` gives them), two
-        articles related when they are a match or their cosine is at least `least`: one pass
-        over the matches' rows (`kernels.linked_groups`; the TF-IDF rows read as a cosine is
-        needed), the groups in the order `group` gives them."""
+    def _groups(self, left: I64, right: I64, least: float) -> list[list[str]]:
+        """`stories.group` of the matches between rows left[k] and right[k] (strongest first,
+        as `_judge` gives them), two articles related when they are a match or their cosine is
+        at least `least`: one pass over the rows (`kernels.linked_groups`; the TF-IDF rows read
+        as a cosine is needed), the groups in the order `group` gives them."""
         from .kernels import linked_groups
 
-        n, row = len(self.ordered), self.row
-        left = np.fromiter((row[m.a] for m in matches), dtype=np.int64, count=len(matches))
-        right = np.fromiter((row[m.b] for m in matches), dtype=np.int64, count=len(matches))
+        n = len(self.ordered)
         m = self.tfidf  # (its rows' columns ascend: see __init__)
         group_of, sizes = linked_groups(
             left, right, n, np.sort(left * n + right), m.indptr, m.indices, m.data, least,
             MAX_MERGE_PAIRS,
         )  # fmt: skip
-        del m, left, right
+        del m
         rows = np.flatnonzero(group_of >= 0)
         rows = rows[sizes[group_of[rows]] > 1]
         rows = rows[np.argsort(group_of[rows], kind="stable")]  # (by group, each by row: id)

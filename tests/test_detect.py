@@ -104,6 +104,35 @@ def test_matches_are_judged_strongest_first_as_stories_group_them():
     assert matches == sorted(matches, key=_strength)  # (so `group` need not sort them)
 
 
+@pytest.mark.parametrize("link_cosine", [0.0, 0.2, 0.5])
+def test_stories_are_grouped_as_stories_group_groups_the_matches(link_cosine: float):
+    from dedup.stories import group
+
+    read = read_articles([FIXTURES / "scenarios", FIXTURES / "bench"])
+    analysis = analyse(read.articles)
+    loose = Settings(same_story=0.1, partial_words=10, link_cosine=link_cosine)
+    where, scores = analysis._candidate_scores(loose)
+    matches, left, right = analysis._judge(loose, where, scores)
+    assert [(m.a, m.b) for m in matches] == [
+        (analysis.ordered[i].id, analysis.ordered[j].id)
+        for i, j in zip(left.tolist(), right.tolist(), strict=True)
+    ]
+    known = {(m.a, m.b) for m in matches}
+    cosine = analysis._row_cosine()
+    row = analysis.row
+
+    def linked(a: list[str], b: list[str]) -> bool:
+        return all(
+            (min(x, y), max(x, y)) in known or cosine(row[min(x, y)], row[max(x, y)]) >= link_cosine
+            for x in a
+            for y in b
+        )
+
+    expected = group(matches, linked, strongest_first=True)
+    assert len(expected) > 3
+    assert analysis._groups(left, right, link_cosine) == expected
+
+
 def test_duplicate_ids_are_refused():
     with pytest.raises(Exception, match="duplicate article id"):
         detect([Article(id="x", text="a b c"), Article(id="x", text="d e f")])
