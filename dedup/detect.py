@@ -863,7 +863,7 @@ class Analysis:
         del where, scores
         release_memory()  # (the scores and the blocks' runs, freed on the heap)
 
-        groups = self._groups(left, right, settings.link_cosine)
+        groups, inside = self._groups(left, right, settings.link_cosine)
         del left, right
         if last:
             self._let_go("tfidf")
@@ -873,6 +873,7 @@ class Analysis:
             self.articles,
             _Words(self.row, self.words),
             _Texts(self.row, self._texts_of),
+            within=[[matches[k] for k in part.tolist()] for part in inside],
         )
         members = sorted({m.id for s in stories for m in s.members})
         stats = Stats(
@@ -891,11 +892,14 @@ class Analysis:
             articles=self._members(members),
         )
 
-    def _groups(self, left: I64, right: I64, least: float) -> list[list[str]]:
+    def _groups(
+        self, left: I64, right: I64, least: float
+    ) -> tuple[list[list[str]], list[npt.NDArray[np.intp]]]:
         """`stories.group` of the matches between rows left[k] and right[k] (strongest first,
         as `_judge` gives them), two articles related when they are a match or their cosine is
         at least `least`: one pass over the rows (`kernels.linked_groups`; the TF-IDF rows read
-        as a cosine is needed), the groups in the order `group` gives them."""
+        as a cosine is needed), the groups in the order `group` gives them; and the matches
+        within each group (their indices), by their rows (so by ids: a, then b)."""
         from .kernels import linked_groups
 
         n = len(self.ordered)
@@ -905,13 +909,22 @@ class Analysis:
             MAX_MERGE_PAIRS,
         )  # fmt: skip
         del m
+        # (the groups of two or more, numbered in order)
+        number = np.where(sizes > 1, np.cumsum(sizes > 1) - 1, -1)
         rows = np.flatnonzero(group_of >= 0)
-        rows = rows[sizes[group_of[rows]] > 1]
-        rows = rows[np.argsort(group_of[rows], kind="stable")]  # (by group, each by row: id)
+        rows = rows[number[group_of[rows]] >= 0]
+        rows = rows[np.argsort(number[group_of[rows]], kind="stable")]  # (each by row: id)
         ordered = self.ordered
         ids = [ordered[r].id for r in rows.tolist()]
-        cuts = [0, *(np.flatnonzero(np.diff(group_of[rows])) + 1).tolist(), len(ids)]
-        return [ids[lo:hi] for lo, hi in itertools.pairwise(cuts) if hi > lo]
+        cuts = [0, *np.cumsum(np.bincount(number[group_of[rows]])).tolist()]
+        groups = [ids[lo:hi] for lo, hi in itertools.pairwise(cuts)]
+        if not groups:
+            return [], []
+        group_a, group_b = number[group_of[left]], number[group_of[right]]
+        inside = np.flatnonzero((group_a == group_b) & (group_a >= 0))
+        inside = inside[np.lexsort((right[inside], left[inside], group_a[inside]))]
+        counts = np.bincount(group_a[inside], minlength=len(groups))
+        return groups, np.split(inside, np.cumsum(counts)[:-1])
 
     def _members(self, ids: list[str]) -> Mapping[str, Article]:
         """The articles of `ids` with their texts: when the texts are in a file, each is read

@@ -103,20 +103,24 @@ def build_stories(
     articles: Mapping[str, Article],
     words: Mapping[str, int],
     texts: Mapping[str, str] | None = None,
+    within: Sequence[Sequence[Match]] | None = None,
 ) -> list[Story]:
     """Stories for the groups: original, roles, outlets; largest first, then by original id.
-    `texts`: the text of each article by id (default: the articles' own)."""
-    group_of = {x: g for g, ids in enumerate(groups) for x in ids}
-    within: list[list[Match]] = [[] for _ in groups]  # (the matches of each group)
-    for m in matches:
-        g = group_of.get(m.a)
-        if g is not None and group_of.get(m.b) == g:
-            within[g].append(m)
+    `texts`: the text of each article by id (default: the articles' own). `within`: the
+    matches of each group, by ids (a, then b), when the caller has them (else found here)."""
+    if within is None:
+        group_of = {x: g for g, ids in enumerate(groups) for x in ids}
+        found_in: list[list[Match]] = [[] for _ in groups]
+        for m in matches:
+            g = group_of.get(m.a)
+            if g is not None and group_of.get(m.b) == g:
+                found_in[g].append(m)
+        within = [sorted(found, key=lambda m: (m.a, m.b)) for found in found_in]
     drafts = []
     for ids, found in zip(groups, within, strict=True):
         members = [articles[i] for i in ids]
         original, reason = choose_original(members, words, texts)
-        story_matches = tuple(sorted(found, key=lambda m: (m.a, m.b)))
+        story_matches = tuple(found)
         # (the kind of each member's match with the original, if they have one)
         with_original = {
             m.b if m.a == original else m.a: m.kind for m in found if original in (m.a, m.b)

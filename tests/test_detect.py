@@ -130,7 +130,16 @@ def test_stories_are_grouped_as_stories_group_groups_the_matches(link_cosine: fl
 
     expected = group(matches, linked, strongest_first=True)
     assert len(expected) > 3
-    assert analysis._groups(left, right, link_cosine) == expected
+    groups, inside = analysis._groups(left, right, link_cosine)
+    assert groups == expected
+    group_of = {x: g for g, ids in enumerate(groups) for x in ids}
+    assert [[matches[k] for k in part.tolist()] for part in inside] == [
+        sorted(
+            (m for m in matches if group_of.get(m.a, -1) == group_of.get(m.b, -2) == g),
+            key=lambda m: (m.a, m.b),
+        )
+        for g in range(len(groups))
+    ]
 
 
 def test_duplicate_ids_are_refused():
