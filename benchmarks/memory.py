@@ -107,7 +107,7 @@ class Steps:
 def measure(corpus: Path) -> list[list[object]]:
     from dedup import Settings
     from dedup.cli import SPILL_TEXT
-    from dedup.parallel import gc_paused
+    from dedup.parallel import default_workers, gc_paused
     from dedup.readers import read_articles
     from dedup.render import json_chunks
 
@@ -128,14 +128,14 @@ def measure(corpus: Path) -> list[list[object]]:
     steps.wrap(detect, "nearest", lambda *a: "story nearest")
     steps.wrap(detect, "shared_anchors", lambda *a: "sharing anchors")
     steps.wrap(detect.Analysis, "score_pairs", lambda *a: "scores")
-    steps.wrap(detect.Analysis, "judge_pairs", lambda *a: "passages and matches")
-    steps.wrap(detect, "group", lambda *a: "stories: grouping")
+    steps.wrap(detect.Analysis, "_judge", lambda *a: "passages and matches")
+    steps.wrap(detect.Analysis, "_groups", lambda *a: "stories: grouping")
     steps.wrap(detect, "build_stories", lambda *a: "stories: originals")
     settings = Settings()
     try:
         with gc_paused():
             with steps.step("read"):
-                read = read_articles([corpus], spill=SPILL_TEXT)
+                read = read_articles([corpus], spill=SPILL_TEXT, workers=default_workers())
             with steps.step("analysis (fingerprint and index)"):
                 analysis = detect.Analysis(read.articles, settings, texts=read.texts)
             with steps.step("candidates"):

@@ -8,8 +8,8 @@ Usage (from the project root, after `python benchmarks/make_corpus.py --size 100
 
 Stages, in the order the report runs them:
 - read: the JSONL into articles, their texts into a temporary file when they add up to more
-  than `cli.SPILL_TEXT` characters (`readers.read_articles`, the garbage collector paused, as
-  `dedup report` reads);
+  than `cli.SPILL_TEXT` characters (`readers.read_articles` on the workers given, the garbage
+  collector paused, as `dedup report` reads);
 - fingerprint: tokenising, word ids, shingle hashes, term counts (`batch.fingerprint_corpus`);
 - index: boilerplate, anchors, corpus stop words, TF-IDF rows (the rest of `Analysis`; large
   arrays that the next stages do not use wait in a temporary file: `Analysis._park`);
@@ -114,7 +114,7 @@ def _profile(corpus: Path, workers: int) -> tuple[dict[str, float], dict[str, tu
         marks.setdefault(stage, []).append(time.perf_counter())
 
     t = started = time.perf_counter()
-    read = read_articles([corpus], spill=SPILL_TEXT)
+    read = read_articles([corpus], spill=SPILL_TEXT, workers=workers)
     times["read"] = time.perf_counter() - t
 
     settings = Settings()
