@@ -869,11 +869,10 @@ class Analysis:
             self._let_go("tfidf")
         stories = build_stories(
             groups,
-            matches,
+            [[matches[k] for k in part.tolist()] for part in inside],
             self.articles,
             _Words(self.row, self.words),
             _Texts(self.row, self._texts_of),
-            within=[[matches[k] for k in part.tolist()] for part in inside],
         )
         members = sorted({m.id for s in stories for m in s.members})
         stats = Stats(
@@ -909,21 +908,21 @@ class Analysis:
             MAX_MERGE_PAIRS,
         )  # fmt: skip
         del m
-        # (the groups of two or more, numbered in order)
-        number = np.where(sizes > 1, np.cumsum(sizes > 1) - 1, -1)
-        rows = np.flatnonzero(group_of >= 0)
-        rows = rows[number[group_of[rows]] >= 0]
-        rows = rows[np.argsort(number[group_of[rows]], kind="stable")]  # (each by row: id)
+        # (each row's group among those of two or more, numbered in order; -1 for none)
+        label = np.full(n, -1, dtype=np.int64)
+        placed = np.flatnonzero(group_of >= 0)
+        label[placed] = np.where(sizes > 1, np.cumsum(sizes > 1) - 1, -1)[group_of[placed]]
+        rows = np.flatnonzero(label >= 0)
+        rows = rows[np.argsort(label[rows], kind="stable")]  # (each group's by row: by id)
         ordered = self.ordered
         ids = [ordered[r].id for r in rows.tolist()]
-        cuts = [0, *np.cumsum(np.bincount(number[group_of[rows]])).tolist()]
+        cuts = [0, *np.cumsum(np.bincount(label[rows])).tolist()]
         groups = [ids[lo:hi] for lo, hi in itertools.pairwise(cuts)]
         if not groups:
             return [], []
-        group_a, group_b = number[group_of[left]], number[group_of[right]]
-        inside = np.flatnonzero((group_a == group_b) & (group_a >= 0))
-        inside = inside[np.lexsort((right[inside], left[inside], group_a[inside]))]
-        counts = np.bincount(group_a[inside], minlength=len(groups))
+        inside = np.flatnonzero((label[left] == label[right]) & (label[left] >= 0))
+        inside = inside[np.lexsort((right[inside], left[inside], label[left[inside]]))]
+        counts = np.bincount(label[left[inside]], minlength=len(groups))
         return groups, np.split(inside, np.cumsum(counts)[:-1])
 
     def _members(self, ids: list[str]) -> Mapping[str, Article]:

@@ -39,7 +39,7 @@ import orjson
 
 from .errors import InputError
 from .models import Article, Skipped, make_article, with_text
-from .textstore import Texts, TextStore
+from .textstore import Texts, TextStore, write_at
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -244,8 +244,7 @@ def _inputs(
             elif isinstance(item, tuple):
                 article, where = item
                 if article.id in first_seen:
-                    first = first_seen[article.id]
-                    yield Skipped(where, f"duplicate id {article.id!r} (first read from {first})")
+                    yield _duplicate(where, article.id, first_seen[article.id])
                 else:
                     first_seen[article.id] = where
                     yield article
@@ -265,13 +264,16 @@ def _first_seen(stored: _Stored, first_seen: dict[str, str]) -> Iterator[_Stored
     skips: list[Skipped] = []
     for k, (id_, where) in enumerate(zip(ids, stored.wheres, strict=True)):
         if id_ in first_seen:
-            message = f"duplicate id {id_!r} (first read from {first_seen[id_]})"
-            skips.append(Skipped(where, message))
+            skips.append(_duplicate(where, id_, first_seen[id_]))
         else:
             first_seen[id_] = where
             keep.append(k)
     yield stored.part(keep)
     yield from skips
+
+
+def _duplicate(where: str, article_id: str, first: str) -> Skipped:
+    return Skipped(where, f"duplicate id {article_id!r} (first read from {first})")
 
 
 # --- finding files ---------------------------------------------------------------------------
@@ -582,7 +584,7 @@ def _read_jsonl_file(
             file.seek(0)
             guessed: list[str] = []
             size = os.fstat(file.fileno()).st_size
-            large = kept is not None and workers > 1 and size >= 2 * READ_PIECE
+            large = workers > 1 and size >= 2 * READ_PIECE and hasattr(os, "pwrite")
             store = kept.room(size) if kept is not None and large else None
             if store is not None:
                 yield from _read_jsonl_pieces(source, file, size, store, workers, guessed)
@@ -759,22 +761,13 @@ def _read_piece(piece: _PieceOf) -> _ReadPiece:
                 read.others.append((len(read.fields), item))
     del data
     try:
-        _pwrite_all(piece.fd, memoryview(texts), piece.room)
+        write_at(piece.fd, memoryview(texts), piece.room)
     except OSError:  # (the disk is full: the texts go back, for `TextStore.add` to say so)
         for k, (f, start, end) in enumerate(zip(read.fields, read.starts, read.ends, strict=True)):
             if f[1] is None:
                 at = slice(start - piece.room, end - piece.room)
                 read.fields[k] = (f[0], texts[at].decode("utf-8", "surrogatepass"), *f[2:])
     return dataclasses.replace(read, guessed=guessed[0] if guessed else None)
-
-
-def _pwrite_all(fd: int, data: memoryview, at: int) -> None:
-    """Write all of `data` at byte `at` of file `fd` (a write may take less than given)."""
-    while len(data):
-        written = os.pwrite(fd, data, at)
-        if not written:
-            raise OSError(errno.EIO, "the file took nothing")
-        data, at = data[written:], at + written
 
 
 def _read_jsonl_lines(

@@ -99,23 +99,14 @@ def _neg(s: str) -> tuple[int, ...]:
 
 def build_stories(
     groups: Sequence[Sequence[str]],
-    matches: Sequence[Match],
+    within: Sequence[Sequence[Match]],
     articles: Mapping[str, Article],
     words: Mapping[str, int],
     texts: Mapping[str, str] | None = None,
-    within: Sequence[Sequence[Match]] | None = None,
 ) -> list[Story]:
-    """Stories for the groups: original, roles, outlets; largest first, then by original id.
-    `texts`: the text of each article by id (default: the articles' own). `within`: the
-    matches of each group, by ids (a, then b), when the caller has them (else found here)."""
-    if within is None:
-        group_of = {x: g for g, ids in enumerate(groups) for x in ids}
-        found_in: list[list[Match]] = [[] for _ in groups]
-        for m in matches:
-            g = group_of.get(m.a)
-            if g is not None and group_of.get(m.b) == g:
-                found_in[g].append(m)
-        within = [sorted(found, key=lambda m: (m.a, m.b)) for found in found_in]
+    """Stories for the groups (`within`: the matches of each, by ids: a, then b): original,
+    roles, outlets; largest first, then by original id. `texts`: the text of each article by id
+    (default: the articles' own)."""
     drafts = []
     for ids, found in zip(groups, within, strict=True):
         members = [articles[i] for i in ids]

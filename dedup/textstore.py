@@ -286,6 +286,17 @@ if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
 PARK_ALIGN = 64
 
 
+def write_at(fd: int, data: memoryview, at: int) -> None:
+    """Write all of `data` at byte `at` of file `fd` (into room from `TextStore.reserve`; a
+    write may take less than it is given). Only where the system has positioned writes
+    (`os.pwrite`)."""
+    while len(data):
+        written = os.pwrite(fd, data, at)
+        if not written:
+            raise OSError(errno.EIO, "the temporary file took nothing")
+        data, at = data[written:], at + written
+
+
 def _write_all(file: BinaryIO, data: memoryview) -> None:
     """Write all of `data` (an unbuffered file may take less than it is given at a time)."""
     while len(data):

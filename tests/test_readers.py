@@ -811,7 +811,7 @@ def test_texts_that_cannot_be_written_by_a_worker_come_back(
 
     path = write(tmp_path / "wire.jsonl", b"\n".join(PIECE_LINES))
     whole = read_articles([path], spill=0)
-    monkeypatch.setattr("dedup.readers._pwrite_all", full)  # (the workers are forked after)
+    monkeypatch.setattr("dedup.readers.write_at", full)  # (the workers are forked after)
     same_reading(read_in_pieces(monkeypatch, [path]), whole)
 
 
