@@ -20,15 +20,10 @@ import xxhash
 from .arrays import grouped_order
 from .fingerprint import SIGN_VALUES, U32, U64, permutations, shingle_hashes
 from .models import Settings
-from .parallel import release_memory, run_blocks, shared_array
+from .parallel import release_memory, run_blocks, run_threads
 from .text import compile_tokenizer, is_content_word, stop_words, tokenize_block
 
 I64 = npt.NDArray[np.int64]
-
-#: Sets with fewer values than this have their signatures computed in this process.
-PARALLEL_MIN_VALUES = 1 << 20
-#: Candidates of fewer articles than this are found in this process (banding, counting).
-PARALLEL_MIN_ROWS = 1 << 18
 
 #: Ranges of pair codes counted one at a time (`counted_by_range`: banding and anchors bound
 #: their working memory so; fewer than 256).
@@ -338,16 +333,13 @@ def minhash_rows(
 ) -> U32:
     """MinHash signatures (datasketch `affine32`, see `fingerprint.signatures`) of every row, for
     the `use` permutations from `first` only (default: all; `kernels.min_hashes`, compiled).
-    Rows go in blocks of about SIGN_VALUES values, on up to `workers` processes. With `lookup`,
+    Rows go in blocks of about SIGN_VALUES values, on up to `workers` threads. With `lookup`,
     the values of `sets` are indices into it (the sets are lookup[values]), looked up a block at
-    a time on the workers: the sets of hashes are never made whole."""
+    a time by the blocks: the sets of hashes are never made whole."""
     a, b = permutations(num_perm, seed)
     use = num_perm - first if use is None else use
     n = len(sets.offsets) - 1
-    if len(sets.values) < PARALLEL_MIN_VALUES:
-        workers = 1  # forking would cost more than it saves
-    # (the workers write their rows in place: hundreds of MB at 1M articles, not sent back)
-    out: U32 = shared_array((n, use), np.uint32) if workers > 1 else np.empty((n, use), np.uint32)
+    out: U32 = np.empty((n, use), np.uint32)  # (each block writes its rows in place)
     lengths = sets.lengths()
     out[lengths == 0] = 0xFFFFFFFF  # (an empty set's, as datasketch's)
     nonempty = np.flatnonzero(lengths)
@@ -369,9 +361,7 @@ def minhash_rows(
         part: U64 = values[start:stop] if lookup is None else lookup[values[start:stop]]
         min_hashes(part, starts[lo:hi] - start, a, b, out, nonempty[lo:hi])
 
-    block_none = np.zeros(0, dtype=np.int64)  # (compiled here, not on each worker)
-    min_hashes(np.zeros(0, np.uint64), block_none, a, b, out, block_none)
-    for _ in run_blocks(block, len(bounds) - 1, workers):
+    for _ in run_threads(block, len(bounds) - 1, workers):
         pass
     return out
 
@@ -407,11 +397,10 @@ def band_counts(
     to 255 bands): `nearest` ranks by them. `sign(first, use)` gives the signature values
     first .. first + use - 1 of every row: they are asked for BAND_COLUMNS at a time (whole
     bands), so that only those are in memory (at 1M articles all of them would be 450 MB). The
-    bands are bucketed on up to `workers` processes."""
+    bands are bucketed on up to `workers` threads."""
     n = len(usable)
     idx = np.flatnonzero(usable)
     cuts = range_cuts(n)
-    workers = candidate_workers(n, workers)
     step = max(1, BAND_COLUMNS // rows)  # (bands a group)
 
     def banded() -> Iterator[list[I64]]:
@@ -427,19 +416,13 @@ def band_counts(
                 same = sorted_keys[1:] == sorted_keys[:-1]
                 return by_range(pair_chunks(members, same, n, largest), cuts)
 
-            yield from run_blocks(band, group, workers)
+            yield from run_threads(band, group, workers)
             del sigs, band
 
     # (each range's pairs let go as soon as it is counted)
     found = counted_by_range(banded(), n, np.min_scalar_type(bands), workers)
     release_memory()  # (the buckets' pairs, freed on the heap: hundreds of MB at 1M articles)
     return found
-
-
-def candidate_workers(n: int, workers: int) -> int:
-    """The workers that find the candidates among n articles: none below PARALLEL_MIN_ROWS
-    (forking would cost more than it saves)."""
-    return workers if n >= PARALLEL_MIN_ROWS else 1
 
 
 def range_cuts(n: int) -> I64:
@@ -473,8 +456,7 @@ def counted_by_range(
     """`counted` of the pair codes of all `parts` together (each a list of the codes in each of
     the COUNT_RANGES ranges, as `by_range` gives), with the counts as `count_dtype`, only those
     counted at least `least` times. Each range is counted on its own, on up to `workers`
-    processes: the working memory of counting is a range's, not every pair's."""
-    workers = candidate_workers(n, workers)
+    threads: the working memory of counting is a range's, not every pair's."""
     pieces: list[list[I64]] = [[] for _ in range(COUNT_RANGES)]
     for part in parts:
         for r, codes in enumerate(part):
@@ -489,8 +471,8 @@ def counted_by_range(
 
     uniq_parts: list[np.ndarray] = []
     count_parts: list[np.ndarray] = []
-    for r, (distinct, counts) in enumerate(run_blocks(count, COUNT_RANGES, workers)):
-        pieces[r] = []  # (counted: let go here; a worker holds its own view of it)
+    for r, (distinct, counts) in enumerate(run_threads(count, COUNT_RANGES, workers)):
+        pieces[r] = []  # (counted: let go)
         release_memory()  # (its pieces are many small arrays, freed on the heap)
         uniq_parts.append(distinct)
         count_parts.append(counts)
@@ -548,7 +530,7 @@ def nearest(
     the square of the corpus (every article of a templated series pairs with every other);
     keeping each article's k best keeps the candidates linear in the corpus. Articles are
     ranked a range at a time, of about `entries` pairs (bounding the working memory), the
-    ranges on up to `workers` processes."""
+    ranges on up to `workers` threads."""
     if not len(codes):
         return codes
     top = int(score.max()) + 1
@@ -589,7 +571,7 @@ def nearest(
         return kept
 
     keep = np.zeros(len(codes), dtype=bool)
-    for kept in run_blocks(best, spans, candidate_workers(n, workers)):
+    for kept in run_threads(best, spans, workers):
         keep[kept] = True
     found: I64 = codes[keep]
     return found

@@ -10,7 +10,8 @@ signatures, candidates, exact scores of each pair, all cached); `Analysis.report
 applies thresholds, so a sweep over thresholds costs little more than one run. The work is done
 in blocks with numpy (nothing runs per shingle in Python) and compiled loops where numpy would
 need a sort or a Python loop (`dedup.kernels`: signatures, pair scores, shared shingle
-positions), the blocks of each stage on forked worker processes (`dedup.parallel`); only the
+positions), the blocks of each stage on several cores (`dedup.parallel`: forked processes where
+Python tokenises, threads where compiled loops and numpy do all the work); only the
 pairs that are or may be matches have their passages traced (`dedup.passages`). Neither the
 block sizes nor the number of workers changes a byte of the report. The large arrays that a
 stage does not use (the shingle sets, the TF-IDF rows, the anchors) wait in a temporary file
@@ -38,7 +39,6 @@ from .batch import (
     Vocabulary,
     band_counts,
     by_range,
-    candidate_workers,
     concat,
     counted,
     counted_by_range,
@@ -61,7 +61,7 @@ from .models import (
     make_match,
     with_text,
 )
-from .parallel import default_workers, gc_paused, release_memory, run_blocks, shared_array
+from .parallel import default_workers, gc_paused, release_memory, run_blocks, run_threads
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import MAX_MERGE_PAIRS, build_stories
 from .text import compile_tokenizer
@@ -206,7 +206,7 @@ def pick_anchors(sets: Ragged, every: int) -> Anchors:
 
 def shared_anchors(anchors: Anchors, n: int, min_shared: int, workers: int = 1) -> I64:
     """The pairs (codes) of the n rows that share at least `min_shared` of `anchors`. The pairs
-    of each part of the anchors are found on up to `workers` processes, then counted by range
+    of each part of the anchors are found on up to `workers` threads, then counted by range
     (`counted_by_range`)."""
     if n < 2:
         return np.zeros(0, dtype=np.int64)
@@ -218,7 +218,7 @@ def shared_anchors(anchors: Anchors, n: int, min_shared: int, workers: int = 1) 
         lo, hi = bounds[part], bounds[part + 1]
         return by_range(_posting_pairs(anchors.hashes[lo:hi], anchors.owners[lo:hi], n), cuts)
 
-    parts = run_blocks(part_pairs, len(bounds) - 1, candidate_workers(n, workers))
+    parts = run_threads(part_pairs, len(bounds) - 1, workers)
     shared: I64 = counted_by_range(parts, n, np.int32, workers, min_shared)[0]
     return shared
 
@@ -441,7 +441,7 @@ class Analysis:
         s = self.settings
         if resolution == "copy":
             sets, hashes = self.copy_sets, None
-        else:  # (the columns' hashes looked up a block at a time, on the workers)
+        else:  # (the columns' hashes looked up a block at a time)
             m = self.tfidf
             sets, hashes = Ragged(m.indices, m.indptr.astype(np.int64)), self.vocab.hashes()
         return minhash_rows(
@@ -546,7 +546,7 @@ class Analysis:
         return list(zip((codes // n).tolist(), (codes % n).tolist(), strict=True))
 
     def score_pairs(self, left: I64, right: I64, last: bool = False) -> PairScores:
-        """Exact scores of pairs of rows, SCORE_BLOCK pairs per block, on the workers: the
+        """Exact scores of pairs of rows, SCORE_BLOCK pairs per block, on the threads: the
         shingles two sets share, then the TF-IDF cosine, each a merge of two sorted rows
         (`dedup.kernels`). `last`: nothing will be scored after, so the shingle sets are let go
         once counted, before the TF-IDF rows are read back (`_park`): at 1M articles, the two
@@ -555,14 +555,13 @@ class Analysis:
 
         chunk = SCORE_BLOCK
         blocks = (len(left) + chunk - 1) // chunk
-        # (written in place by the blocks, on whichever worker: see `shared_array`)
-        shared = shared_array((len(left),), np.int32)
-        cosine = shared_array((len(left),), np.float64)
-        shared_terms = shared_array((len(left),), np.int32)
+        # (written in place by the blocks)
+        shared = np.zeros(len(left), np.int32)
+        cosine = np.zeros(len(left), np.float64)
+        shared_terms = np.zeros(len(left), np.int32)
 
         def run(block_scores: Callable[[int], None], passed: int) -> None:
-            block_scores(blocks)  # (an empty block: compiled here, not on each worker)
-            for done, _ in enumerate(run_blocks(block_scores, blocks, self.workers), start=1):
+            for done, _ in enumerate(run_threads(block_scores, blocks, self.workers), start=1):
                 self.progress("verify", passed + min(done * chunk, len(left)), 2 * len(left))
 
         sets = self.copy_sets
@@ -1135,10 +1134,10 @@ def analyse(
     workers: int | None = None,
     texts: Texts | None = None,
 ) -> Analysis:
-    """Fingerprint and index `articles` once; see `Analysis.report`. `workers`: processes for
-    the work that splits into blocks (default: every core this process may use); the results
-    do not depend on it. `texts`: the articles' texts in the order of `articles`, kept in a file
-    (`read_articles(spill=True)`); the articles' own `text` is then not read."""
+    """Fingerprint and index `articles` once; see `Analysis.report`. `workers`: processes or
+    threads for the work that splits into blocks (default: every core this process may use);
+    the results do not depend on it. `texts`: the articles' texts in the order of `articles`,
+    kept in a file (`read_articles(spill=True)`); the articles' own `text` is then not read."""
     return Analysis(articles, settings or Settings(), progress, workers, texts)
 
 

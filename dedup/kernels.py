@@ -16,12 +16,13 @@ loop:
 - `linked_groups`: the stories' complete linkage over the matches (`dedup.stories.group`, which
   it is tested against), a cosine computed only where a merge asks for it.
 
-The kernels of many pairs write their results into arrays the caller gives them (the blocks of
-`dedup.parallel` write into shared memory); the others return new arrays. Each releases the GIL
-and is compiled once per machine (numba's cache, beside this module) and then loaded. The kernels
-the workers run are called once (on empty arrays of the real dtypes, or a one-word text) before
-the pool forks, so that the workers inherit them compiled. The results are those of the numpy
-computations they replace, bit for bit (`tests/test_kernels.py`).
+The kernels of many pairs write their results into arrays the caller gives them (each block of
+`dedup.parallel.run_threads` its part, in place); the others return new arrays. Each releases the
+GIL (so that threads run them side by side) and is compiled once per machine (numba's cache,
+beside this module) and then loaded. The kernels that forked workers run are called once (on
+empty arrays of the real dtypes, or a one-word text) before the pool forks, so that the workers
+inherit them compiled. The results are those of the numpy computations they replace, bit for bit
+(`tests/test_kernels.py`).
 """
 
 from __future__ import annotations

@@ -1,19 +1,22 @@
 """Blocks of work on several cores, with the results of one core.
 
-Workers are forked: they inherit the corpus as it is in memory (copy-on-write, and frozen from
-the garbage collector, whose passes would write to every inherited object and so copy its page),
-so only block numbers go out and only results come back (`run_blocks`); a large result of known
-size is written by the blocks into a `shared_array` instead, and nothing comes back. Items of a
-stream go out pickled, a few ahead of the caller (`map_ahead`). The results come back in order,
-so nothing downstream can tell how many workers there were (tests compare 1 and 2). Where `fork`
-does not exist (Windows, some macOS set-ups), the work runs in this process.
+Where Python does much of a block's work (tokenising, tracing passages), the workers are forked
+processes: they inherit the corpus as it is in memory (copy-on-write, and frozen from the garbage
+collector, whose passes would write to every inherited object and so copy its page), so only
+block numbers go out and only results come back (`run_blocks`). Items of a stream go out
+pickled, a few ahead of the caller (`map_ahead`). Where compiled loops and numpy do all of it
+(signatures, banding, counting, scoring), which release the GIL, the workers are threads
+(`run_threads`): nothing is forked or pickled, and a large result is written in place. The
+results come back in order, so nothing downstream can tell how many workers there were (tests
+compare 1 and 2). Where `fork` does not exist (Windows, some macOS set-ups), the processes' work
+runs in this process.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import gc
-import mmap
 import multiprocessing
 import os
 from collections import deque
@@ -21,9 +24,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from multiprocessing.pool import AsyncResult
 from typing import Any, TypeVar
-
-import numpy as np
-import numpy.typing as npt
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,14 +75,23 @@ def run_blocks(
         gc.unfreeze()
 
 
-def shared_array(shape: tuple[int, ...], dtype: npt.DTypeLike) -> np.ndarray:
-    """A zeroed array in memory shared with the workers `run_blocks` forks after it is made:
-    blocks write their part of a large result into it, so nothing is pickled back and copied
-    again (an anonymous shared mapping; it is unmapped once no array refers to it)."""
-    items = int(np.prod(shape, dtype=np.int64))
-    size = items * np.dtype(dtype).itemsize
-    buffer = mmap.mmap(-1, max(size, 1))  # (MAP_SHARED | MAP_ANONYMOUS)
-    return np.frombuffer(buffer, dtype=dtype, count=items).reshape(shape)
+def run_threads(task: Callable[[int], T], blocks: int, workers: int) -> Iterator[T]:
+    """task(0), task(1), ... task(blocks - 1), in that order, on up to `workers` threads, at
+    most `workers` blocks ahead of the caller (whose results wait: their memory is bounded).
+    For tasks that spend their time in code that releases the GIL."""
+    workers = min(workers, blocks)
+    if workers <= 1:
+        for block in range(blocks):
+            yield task(block)
+        return
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        pending: deque[concurrent.futures.Future[T]] = deque()
+        for block in range(blocks):
+            pending.append(pool.submit(task, block))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def map_ahead(

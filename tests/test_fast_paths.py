@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import importlib
 import json
-import os
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ from dedup import batch as batch_module
 from dedup.batch import Vocabulary
 from dedup.fingerprint import Fingerprinter
 from dedup.models import KINDS
-from dedup.parallel import gc_paused, run_blocks, shared_array
+from dedup.parallel import gc_paused, run_blocks, run_threads
 from dedup.passages import to_passages, trace, views
 from dedup.readers import read_articles
 from dedup.render import dumps_json, json_chunks, render_json, report_to_dict
@@ -176,12 +175,12 @@ def test_block_tracing_equals_pair_by_pair_on_repetitive_texts(
 
 @pytest.mark.parametrize("name", ["scenarios", "bench/articles", "seed"])
 def test_two_workers_give_the_bytes_of_one(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Blocks of one text, pair or permutation block each, so that every stage forks."""
+    """Blocks of one text, a few pairs or a few values each, so that every stage has many."""
     monkeypatch.setattr(detect_module, "FINGERPRINT_BLOCK", 1)
+    monkeypatch.setattr(batch_module, "SIGN_VALUES", 16)
+    monkeypatch.setattr(batch_module, "BAND_COLUMNS", 1)
     monkeypatch.setattr(detect_module, "SCORE_BLOCK", 2)
     monkeypatch.setattr(detect_module, "TRACE_BLOCK", 2)
-    monkeypatch.setattr(batch_module, "PARALLEL_MIN_VALUES", 0)
-    monkeypatch.setattr(batch_module, "PARALLEL_MIN_ROWS", 0)
     read = read_articles([FIXTURES / name])
     one = detect(read.articles, skipped=read.skipped, timing=False, workers=1)
     two = detect(read.articles, skipped=read.skipped, timing=False, workers=2)
@@ -220,19 +219,22 @@ def test_workers_run_blocks_in_order_and_raise_what_a_block_raises() -> None:
         list(run_blocks(fails, 5, 2))
 
 
-def test_blocks_on_workers_write_into_a_shared_array_in_place() -> None:
-    """What forked workers write into a `shared_array` made before them, this process sees
-    (into an ordinary array, their writes would stay in their own copies)."""
-    out = shared_array((6, 2), np.int64)
-    assert not out.any()
+def test_threads_give_results_in_order_a_few_blocks_ahead_and_raise_what_a_block_raises() -> None:
+    started: list[int] = []
 
-    def block(b: int) -> None:
-        out[b] = (b, b * b + os.getpid())
+    def block(b: int) -> int:
+        started.append(b)
+        if b == 7:
+            raise ValueError("block 7")
+        return b * b
 
-    assert list(run_blocks(block, 6, 2)) == [None] * 6
-    assert out[:, 0].tolist() == list(range(6))
-    assert os.getpid() not in set((out[:, 1] - out[:, 0] ** 2).tolist())  # (by the workers)
-    assert shared_array((0, 3), np.float64).shape == (0, 3)
+    blocks = run_threads(block, 6, 2)
+    assert next(blocks) == 0
+    assert len(started) <= 3  # (the caller's block and at most two more)
+    assert list(blocks) == [b * b for b in range(1, 6)]
+    assert list(run_threads(block, 3, 1)) == [0, 1, 4]
+    with pytest.raises(ValueError, match="block 7"):
+        list(run_threads(block, 9, 2))
 
 
 # --- whole-corpus filters, done in chunks -----------------------------------------------------
