@@ -362,14 +362,20 @@ class Analysis:
             rows = by_outlet.setdefault(art.outlet, [])
             if len(rows) < BOILERPLATE_SAMPLE:
                 rows.append(i)
-        found: list[U64] = []
-        for rows in by_outlet.values():
-            need = boilerplate_limit(len(rows), self.settings)
-            if len(rows) < need:
-                continue
+        samples = [
+            (rows, need)
+            for rows in by_outlet.values()
+            if len(rows) >= (need := boilerplate_limit(len(rows), self.settings))
+        ]
+
+        def outlet(k: int) -> U64:  # (a sort of the outlet's shingles: on a thread each)
+            rows, need = samples[k]
             values = np.concatenate([sets.row(i) for i in rows]).astype(np.uint64)
             uniq, counts = np.unique(values, return_counts=True)
-            found.append(uniq[counts >= need])
+            found: U64 = uniq[counts >= need]
+            return found
+
+        found = list(run_threads(outlet, len(samples), self.workers))
         return distinct(np.concatenate(found)) if found else np.zeros(0, dtype=np.uint64)
 
     def _tfidf_of(self, terms: Parked | Kept, offsets: I64) -> sparse.csr_matrix:
