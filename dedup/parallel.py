@@ -40,6 +40,26 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: glibc's `mallopt` parameters (malloc.h) and what a worker sets them to (`_keep_heap`).
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+WORKER_HEAP = {_M_MMAP_THRESHOLD: 256 << 20, _M_TRIM_THRESHOLD: 1 << 30, _M_TOP_PAD: 64 << 20}
+
+
+def _keep_heap() -> None:
+    """In a worker, as it starts: the C heap keeps the memory of the arrays a block frees for
+    the next block, instead of handing it back to the system and taking it again page by page
+    (a page fault each; glibc maps arrays of a few MB on their own and unmaps them when freed).
+    A worker's heap then holds about one block's arrays, and is let go when the pool ends.
+    (At 100k articles: 700k page faults -> 400k, and a quarter of a second.) Elsewhere than
+    glibc, nothing."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return
+    for parameter, value in WORKER_HEAP.items():
+        mallopt(parameter, value)
+
+
 def _call(block: int) -> Any:
     assert _TASK is not None
     return _TASK(block)
@@ -65,7 +85,7 @@ def run_blocks(
     _TASK = task
     gc.freeze()  # the workers' garbage collections then leave the inherited objects untouched
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, _keep_heap) as pool:
             results = pool.imap(_call, range(blocks))
             if meanwhile is not None:
                 meanwhile()
@@ -110,7 +130,7 @@ def map_ahead(
         for item in items:
             yield item, fn(send(item))
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers, _keep_heap) as pool:
         pending: deque[tuple[T, AsyncResult[R]]] = deque()
         for item in items:
             pending.append((item, pool.apply_async(fn, (send(item),))))
