@@ -15,9 +15,11 @@ _SLOT_BITS = 20
 _SLOT_HASH = np.uint64(0xD6E8FEB86659FD93)
 
 
-def distinct(values: np.ndarray) -> np.ndarray:
-    """`np.unique(values)` of a 1-d array: its distinct values, ascending, from one sort."""
-    ordered = np.sort(values)
+def distinct(values: np.ndarray, runs: bool = False) -> np.ndarray:
+    """`np.unique(values)` of a 1-d array: its distinct values, ascending, from one sort.
+    `runs`: the values are a few ascending runs (sorted arrays one after another), which a
+    stable sort (timsort) merges in about one pass: ten times as fast as a quicksort."""
+    ordered = np.sort(values, kind="stable" if runs else None)
     if len(ordered) < 2:
         return ordered
     new = np.ones(len(ordered), dtype=bool)

@@ -537,7 +537,7 @@ def nearest(
     right = np.empty(len(codes), dtype=np.int32 if n < 1 << 31 else np.int64)
     for lo in range(0, len(codes), entries):  # (not a 64-bit temporary of every pair)
         np.remainder(codes[lo : lo + entries], n, out=right[lo : lo + entries], casting="unsafe")
-    spans = -(-2 * len(codes) // entries)
+    spans = max(-(-2 * len(codes) // entries), workers)  # (a range a worker at least)
     bounds = np.linspace(0, n, spans + 1).astype(np.int64).tolist()
 
     def best(span: int) -> I64:

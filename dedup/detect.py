@@ -40,7 +40,6 @@ from .batch import (
     band_counts,
     by_range,
     concat,
-    counted,
     counted_by_range,
     fingerprint_corpus,
     minhash_rows,
@@ -465,7 +464,7 @@ class Analysis:
             self._park("tfidf")  # (until the pairs are scored)
             found.append(self._shared_anchors(s))
             found.append(self._lsh_codes("copy", s.lsh_copy))
-            self._candidates[key] = counted(np.concatenate(found))[0]
+            self._candidates[key] = distinct(np.concatenate(found), runs=True)  # (each sorted)
             del found
             release_memory()
         return self._candidates[key]
