@@ -937,7 +937,7 @@ class ArchiveIndex:
             compile_tokenizer()  # (here, not on each worker)
         for (read, batch), prepared in map_ahead(prepare, batches(), workers, send=_job):
             with self._errors(), self._write():
-                counts.update(self._store(_New.batch(batch, prepared), prepared.vocab))
+                counts.update(self._store(_New.batch(batch, prepared), prepared.vocab, workers))
             stored += read
             if progress is not None:
                 progress("index", stored, max(total, stored))
@@ -990,9 +990,9 @@ class ArchiveIndex:
             )
         self._library_checked = True
 
-    def _store(self, batch: Sequence[_New], vocab: Sequence[str]) -> Counter[str]:
+    def _store(self, batch: Sequence[_New], vocab: Sequence[str], workers: int = 1) -> Counter[str]:
         """Store a batch inside the caller's write transaction (`vocab`: the words its term
-        ids name)."""
+        ids name; `workers`: threads for its signatures)."""
         conn = self._conn
         counts: Counter[str] = Counter()
         existing = {
@@ -1055,8 +1055,8 @@ class ArchiveIndex:
         topic_sets = _rows_without(_rows([item.topics for item in new]), common_hashes)
         # (compiled, all permutations of a value at once: the permutations are this
         # installation's, as `_check_library` made sure)
-        copy_sigs = minhash_rows(copy_sets, s.num_perm, s.seed)
-        story_sigs = minhash_rows(topic_sets, s.num_perm, s.seed)
+        copy_sigs = minhash_rows(copy_sets, s.num_perm, s.seed, workers=workers)
+        story_sigs = minhash_rows(topic_sets, s.num_perm, s.seed, workers=workers)
         copy_keys = band_keys(copy_sigs, *self._copy_bands, _COPY)
         story_keys = band_keys(story_sigs, *self._story_bands, _STORY)
         copy_empty, story_empty = copy_sets.lengths() == 0, topic_sets.lengths() == 0
