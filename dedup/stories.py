@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from typing import cast
 
 from .models import COPY_KINDS, Article, Match, Role, Story, kind_rank, make_member
 from .text import wire_credit
@@ -78,11 +79,11 @@ def choose_original(
     else the one with a wire credit at the start of its text (the most complete if several),
     else the most complete text (most words). `texts`: the text of each by id (default: the
     articles' own)."""
-    dates = {a.id: _date(a.published) for a in members}
-    if all(d is not None for d in dates.values()):
-        ordered = sorted(members, key=lambda a: (dates[a.id], a.id))
-        if dates[ordered[0].id] != dates[ordered[1].id]:
-            return ordered[0].id, "earliest published"
+    dates = [_date(a.published) for a in members]
+    if None not in dates:
+        earliest = min(cast(list[datetime], dates))
+        if dates.count(earliest) == 1:  # (one member alone is the earliest)
+            return members[dates.index(earliest)].id, "earliest published"
     heads = [(a.text if texts is None else texts[a.id])[:CREDIT_WITHIN] for a in members]
     credited = [(a, wire_credit(head)) for a, head in zip(members, heads, strict=True)]
     with_credit = [(a, c) for a, c in credited if c]
@@ -108,23 +109,22 @@ def build_stories(
     roles, outlets; largest first, then by original id. `texts`: the text of each article by id
     (default: the articles' own)."""
     drafts = []
+    article = articles.__getitem__
     for ids, found in zip(groups, within, strict=True):
-        members = [articles[i] for i in ids]
+        members = list(map(article, sorted(ids)))  # (`group` gives them sorted already)
         original, reason = choose_original(members, words, texts)
-        story_matches = tuple(found)
         # (the kind of each member's match with the original, if they have one)
         with_original = {
             m.b if m.a == original else m.a: m.kind for m in found if original in (m.a, m.b)
         }
-        out_members = []
-        for art in sorted(members, key=lambda a: (a.id != original, a.id)):
-            role: Role
-            if art.id == original:
-                role = "original"
-            else:
-                role = "copy" if with_original.get(art.id) in COPY_KINDS else "related"
-            out_members.append(make_member(art.id, art.title, art.outlet, art.published, role))
-        drafts.append((original, reason, tuple(out_members), story_matches))
+        # the original first, then the others by id
+        head = articles[original]
+        out_members = [make_member(original, head.title, head.outlet, head.published, "original")]
+        for art in members:
+            if art.id != original:
+                role: Role = "copy" if with_original.get(art.id) in COPY_KINDS else "related"
+                out_members.append(make_member(art.id, art.title, art.outlet, art.published, role))
+        drafts.append((original, reason, tuple(out_members), tuple(found)))
     drafts.sort(key=lambda d: (-len(d[2]), d[0]))
     return [
         Story(
