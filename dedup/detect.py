@@ -128,8 +128,10 @@ MAX_ANCHOR_POSTINGS = 64
 ANCHOR_PART_BITS = 3
 
 #: Arrays of at least this many bytes are kept in a temporary file while the stages that do
-#: not use them run (`Analysis._park`); smaller ones stay in memory.
-PARK_BYTES = 1 << 26
+#: not use them run (`Analysis._park`); smaller ones stay in memory. (Up to about 120k articles
+#: nothing is parked: memory is under a gigabyte, and writing the shingle sets, then waiting
+#: for them to be written, cost a quarter of a second at 100k.)
+PARK_BYTES = 1 << 27
 
 #: What `Analysis._park` keeps in a temporary file, by name: the attribute that holds it.
 _PARKED_ATTRIBUTES = {"anchors": "_anchors", "copy_sets": "_copy_sets", "tfidf": "_tfidf"}
