@@ -420,7 +420,7 @@ def band_counts(
             del sigs, band
 
     # (each range's pairs let go as soon as it is counted)
-    found = counted_by_range(banded(), n, np.min_scalar_type(bands), workers)
+    found = counted_by_range(banded(), np.min_scalar_type(bands), workers)
     release_memory()  # (the buckets' pairs, freed on the heap: hundreds of MB at 1M articles)
     return found
 
@@ -448,7 +448,6 @@ def by_range(chunks: Iterable[I64], cuts: I64) -> list[I64]:
 
 def counted_by_range(
     parts: Iterable[list[I64]],
-    n: int,
     count_dtype: np.dtype | type,
     workers: int = 1,
     least: int = 1,

@@ -220,7 +220,7 @@ def shared_anchors(anchors: Anchors, n: int, min_shared: int, workers: int = 1) 
         return by_range(_posting_pairs(anchors.hashes[lo:hi], anchors.owners[lo:hi], n), cuts)
 
     parts = run_threads(part_pairs, len(bounds) - 1, workers)
-    shared: I64 = counted_by_range(parts, n, np.int32, workers, min_shared)[0]
+    shared: I64 = counted_by_range(parts, np.int32, workers, min_shared)[0]
     return shared
 
 

@@ -167,7 +167,7 @@ def test_counted_by_range_is_counted_of_every_chunk(rows: list[int], chunks: int
     codes = np.asarray([r % n * n + (r * 7) % n for r in rows], dtype=np.int64)
     cuts = range_cuts(n)
     pieces = [by_range([piece], cuts) for piece in np.array_split(codes, chunks)]
-    distinct, counts = counted_by_range(iter(pieces), n, np.uint16)
+    distinct, counts = counted_by_range(iter(pieces), np.uint16)
     expected, expected_counts = counted(codes.copy())
     assert np.array_equal(distinct, expected) and np.array_equal(counts, expected_counts)
     assert counts.dtype == np.uint16
