@@ -21,7 +21,14 @@ from .arrays import grouped_order
 from .fingerprint import SIGN_VALUES, U32, U64, permutations, shingle_hashes
 from .models import Settings
 from .parallel import release_memory, run_blocks, run_threads
-from .text import compile_tokenizer, is_content_word, stop_words, tokenize_block
+from .text import (
+    compile_tokenizer,
+    is_content_word,
+    paragraph_breaks,
+    stop_words,
+    tokenize_block,
+)
+from .wordstore import WordStore
 
 I64 = npt.NDArray[np.int64]
 
@@ -168,10 +175,14 @@ class _Block:
     term_ids: npt.NDArray[np.int32]
     term_counts: npt.NDArray[np.int32]
     term_lengths: I64
+    words_at: int  # (where the block's words went in the `WordStore`; -1: none)
 
 
-def _fingerprint_block(texts: Sequence[str], k: int, stop: frozenset[str]) -> _Block:
+def _fingerprint_block(
+    texts: Sequence[str], k: int, stop: frozenset[str], store: WordStore | None
+) -> _Block:
     tokens = tokenize_block(texts)
+    words_at = -1 if store is None else store.put(tokens, paragraph_breaks(texts, tokens))
     local = Vocabulary(stop)
     local.extend(tokens.words)  # (numbered as in `tokens`: in order of first use)
     flat, counts = tokens.ids, np.diff(tokens.offsets)
@@ -186,6 +197,7 @@ def _fingerprint_block(texts: Sequence[str], k: int, stop: frozenset[str]) -> _B
         term_ids,
         term_counts,
         term_lengths,
+        words_at,
     )
 
 
@@ -197,16 +209,18 @@ def fingerprint_corpus(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     meanwhile: Callable[[], object] | None = None,
+    words: WordStore | None = None,
 ) -> CorpusFingerprints:
     """Fingerprint every text, `batch` texts per vectorised step, on up to `workers` processes.
     Each block numbers its words itself; they are renumbered here in block order, so `vocab`
     grows exactly as if one process had read the texts in order. `progress(done)` is called as
-    texts are done; `meanwhile()` while the workers are at work (see `run_blocks`)."""
+    texts are done; `meanwhile()` while the workers are at work (see `run_blocks`). The words
+    of the texts are kept in `words` (if given: then sealed) for the passage trace."""
     k = settings.shingle_size
     blocks = (len(texts) + batch - 1) // batch
 
     def task(b: int) -> _Block:
-        return _fingerprint_block(texts[b * batch : (b + 1) * batch], k, vocab.stop)
+        return _fingerprint_block(texts[b * batch : (b + 1) * batch], k, vocab.stop, words)
 
     from .kernels import renumbered_in_rows  # (numba: imported when there are texts)
 
@@ -229,8 +243,11 @@ def fingerprint_corpus(
         compile_tokenizer()  # (here, not on each worker)
         _batch_terms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_))
     for part in run_blocks(task, blocks, workers, meanwhile):
+        corpus_ids = vocab.ids(part.words)
+        if words is not None:
+            words.add(part.words_at, part.counts, corpus_ids)
         ids, counts = renumbered_in_rows(
-            part.term_lengths, part.term_ids, part.term_counts, vocab.ids(part.words)
+            part.term_lengths, part.term_ids, part.term_counts, corpus_ids
         )
         for name, value in (
             ("counts", part.counts),
@@ -242,10 +259,12 @@ def fingerprint_corpus(
             ("term_counts", counts),
         ):
             fields[name].add(value, len(part.counts))
-        del part, ids, counts
+        del part, ids, counts, corpus_ids
         done = fields["counts"].size
         if progress is not None:
             progress(done)
+    if words is not None:
+        words.seal()
 
     def ragged(values: str, lengths: str) -> Ragged:
         sizes = fields[lengths].whole()

@@ -63,7 +63,6 @@ from .models import (
 from .parallel import default_workers, gc_paused, release_memory, run_blocks, run_threads
 from .passages import Traced, passage_rows, run_table, trace_runs, views
 from .stories import MAX_MERGE_PAIRS, build_stories
-from .text import compile_tokenizer
 from .textstore import Kept, Parked, Texts, set_aside
 from .verify import (
     Evidence,
@@ -75,6 +74,7 @@ from .verify import (
     passage_shingles_needed,
     tfidf,
 )
+from .wordstore import WordStore
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -315,6 +315,8 @@ class Analysis:
         n = len(self.ordered)
 
         self.vocab = Vocabulary()
+        #: The words of each row's text, as fingerprinting found them (for the passage trace).
+        self.text_words = WordStore()
         corpus = fingerprint_corpus(
             self.texts,
             settings,
@@ -323,6 +325,7 @@ class Analysis:
             workers=self.workers,
             progress=lambda done: self.progress("fingerprint", done, n),
             meanwhile=lambda: _preload(settings),
+            words=self.text_words,
         )
         self.words, self.digests = corpus.words, corpus.digests
         shingles, term_offsets = corpus.shingles, corpus.term_ids.offsets
@@ -661,7 +664,7 @@ class Analysis:
         keep: bool = True,
     ) -> None:
         """Trace the shared runs of pairs (codes i * n + j) not traced yet, TRACE_BLOCK pairs at
-        a time; pairs that share articles go in the same block, so most texts are tokenised
+        a time; pairs that share articles go in the same block, so most texts' words are read
         once. `on_block(traced)` is called with the runs of each block as it comes back, while
         the workers trace the next ones (the pairs of texts shorter than a shingle are not
         given to it). The runs are kept in `traced`, but for those given to `on_block` when not
@@ -681,7 +684,6 @@ class Analysis:
             pair = np.repeat(np.arange(len(found), dtype=np.int64), [len(f) for f in found])
             self.traced = self.traced.merged(codes[short], pair, concat(found, np.int64))
         codes, left, right = codes[~short], left[~short], right[~short]
-        texts = self.texts
         topic = self.topic
         order = np.lexsort((right, left, _components(left, right, len(self.ordered))[left]))
         blocks = [order[lo : lo + TRACE_BLOCK] for lo in range(0, len(order), TRACE_BLOCK)]
@@ -690,8 +692,7 @@ class Analysis:
             block = blocks[b]
             both = np.concatenate((left[block], right[block]))
             rows, local = np.unique(both, return_inverse=True)
-            block_texts = texts.at(rows) if isinstance(texts, Texts) else [texts[r] for r in rows]
-            v = views(block_texts, self.vocab, self.boilerplate, topic, k)
+            v = views(self.text_words.words(rows), self.vocab, self.boilerplate, topic, k)
             la, lb = local[: len(block)], local[len(block) :]
             runs = trace_runs(v, la, lb, k, k)
             return runs[0], run_table(v, la, lb, runs)
@@ -700,7 +701,6 @@ class Analysis:
 
         none = np.zeros(0, dtype=np.int64)  # (compiled here, not on each worker: see score_pairs)
         shared_runs(np.zeros(0, np.uint64), np.zeros(1, np.int64), np.zeros(0, bool), none, none)
-        compile_tokenizer()
         pairs_done, tables = [], []
         done = 0
         for block, (pair, table) in zip(

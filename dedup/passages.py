@@ -2,8 +2,9 @@
 
 `verify.shared_passages` traces one pair with a dozen numpy calls, and a corpus of 100k articles
 has about 100k pairs to trace. Here the same steps run over a block of pairs at once:
-1. token views of the texts involved (`views`): word offsets, paragraph breaks, the hash of the
-   shingle starting at each word and whether it is boilerplate, flat over all the texts;
+1. token views of the texts involved (`views`): from their words (as fingerprinting found them:
+   `dedup.wordstore`) the hash of the shingle starting at each word and whether it is
+   boilerplate, flat over all the texts;
 2. the runs of equal shingles of a and b along diagonals (position in a minus position in b),
    found as each shingle of b is looked up in a hash table of a's (compiled:
    `kernels.shared_runs`), cut at paragraph breaks;
@@ -25,13 +26,10 @@ from .arrays import distinct, in_sorted
 from .batch import I64, Vocabulary, ragged_arange, sorted_by
 from .fingerprint import U64, shingle_hashes
 from .models import Passage, make_passage
-from .text import PARAGRAPH_BREAK, tokenize_block
+from .text import TextWords, paragraph_breaks, tokenize_block
 from .verify import topic_shingles
 
 Bools = npt.NDArray[np.bool_]
-
-# A position key: text number * _SPAN + character offset (texts are shorter than 2**32).
-_SPAN = 1 << 32
 
 #: Values below this in the Passages of a report are shared Python ints (`_python_ints`).
 SHARED_INTS = 1 << 17
@@ -79,48 +77,36 @@ class Views:
         return counts
 
 
-def views(texts: Sequence[str], vocab: Vocabulary, boilerplate: U64, topic: Bools, k: int) -> Views:
-    """Token views of `texts` (each of at least `k` words); `boilerplate`: sorted shingle hashes
-    that do not count as shared content; `topic`: whether each word of `vocab` (by id) is a
-    topic word (a content shingle must hold one: see `verify.token_view`)."""
+def text_words(texts: Sequence[str], vocab: Vocabulary) -> TextWords:
+    """The words of `texts`, tokenised (new words added to `vocab`): what `WordStore.words` reads
+    back for texts fingerprinted with a store."""
     tokens = tokenize_block(texts, digests=False)
-    # the blank lines of all the texts from one pass over them, joined by a character no blank
-    # line holds (so none runs from one text into the next); a place in the joined texts is
-    # then made a key: text number * _SPAN + place in the text
-    joined = "\0".join(texts)
-    found = np.fromiter((m.start() for m in PARAGRAPH_BREAK.finditer(joined)), dtype=np.int64)
-    base = np.zeros(len(texts), dtype=np.int64)  # (where each text starts in `joined`)
-    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))[:-1] + 1, out=base[1:])
-    text_of = np.searchsorted(base, found, side="right") - 1
-    blanks = text_of * _SPAN + (found - base[text_of])
-    word_offsets = tokens.offsets
-    start, end = tokens.starts, tokens.ends
-    owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(word_offsets))
-
-    # a blank line between the end of word w - 1 and the start of word w, within one text
-    # (each blank line marks the first word after it, when the word before it ends before the
-    # blank line and is in the same text)
-    breaks = np.zeros(len(start), dtype=bool)
-    if len(blanks) and len(start) > 1:
-        key = owner * _SPAN
-        after = np.searchsorted(key + start, blanks, side="right")
-        inside = (after > 0) & (after < len(start))
-        after, blanks = after[inside], blanks[inside]
-        ok = (owner[after] == owner[after - 1]) & (key[after - 1] + end[after - 1] <= blanks)
-        breaks[after[ok]] = True
-
     ids = vocab.ids(tokens.words)[tokens.ids]
+    breaks = paragraph_breaks(texts, tokens)
+    return TextWords(tokens.offsets, ids, tokens.starts, tokens.ends, breaks)
+
+
+def views(words: TextWords, vocab: Vocabulary, boilerplate: U64, topic: Bools, k: int) -> Views:
+    """Token views of texts of `words` (each of at least `k` words; ids of `vocab`);
+    `boilerplate`: sorted shingle hashes that do not count as shared content; `topic`: whether
+    each word of `vocab` (by id) is a topic word (a content shingle must hold one: see
+    `verify.token_view`)."""
+    word_offsets, ids = words.offsets, words.ids
+    n = len(word_offsets) - 1
+    owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(word_offsets))
     word_hashes = vocab.hashes()[ids]
     acc = shingle_hashes(word_hashes, k)  # across text ends too: those are dropped next
     count = len(acc)
     valid = np.arange(count) + k <= word_offsets[1:][owner[:count]]
     shingles = acc[valid]
-    shingle_offsets = word_offsets - np.arange(len(texts) + 1, dtype=np.int64) * (k - 1)
+    shingle_offsets = word_offsets - np.arange(n + 1, dtype=np.int64) * (k - 1)
     if len(topic) < len(vocab):  # (words first seen here: topic words unless stop words)
         topic = np.concatenate((topic, vocab.content()[len(topic) :]))
     content = topic_shingles(topic[ids], k)[valid]  # (shingle p starts at word p, as acc's)
     content &= ~in_sorted(shingles, boilerplate)
-    return Views(word_offsets, start, end, breaks, shingle_offsets, shingles, content)
+    return Views(
+        word_offsets, words.starts, words.ends, words.breaks, shingle_offsets, shingles, content
+    )
 
 
 def trace(

@@ -251,6 +251,19 @@ class BlockTokens:
     digests: npt.NDArray[np.uint64]
 
 
+@dataclass(frozen=True)
+class TextWords:
+    """The words of texts 0..n-1 by vocabulary id, flat: text t has words
+    offsets[t]..offsets[t + 1], each with its span in its text (`starts`, `ends`) and whether a
+    blank line comes before it (`breaks`)."""
+
+    offsets: npt.NDArray[np.int64]
+    ids: npt.NDArray[np.int64]
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
+    breaks: npt.NDArray[np.bool_]
+
+
 _U64 = npt.NDArray[np.uint64]
 _I64 = npt.NDArray[np.int64]
 #: A stream of tokens: each one's key (two numbers, see _LONG), start, end and text.
@@ -300,6 +313,39 @@ def tokenize_block(texts: Sequence[str], digests: bool = True) -> BlockTokens:
     if not (keys[check] == keys[first[ids[check]]]).all():  # two words folded alike:
         return _by_name(texts, hashes)  # key them by name
     return BlockTokens(_spelled(keys[first], long_words), ids, offsets, starts, ends, hashes)
+
+
+#: A place in many texts: text number * _SPAN + character offset (texts are shorter than 2**32).
+_SPAN = 1 << 32
+
+
+def paragraph_breaks(texts: Sequence[str], tokens: BlockTokens) -> npt.NDArray[np.bool_]:
+    """Whether a blank line comes between each token of `tokens` (those of `texts`) and the one
+    before it in its text (never before a text's first token)."""
+    # the blank lines of all the texts from one pass over them, joined by a character no blank
+    # line holds (so none runs from one text into the next); a place in the joined texts is
+    # then made a key: text number * _SPAN + place in the text
+    joined = "\0".join(texts)
+    found = np.fromiter((m.start() for m in PARAGRAPH_BREAK.finditer(joined)), dtype=np.int64)
+    base = np.zeros(len(texts), dtype=np.int64)  # (where each text starts in `joined`)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))[:-1] + 1, out=base[1:])
+    text_of = np.searchsorted(base, found, side="right") - 1
+    blanks = text_of * _SPAN + (found - base[text_of])
+    start, end = tokens.starts, tokens.ends
+    owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(tokens.offsets))
+
+    # a blank line between the end of word w - 1 and the start of word w, within one text
+    # (each blank line marks the first word after it, when the word before it ends before the
+    # blank line and is in the same text)
+    breaks = np.zeros(len(start), dtype=bool)
+    if len(blanks) and len(start) > 1:
+        key = owner * _SPAN
+        after = np.searchsorted(key + start, blanks, side="right")
+        inside = (after > 0) & (after < len(start))
+        after, blanks = after[inside], blanks[inside]
+        ok = (owner[after] == owner[after - 1]) & (key[after - 1] + end[after - 1] <= blanks)
+        breaks[after[ok]] = True
+    return breaks
 
 
 def _spelled(keys: _U64, long_words: dict[str, int]) -> list[str]:

@@ -104,7 +104,7 @@ class TextStore:
             raise self._error(e) from e
 
     def _error(self, e: OSError) -> DedupError:
-        return _temporary_file_error("the texts", e)
+        return temporary_file_error("the texts", e)
 
     def _read_many(self, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]) -> list[str]:
         """The texts between `starts` and `ends`: one read when they come in the file's order
@@ -126,19 +126,7 @@ class TextStore:
         return self._read_bytes(start, end).decode("utf-8", "surrogatepass")
 
     def _read_bytes(self, start: int, end: int) -> bytes:
-        fd = self._file.fileno()
-        data = b""
-        while len(data) < end - start:  # (a read may return less than asked)
-            at = start + len(data)
-            if hasattr(os, "pread"):
-                more = os.pread(fd, end - at, at)
-            else:  # (no positioned read: one reader at a time)
-                os.lseek(fd, at, os.SEEK_SET)
-                more = os.read(fd, end - at)
-            if not more:
-                raise DedupError(f"the texts' temporary file ends early, at byte {at}")
-            data += more
-        return data
+        return read_at(self._file.fileno(), start, end, "the texts'")
 
 
 class Texts(Sequence[str]):
@@ -219,7 +207,7 @@ class Parked:
             # (unbuffered: the arrays' own memory is written, with no copy)
             self._file = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115
         except OSError as e:
-            raise _temporary_file_error("arrays", e) from e
+            raise temporary_file_error("arrays", e) from e
         self._failed: Exception | None = None  # (raised by `load`)
         self._writer = threading.Thread(target=self._write, args=(pieces,), daemon=True)
         del pieces  # (the thread's now: each goes once written)
@@ -250,13 +238,13 @@ class Parked:
         if failed is not None:
             self._file.close()
             if isinstance(failed, OSError):
-                raise _temporary_file_error("arrays", failed) from failed
+                raise temporary_file_error("arrays", failed) from failed
             raise failed
         try:
             # (ACCESS_COPY: the arrays are writable, as those given were; a write stays here)
             buffer = mmap.mmap(self._file.fileno(), self._size, access=mmap.ACCESS_COPY)
         except OSError as e:
-            raise _temporary_file_error("arrays", e) from e
+            raise temporary_file_error("arrays", e) from e
         except ValueError:  # (an empty file cannot be mapped: empty arrays only)
             buffer = mmap.mmap(-1, 1)
         finally:
@@ -286,6 +274,22 @@ if hasattr(os, "register_at_fork"):  # (not on Windows, which does not fork)
 PARK_ALIGN = 64
 
 
+def read_at(fd: int, start: int, end: int, whose: str) -> bytes:
+    """Bytes `start` to `end` of file `fd` (`whose` temporary file, for the error)."""
+    data = b""
+    while len(data) < end - start:  # (a read may return less than asked)
+        at = start + len(data)
+        if hasattr(os, "pread"):
+            more = os.pread(fd, end - at, at)
+        else:  # (no positioned read: one reader at a time)
+            os.lseek(fd, at, os.SEEK_SET)
+            more = os.read(fd, end - at)
+        if not more:
+            raise DedupError(f"{whose} temporary file ends early, at byte {at}")
+        data += more
+    return data
+
+
 def write_at(fd: int, data: memoryview, at: int) -> None:
     """Write all of `data` at byte `at` of file `fd` (into room from `TextStore.reserve`; a
     write may take less than it is given). Only where the system has positioned writes
@@ -306,7 +310,7 @@ def _write_all(file: BinaryIO, data: memoryview) -> None:
         data = data[written:]
 
 
-def _temporary_file_error(what: str, e: OSError) -> DedupError:
+def temporary_file_error(what: str, e: OSError) -> DedupError:
     where = tempfile.gettempdir()
     return DedupError(
         f"cannot keep {what} in a temporary file in {where}: {e.strerror or e} "

@@ -17,7 +17,7 @@ from dedup.batch import Vocabulary
 from dedup.fingerprint import Fingerprinter
 from dedup.models import KINDS
 from dedup.parallel import gc_paused, run_blocks, run_threads
-from dedup.passages import to_passages, trace, views
+from dedup.passages import text_words, to_passages, trace, views
 from dedup.readers import read_articles
 from dedup.render import dumps_json, json_chunks, render_json, report_to_dict
 from dedup.text import words_of
@@ -159,7 +159,7 @@ def test_block_tracing_equals_pair_by_pair_on_repetitive_texts(
     vocab = Vocabulary()
     vocab.ids([w for t in long_enough for w in words_of(t)])
     topic = vocab.content() & ~np.isin(vocab.words(), sorted(common))
-    v = views(long_enough, vocab, boilerplate, topic, k)
+    v = views(text_words(long_enough, vocab), vocab, boilerplate, topic, k)
     pairs = [(x, y) for x in range(len(long_enough)) for y in range(x + 1, len(long_enough))]
     left = np.asarray([x for x, _ in pairs], dtype=np.int64)
     right = np.asarray([y for _, y in pairs], dtype=np.int64)
