@@ -9,12 +9,14 @@ the character after its last. At a million news articles the file holds about 1.
 
 Blocks are written from any worker process (`put`), each into room taken from a counter in
 shared memory; this process is told, in block order, where each block went and the corpus
-vocabulary's id of each of the block's words (`add`, then `seal`). The trace then reads any
-texts' words back with positioned reads (`words`), in this process or in one forked from it.
+vocabulary's id of each of the block's words (`add`, then `seal`). The trace then gathers any
+texts' words from the file, mapped while it does (`words`), in this process or in one forked
+from it.
 """
 
 from __future__ import annotations
 
+import mmap
 import multiprocessing
 import os
 import tempfile
@@ -23,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .text import BlockTokens, TextWords
-from .textstore import read_at, temporary_file_error, write_at
+from .textstore import temporary_file_error, write_at
 
 I64 = npt.NDArray[np.int64]
 
@@ -105,22 +107,25 @@ class WordStore:
             raise ValueError("a WordStore is read once sealed")
         at, counts, bases = self._texts
         count = counts[rows]
-        start = at[rows]
-        end = start + count * _BYTES
-        # (texts that follow each other in the file are read at once)
-        head = np.ones(len(start), dtype=bool)
-        head[1:] = start[1:] != end[:-1]
-        first = np.flatnonzero(head)
-        last = np.append(first[1:], len(start))[: len(first)] - 1
-        fd = self._file.fileno()
-        data = b"".join(
-            read_at(fd, lo, hi, "the words'")
-            for lo, hi in zip(start[first].tolist(), end[last].tolist(), strict=True)
-        )
-        records = np.frombuffer(data, dtype=np.uint32).reshape(-1, _RECORD)
         offsets = np.zeros(len(count) + 1, dtype=np.int64)
         np.cumsum(count, out=offsets[1:])
+        # each text's records, gathered from the file mapped for the while (only the pages of
+        # these texts are read: a worker's memory does not grow by the file's size)
+        word = np.repeat(at[rows] // _BYTES - offsets[:-1], count) + np.arange(offsets[-1])
+        records = self._gather(word) if len(word) else np.zeros((0, _RECORD), np.uint32)
         local = records[:, 0] & ~_BREAK
         ids = self._ids[np.repeat(bases[rows], count) + local].astype(np.int64)
         starts, ends = (records[:, c].astype(np.int64) for c in (1, 2))
         return TextWords(offsets, ids, starts, ends, records[:, 0] >= _BREAK)
+
+    def _gather(self, at: I64) -> npt.NDArray[np.uint32]:
+        """The records at `at` (word numbers in the file)."""
+        try:
+            with mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                # (the mapping closes once no array looks at it)
+                whole = np.frombuffer(mapped, dtype=np.uint32).reshape(-1, _RECORD)
+                records: npt.NDArray[np.uint32] = whole.take(at, axis=0)  # (twice as fast as [at])
+                del whole
+        except OSError as e:
+            raise temporary_file_error("the words", e) from e
+        return records
