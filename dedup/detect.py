@@ -990,10 +990,8 @@ def scored_kinds(
 
 
 def _preload(settings: Settings) -> None:
-    """Import and set up what the stages after fingerprinting use (scikit-learn, datasketch's
-    permutations and LSH parameters: seconds of start-up), while the workers fingerprint."""
-    from sklearn.feature_extraction.text import TfidfTransformer  # noqa: F401
-
+    """Import and set up what the stages after fingerprinting use (datasketch's permutations
+    and LSH parameters: a second of start-up), while the workers fingerprint."""
     permutations(settings.num_perm, settings.seed)
     for threshold in (settings.lsh_copy, settings.lsh_story):
         lsh_params(threshold, settings.num_perm)

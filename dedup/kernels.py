@@ -12,6 +12,8 @@ loop:
   `renumbered_in_rows`: those words renumbered by the corpus vocabulary and put in order of it;
 - `anchors_by_part`, `drop_in_rows`: the anchors of the shingle sets, laid out by part, and the
   sets without their boilerplate, each in one pass over every shingle;
+- `l2_normalize_rows`: TF-IDF rows scaled to unit length, as scikit-learn does (without importing
+  it: a second of start-up);
 - `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`;
 - `linked_groups`: the stories' complete linkage over the matches (`dedup.stories.group`, which
   it is tested against), a cosine computed only where a merge asks for it.
@@ -640,6 +642,22 @@ def renumbered_in_rows(lengths: I64, ids: I32, counts: I32, renumber: I64) -> tu
         new_ids[slot] = renumber[ids[e]]
         new_counts[slot] = counts[e]
     return new_ids, new_counts
+
+
+@njit(nogil=True, cache=True)
+def l2_normalize_rows(indptr: Index, data: F64) -> None:
+    """Each row of a CSR matrix (`indptr`, `data`) divided by its l2 norm, in place; a row of
+    zeros left as it is: scikit-learn's `normalize(norm="l2")`, the same operations in the same
+    order (the sum of squares from the row's first value to its last), so the same bits."""
+    for i in range(len(indptr) - 1):
+        total = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            total += data[j] * data[j]
+        if total == 0.0:
+            continue
+        norm = np.sqrt(total)
+        for j in range(indptr[i], indptr[i + 1]):
+            data[j] /= norm
 
 
 @njit(nogil=True, cache=True)
