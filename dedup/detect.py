@@ -340,6 +340,8 @@ class Analysis:
         self._anchors: Anchors | None = pick_anchors(self._copy_sets, settings.anchor_every)
         self._tfidf: sparse.csr_matrix | None = None  # (below)
         self._parked: dict[str, tuple[Parked, Callable[..., object]]] = {}  # (see `_park`)
+        #: What was read back from its file (the file kept, and what was rebuilt from it).
+        self._unparked: dict[str, tuple[Parked, Callable[..., object], object]] = {}
         self._park("anchors")  # (until the story candidates are found)
         self._park("copy_sets")  # (until the anchors are shared)
         for parked, _ in self._parked.values():  # (the TF-IDF rows are made once they are gone:
@@ -516,6 +518,17 @@ class Analysis:
         stages of one LSH resolution do not use what the other does, and at 1M articles the
         sets are a gigabyte, the rows half a gigabyte and the anchors a fifth of one. (What
         rebuilds each from its arrays holds no reference to the analysis: no cycle.)"""
+        attribute = _PARKED_ATTRIBUTES[name]
+        unparked = self._unparked.pop(name, None)
+        if unparked is not None and getattr(self, attribute) is unparked[2]:
+            # (read back from its file and not changed since: the file is kept, not written
+            # again; at 1M articles the TF-IDF rows and anchors would be 800 MB to write)
+            self._parked[name] = unparked[:2]
+            del unparked
+            setattr(self, attribute, None)
+            release_memory()
+            return
+        del unparked
         anchors, sets, m = self._anchors, self._copy_sets, self._tfidf
         arrays: list[np.ndarray]
         rebuild: Callable[..., object]
@@ -532,7 +545,7 @@ class Analysis:
             return
         self._parked[name] = (Parked(arrays), rebuild)
         del arrays
-        setattr(self, _PARKED_ATTRIBUTES[name], None)
+        setattr(self, attribute, None)
         release_memory()
 
     def _let_go(self, *names: str) -> None:
@@ -541,13 +554,16 @@ class Analysis:
         for name in names:
             setattr(self, _PARKED_ATTRIBUTES[name], None)
             self._parked.pop(name, None)
+            self._unparked.pop(name, None)
 
     def _unpark(self, name: str) -> None:
         """Read `name` back from its temporary file if `_park` put it there."""
         parked = self._parked.pop(name, None)
         if parked is not None:
-            arrays, rebuild = parked[0].load(), parked[1]
-            setattr(self, _PARKED_ATTRIBUTES[name], rebuild(*arrays))
+            arrays, rebuild = parked[0].load(keep=True), parked[1]
+            rebuilt = rebuild(*arrays)
+            setattr(self, _PARKED_ATTRIBUTES[name], rebuilt)
+            self._unparked[name] = (parked[0], rebuild, rebuilt)
 
     def candidates(self, settings: Settings) -> list[tuple[int, int]]:
         """Candidate pairs of rows (i < j), sorted."""

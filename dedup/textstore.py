@@ -232,7 +232,10 @@ class Parked:
         """Wait for the arrays to be written (and let go)."""
         self._writer.join()
 
-    def load(self) -> list[np.ndarray]:
+    def load(self, keep: bool = False) -> list[np.ndarray]:
+        """The arrays, mapped from the file (writable, as those given were; a write stays in
+        this process). `keep`: the file stays, to be loaded again once these are let go, and
+        the arrays are read-only (the file is what they are)."""
         self.wait()
         failed = self._failed
         if failed is not None:
@@ -241,14 +244,15 @@ class Parked:
                 raise temporary_file_error("arrays", failed) from failed
             raise failed
         try:
-            # (ACCESS_COPY: the arrays are writable, as those given were; a write stays here)
-            buffer = mmap.mmap(self._file.fileno(), self._size, access=mmap.ACCESS_COPY)
+            access = mmap.ACCESS_READ if keep else mmap.ACCESS_COPY
+            buffer = mmap.mmap(self._file.fileno(), self._size, access=access)
         except OSError as e:
             raise temporary_file_error("arrays", e) from e
         except ValueError:  # (an empty file cannot be mapped: empty arrays only)
             buffer = mmap.mmap(-1, 1)
         finally:
-            self._file.close()  # (the mapping keeps the file until the arrays go)
+            if not keep:
+                self._file.close()  # (the mapping keeps the file until the arrays go)
         return [
             np.frombuffer(buffer, dtype, int(np.prod(shape, dtype=np.int64)), at).reshape(shape)
             for at, dtype, shape in self._layout
