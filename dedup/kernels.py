@@ -7,7 +7,8 @@ loop:
   passages' raw runs); `equal_positions`, every position they share a shingle at, is the
   reference it is tested against;
 - `ascii_words`, `first_use_ids`: the words of a block of texts and their keys, and their
-  numbers in order of first use (a hash table), for `dedup.text.tokenize_block`;
+  numbers in order of first use (a hash table), for `dedup.text.tokenize_block`; `blank_lines`:
+  the paragraph breaks between them;
 - `term_counts`: the content words of each text of a block and their counts (a table by word);
   `renumbered_in_rows`: those words renumbered by the corpus vocabulary and put in order of it;
 - `anchors_by_part`, `drop_in_rows`: the anchors of the shingle sets, laid out by part, and the
@@ -39,6 +40,7 @@ U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 F64 = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
 Index = npt.NDArray[np.int32] | npt.NDArray[np.int64]  # (scipy's CSR index arrays)
 
 
@@ -533,6 +535,29 @@ def ascii_words(raw: U8) -> tuple[npt.NDArray[np.bool_], I64, I64, U64]:
         keys[w, 0] = low & _MASKS[min(size, 8)]
         keys[w, 1] = high & _MASKS[min(max(size - 8, 0), 8)]
     return is_word, first[:words], last[:words], keys
+
+
+@njit(nogil=True, cache=True)
+def blank_lines(chars: U8, base: I64, offsets: I64, starts: I64, ends: I64) -> Bools:
+    """Whether a blank line (`text.PARAGRAPH_BREAK`: a newline, then only spaces, tabs and
+    carriage returns, form or line feeds, then a newline) lies between each token and the one
+    before it in its text. Text t starts at chars[base[t]] (a byte a character) and has
+    tokens offsets[t]..offsets[t + 1] - 1, token w its characters starts[w]..ends[w] - 1."""
+    out = np.zeros(len(starts), dtype=np.bool_)
+    for t in range(len(offsets) - 1):
+        at = base[t]
+        for w in range(offsets[t] + 1, offsets[t + 1]):
+            newline = False  # (a newline, and only such spaces since)
+            for x in range(at + ends[w - 1], at + starts[w]):
+                c = chars[x]
+                if c == 10:
+                    if newline:
+                        out[w] = True
+                        break
+                    newline = True
+                elif not (c == 32 or c == 9 or c == 13 or c == 12 or c == 11):
+                    newline = False
+    return out
 
 
 @njit(nogil=True, cache=True)

@@ -282,9 +282,11 @@ _SEPARATOR = 0x1F
 
 
 def compile_tokenizer() -> None:
-    """Compile (or load from numba's cache) the loops `tokenize_block` runs, in this process:
-    called before workers are forked, they inherit them instead of each loading them."""
-    tokenize_block(["a"])
+    """Compile (or load from numba's cache) the loops `tokenize_block` and `paragraph_breaks`
+    run, in this process: called before workers are forked, they inherit them instead of each
+    loading them."""
+    texts = ["a"]
+    paragraph_breaks(texts, tokenize_block(texts))
 
 
 def tokenize_block(texts: Sequence[str], digests: bool = True) -> BlockTokens:
@@ -315,37 +317,17 @@ def tokenize_block(texts: Sequence[str], digests: bool = True) -> BlockTokens:
     return BlockTokens(_spelled(keys[first], long_words), ids, offsets, starts, ends, hashes)
 
 
-#: A place in many texts: text number * _SPAN + character offset (texts are shorter than 2**32).
-_SPAN = 1 << 32
-
-
 def paragraph_breaks(texts: Sequence[str], tokens: BlockTokens) -> npt.NDArray[np.bool_]:
-    """Whether a blank line comes between each token of `tokens` (those of `texts`) and the one
-    before it in its text (never before a text's first token)."""
-    # the blank lines of all the texts from one pass over them, joined by a character no blank
-    # line holds (so none runs from one text into the next); a place in the joined texts is
-    # then made a key: text number * _SPAN + place in the text
-    joined = "\0".join(texts)
-    found = np.fromiter((m.start() for m in PARAGRAPH_BREAK.finditer(joined)), dtype=np.int64)
-    base = np.zeros(len(texts), dtype=np.int64)  # (where each text starts in `joined`)
-    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))[:-1] + 1, out=base[1:])
-    text_of = np.searchsorted(base, found, side="right") - 1
-    blanks = text_of * _SPAN + (found - base[text_of])
-    start, end = tokens.starts, tokens.ends
-    owner = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(tokens.offsets))
+    """Whether a blank line (PARAGRAPH_BREAK) comes between each token of `tokens` (those of
+    `texts`) and the one before it in its text (never before a text's first token): only the
+    characters between two tokens are looked at, by a compiled loop (`kernels.blank_lines`)."""
+    from .kernels import blank_lines  # (numba: imported when a block is tokenised)
 
-    # a blank line between the end of word w - 1 and the start of word w, within one text
-    # (each blank line marks the first word after it, when the word before it ends before the
-    # blank line and is in the same text)
-    breaks = np.zeros(len(start), dtype=bool)
-    if len(blanks) and len(start) > 1:
-        key = owner * _SPAN
-        after = np.searchsorted(key + start, blanks, side="right")
-        inside = (after > 0) & (after < len(start))
-        after, blanks = after[inside], blanks[inside]
-        ok = (owner[after] == owner[after - 1]) & (key[after - 1] + end[after - 1] <= blanks)
-        breaks[after[ok]] = True
-    return breaks
+    # (a byte a character: one outside ASCII as "?", which is not a space, as it is not)
+    chars = np.frombuffer(b"\n".join([t.encode("ascii", "replace") for t in texts]), np.uint8)
+    base = np.zeros(len(texts), dtype=np.int64)  # (where each text starts in `chars`)
+    np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))[:-1] + 1, out=base[1:])
+    return blank_lines(chars, base, tokens.offsets, tokens.starts, tokens.ends)
 
 
 def _spelled(keys: _U64, long_words: dict[str, int]) -> list[str]:

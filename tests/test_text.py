@@ -233,3 +233,31 @@ def test_stop_words_are_scikit_learns_list_read_without_importing_it():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.split() == [str(len(ENGLISH_STOP_WORDS)), "False"]
     assert stop_words() == ENGLISH_STOP_WORDS
+
+
+_GAPS = st.sampled_from(
+    [" ", "\n", "\n\n", "\n \t\n", "\r\n\r\n", "\n\v\n", "\n\f\n", "\n\u00a0\n", "\n\u2028\n"]
+)
+_GAPS |= st.sampled_from([", ", ".\n\n", "\n-\n", "\n\n\n", " \n", "\n "])
+_TOKENS = st.sampled_from(["kim", "Putin", "é", "naïve", "x1", "Also read", "??", "\ud800"])
+
+
+@settings(deadline=None)  # (the first call loads the compiled loops)
+@given(
+    st.lists(
+        st.lists(st.tuples(_TOKENS, _GAPS), max_size=12).map(lambda p: "".join(map("".join, p))),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_paragraph_breaks_are_the_blank_lines_between_a_text_s_tokens(texts: list[str]) -> None:
+    from dedup.text import PARAGRAPH_BREAK, paragraph_breaks, tokenize_block
+
+    tokens = tokenize_block(texts, digests=False)
+    want = []
+    for t, text in enumerate(texts):
+        lo, hi = tokens.offsets[t], tokens.offsets[t + 1]
+        for w in range(lo, hi):
+            gap = text[tokens.ends[w - 1] : tokens.starts[w]] if w > lo else ""
+            want.append(PARAGRAPH_BREAK.search(gap) is not None)
+    assert paragraph_breaks(texts, tokens).tolist() == want
