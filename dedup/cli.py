@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import queue
 import sys
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -126,56 +124,14 @@ def emit(text: str, output: str | None) -> None:
 
 
 def emit_bytes(chunks: Iterable[bytes], output: str | None) -> None:
-    """Write UTF-8 pieces as they come (a large report is never held whole), on a thread of
-    their own (`write_behind`)."""
+    """Write UTF-8 pieces as they come (a large report is never held whole)."""
     if output:
         with open(output, "wb") as fh:
-            write_behind(fh, chunks)
+            fh.writelines(chunks)
     else:
         sys.stdout.flush()
-        write_behind(sys.stdout.buffer, chunks)
+        sys.stdout.buffer.writelines(chunks)
         sys.stdout.buffer.flush()
-
-
-#: Bytes of pieces handed to the writing thread at a time, and how many such may wait for it.
-WRITE_BATCH, WRITE_AHEAD = 4 << 20, 4
-
-
-def write_behind(fh: BinaryIO, chunks: Iterable[bytes]) -> None:
-    """Write `chunks` to `fh`, a thread writing while this one makes the next (the writes let
-    other threads run: a report of a million articles is 1.3 GB of JSON, and its writing took
-    seconds on top of its making). At most WRITE_AHEAD batches of WRITE_BATCH bytes wait. A
-    failed write is raised here, once the thread has stopped."""
-    batches: queue.Queue[list[bytes] | None] = queue.Queue(WRITE_AHEAD)
-    failed: list[BaseException] = []
-
-    def write() -> None:
-        while (batch := batches.get()) is not None:
-            if not failed:  # (after a failure, the batches are only taken, so none waits)
-                try:
-                    fh.writelines(batch)
-                except BaseException as e:
-                    failed.append(e)
-
-    writer = threading.Thread(target=write, name="write_behind", daemon=True)
-    writer.start()
-    try:
-        batch: list[bytes] = []
-        size = 0
-        for chunk in chunks:
-            batch.append(chunk)
-            size += len(chunk)
-            if size >= WRITE_BATCH:
-                batches.put(batch)
-                batch, size = [], 0
-                if failed:
-                    break
-        batches.put(batch)
-    finally:
-        batches.put(None)
-        writer.join()
-    if failed:
-        raise failed[0]
 
 
 @contextmanager

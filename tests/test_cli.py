@@ -172,39 +172,3 @@ def test_closed_pipe_ends_quietly():
         check=False,
     )
     assert "Traceback" not in proc.stderr
-
-
-def test_pieces_are_written_behind_in_order(monkeypatch):
-    import io
-
-    from dedup import cli
-
-    monkeypatch.setattr(cli, "WRITE_BATCH", 10)
-    monkeypatch.setattr(cli, "WRITE_AHEAD", 1)
-    chunks = [str(n).encode() * (n % 7) for n in range(500)]
-    out = io.BytesIO()
-    cli.write_behind(out, iter(chunks))
-    assert out.getvalue() == b"".join(chunks)
-
-
-def test_a_failed_write_behind_is_raised_and_nothing_waits(monkeypatch):
-    import errno
-
-    from dedup import cli
-
-    monkeypatch.setattr(cli, "WRITE_BATCH", 1)
-    monkeypatch.setattr(cli, "WRITE_AHEAD", 1)
-    made = []
-
-    class Full:
-        def writelines(self, batch):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    def chunks():
-        for n in range(1000):
-            made.append(n)
-            yield b"x"
-
-    with pytest.raises(OSError, match="No space left"):
-        cli.write_behind(Full(), chunks())
-    assert len(made) < 1000  # (the making stops once a write has failed)
