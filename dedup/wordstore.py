@@ -9,14 +9,13 @@ the character after its last. At a million news articles the file holds about 1.
 
 Blocks are written from any worker process (`put`), each into room taken from a counter in
 shared memory; this process is told, in block order, where each block went and the corpus
-vocabulary's id of each of the block's words (`add`, then `seal`). The trace then gathers any
-texts' words from the file, mapped while it does (`words`), in this process or in one forked
-from it.
+vocabulary's id of each of the block's words (`add`, then `seal`). The trace then reads any
+texts' words back with positioned reads (`words`), in this process or in one forked from it.
 """
 
 from __future__ import annotations
 
-import mmap
+import errno
 import multiprocessing
 import os
 import tempfile
@@ -109,23 +108,41 @@ class WordStore:
         count = counts[rows]
         offsets = np.zeros(len(count) + 1, dtype=np.int64)
         np.cumsum(count, out=offsets[1:])
-        # each text's records, gathered from the file mapped for the while (only the pages of
-        # these texts are read: a worker's memory does not grow by the file's size)
-        word = np.repeat(at[rows] // _BYTES - offsets[:-1], count) + np.arange(offsets[-1])
-        records = self._gather(word) if len(word) else np.zeros((0, _RECORD), np.uint32)
+        records = self._gather(at[rows] // _BYTES, count)
         local = records[:, 0] & ~_BREAK
         ids = self._ids[np.repeat(bases[rows], count) + local].astype(np.int64)
         starts, ends = (records[:, c].astype(np.int64) for c in (1, 2))
         return TextWords(offsets, ids, starts, ends, records[:, 0] >= _BREAK)
 
-    def _gather(self, at: I64) -> npt.NDArray[np.uint32]:
-        """The records at `at` (word numbers in the file)."""
+    def _gather(self, at: I64, count: I64) -> npt.NDArray[np.uint32]:
+        """The records of texts whose words start at record at[t] and number count[t], one
+        positioned read a run of texts that follow each other in the file, into one array. (Not
+        a mapping of the file: a fault maps a whole folio of its page cache, megabytes, and a
+        block's few thousand texts would map most of a file of gigabytes into the process.)"""
+        records = np.empty((int(count.sum()), _RECORD), dtype=np.uint32)
+        into = records.reshape(-1).view(np.uint8).data
+        start, end = at * _BYTES, (at + count) * _BYTES
+        head = np.ones(len(start), dtype=bool)
+        head[1:] = start[1:] != end[:-1]
+        first = np.flatnonzero(head)
+        last = np.append(first[1:], len(start))[: len(first)] - 1
+        fd = self._file.fileno()
+        done = 0
         try:
-            with mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                # (the mapping closes once no array looks at it)
-                whole = np.frombuffer(mapped, dtype=np.uint32).reshape(-1, _RECORD)
-                records: npt.NDArray[np.uint32] = whole.take(at, axis=0)  # (twice as fast as [at])
-                del whole
+            for lo, hi in zip(start[first].tolist(), end[last].tolist(), strict=True):
+                while lo < hi:  # (a read may return less than asked)
+                    got = _read_into(fd, into[done : done + hi - lo], lo)
+                    if not got:
+                        raise OSError(errno.EIO, f"the words' file ends early, at byte {lo}")
+                    lo, done = lo + got, done + got
         except OSError as e:
             raise temporary_file_error("the words", e) from e
         return records
+
+
+def _read_into(fd: int, buffer: memoryview, at: int) -> int:
+    """Read into `buffer` from byte `at` of `fd`: the bytes read."""
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [buffer], at)
+    os.lseek(fd, at, os.SEEK_SET)  # (no positioned read: one reader at a time)
+    return os.readv(fd, [buffer])
