@@ -2,10 +2,10 @@
 
 Fingerprinting tokenises every text. Tracing the shared passages of pairs needs the same words
 (their ids, their spans, the paragraph breaks) for the texts of every pair it traces, and
-tokenising them again took two thirds of its time. So each fingerprint block writes its words to
+tokenising them again took two fifths of its time. So each fingerprint block writes its words to
 an unnamed temporary file (in TMPDIR), three 32-bit numbers a word: its id in the block's own
 vocabulary (the top bit set when a blank line comes before the word), its first character and
-the character after its last. At a million news articles the file holds about 1.6 GB.
+the character after its last. At a million news articles the file holds about 1.9 GB.
 
 Blocks are written from any worker process (`put`), each into room taken from a counter in
 shared memory; this process is told, in block order, where each block went and the corpus
