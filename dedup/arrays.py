@@ -19,7 +19,11 @@ def distinct(values: np.ndarray, runs: bool = False) -> np.ndarray:
     """`np.unique(values)` of a 1-d array: its distinct values, ascending, from one sort.
     `runs`: the values are a few ascending runs (sorted arrays one after another), which a
     stable sort (timsort) merges in about one pass: ten times as fast as a quicksort."""
-    ordered = np.sort(values, kind="stable" if runs else None)
+    if runs or values.dtype not in (np.uint64, np.int64):
+        ordered = np.sort(values, kind="stable" if runs else None)
+    else:
+        ordered = values.copy()
+        sort_ints(ordered)
     if len(ordered) < 2:
         return ordered
     new = np.ones(len(ordered), dtype=bool)
@@ -54,7 +58,7 @@ def grouped_order(keys: U64) -> I64:
     position = np.uint64((1 << bits) - 1)
     packed = keys & ~position
     packed |= np.arange(len(keys), dtype=np.uint64)
-    packed.sort()
+    sort_ints(packed)
     order = (packed & position).astype(np.int64)
     high = packed >> np.uint64(bits)
     del packed
@@ -103,3 +107,14 @@ def in_sorted(values: U64, table: U64) -> npt.NDArray[np.bool_]:
             pos = np.minimum(np.searchsorted(table, hits), len(table) - 1)
             found[lo + maybe] = table[pos] == hits
     return found
+
+
+def sort_ints(values: npt.NDArray[np.uint64] | npt.NDArray[np.int64]) -> None:
+    """Sort 64-bit integers in place: `values.sort()`, compiled (`kernels.sort_values`) when
+    there are many."""
+    if len(values) < 1 << 16:
+        values.sort()
+        return
+    from .kernels import sort_values  # (numba: imported for large arrays only)
+
+    sort_values(values)

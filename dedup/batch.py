@@ -12,12 +12,13 @@ import itertools
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import xxhash
 
-from .arrays import grouped_order
+from .arrays import grouped_order, sort_ints
 from .fingerprint import SIGN_VALUES, U32, U64, permutations, shingle_hashes
 from .models import Settings
 from .parallel import release_memory, run_blocks, run_threads
@@ -31,6 +32,7 @@ from .text import (
 from .wordstore import WordStore
 
 I64 = npt.NDArray[np.int64]
+Ints = TypeVar("Ints", npt.NDArray[np.int64], npt.NDArray[np.uint64])
 
 #: Ranges of pair codes counted one at a time (`counted_by_range`: banding and anchors bound
 #: their working memory so; fewer than 256).
@@ -55,17 +57,56 @@ class Vocabulary:
         self._hashes = array("Q")
         self._content = bytearray()
         self.stop = stop if stop is not None else stop_words()
+        #: A table of the word hashes (`kernels.hashed_ids`), made by the first `hashed_ids`.
+        self._slots: I64 | None = None
+        self._bits = 0
 
     def __len__(self) -> int:
         return len(self.index)
 
-    def extend(self, new: Sequence[str]) -> None:
-        """Add words that are not in the vocabulary yet (distinct), in order."""
+    def extend(self, new: Sequence[str], hashes: U64 | None = None) -> None:
+        """Add words that are not in the vocabulary yet (distinct), in order; `hashes`: theirs,
+        when the caller has them."""
         start = len(self.index)
         self.index.update(zip(new, range(start, start + len(new)), strict=True))
-        self._hashes.extend([xxhash.xxh3_64_intdigest(w.encode("utf-8")) for w in new])
+        if hashes is None:
+            self._hashes.extend([xxhash.xxh3_64_intdigest(w.encode("utf-8")) for w in new])
+        else:
+            self._hashes.frombytes(hashes.astype(np.uint64).tobytes())
         stop = self.stop
         self._content.extend([is_content_word(w, stop) for w in new])
+        if self._slots is not None:
+            self._place(start)
+
+    def hashed_ids(self, words: Sequence[str], hashes: U64) -> I64:
+        """`ids` of distinct `words`, given their hashes: each looked up by its hash in a
+        compiled table, and only the new words' strings used (at 1M articles, ten million
+        look-ups of a block's words: a dict of strings takes seconds). Words of one 64-bit hash
+        are one word here, as they are in the shingles."""
+        from .kernels import hashed_ids  # (numba: imported when a corpus is fingerprinted)
+
+        if self._slots is None:
+            self._place(0)
+        assert self._slots is not None
+        found = hashed_ids(self._slots, self._bits, self.hashes(), hashes)
+        new = np.flatnonzero(found < 0)
+        if len(new):
+            start = len(self.index)
+            self.extend([words[i] for i in new.tolist()], hashes[new])
+            found[new] = np.arange(start, start + len(new))
+        return found
+
+    def _place(self, first: int) -> None:
+        """Place the words from id `first` on in the table of hashes, grown (every word placed
+        again) to stay at most half full."""
+        from .kernels import place_ids
+
+        size = len(self._hashes)
+        if self._slots is None or 2 * size > len(self._slots):
+            self._bits = max(16, (2 * size).bit_length())
+            self._slots = np.full(1 << self._bits, -1, dtype=np.int64)
+            first = 0
+        place_ids(self._slots, self._bits, self.hashes(), first)
 
     def ids(self, words: Sequence[str]) -> I64:
         """The id of each of `words`, new words added (in order of first use). One look-up a
@@ -175,6 +216,7 @@ class _Block:
     term_ids: npt.NDArray[np.int32]
     term_counts: npt.NDArray[np.int32]
     term_lengths: I64
+    hashes: U64  # (of `words`)
     words_at: int  # (where the block's words went in the `WordStore`; -1: none)
 
 
@@ -197,6 +239,7 @@ def _fingerprint_block(
         term_ids,
         term_counts,
         term_lengths,
+        local.hashes(),
         words_at,
     )
 
@@ -243,7 +286,7 @@ def fingerprint_corpus(
         compile_tokenizer()  # (here, not on each worker)
         _batch_terms(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.bool_))
     for part in run_blocks(task, blocks, workers, meanwhile):
-        corpus_ids = vocab.ids(part.words)
+        corpus_ids = vocab.hashed_ids(part.words, part.hashes)
         if words is not None:
             words.add(part.words_at, part.counts, corpus_ids)
         ids, counts = renumbered_in_rows(
@@ -519,15 +562,15 @@ def _joined(parts: list[np.ndarray], dtype: np.dtype | type) -> np.ndarray:
     return out
 
 
-def counted(values: I64) -> tuple[I64, I64]:
+def counted(values: Ints) -> tuple[Ints, I64]:
     """The distinct values (ascending) and how often each occurs: `np.unique(values,
     return_counts=True)` without its copy of `values`, which is sorted in place."""
-    values.sort()
+    sort_ints(values)
     first = np.ones(len(values), dtype=bool)
     np.not_equal(values[1:], values[:-1], out=first[1:])
     starts = np.flatnonzero(first)
     del first
-    distinct: I64 = values[starts]
+    distinct = values[starts]
     counts: I64 = starts  # (each count in its start's place)
     counts[:-1] = np.diff(starts)
     if len(counts):
@@ -575,7 +618,7 @@ def nearest(
         if int(key.max()) < (1 << 62) // len(key):  # (position in the key: a sort of values)
             key *= len(key)
             key += np.arange(len(key), dtype=np.int64)
-            key.sort()
+            sort_ints(key)
             order = key % len(key)
         else:
             order = np.argsort(key, kind="stable")

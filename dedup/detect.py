@@ -40,6 +40,7 @@ from .batch import (
     band_counts,
     by_range,
     concat,
+    counted,
     counted_by_range,
     fingerprint_corpus,
     minhash_rows,
@@ -377,7 +378,7 @@ class Analysis:
         def outlet(k: int) -> U64:  # (a sort of the outlet's shingles: on a thread each)
             rows, need = samples[k]
             values = np.concatenate([sets.row(i) for i in rows]).astype(np.uint64)
-            uniq, counts = np.unique(values, return_counts=True)
+            uniq, counts = counted(values)
             found: U64 = uniq[counts >= need]
             return found
 

@@ -8,13 +8,16 @@ loop:
   reference it is tested against;
 - `ascii_words`, `first_use_ids`: the words of a block of texts and their keys, and their
   numbers in order of first use (a hash table), for `dedup.text.tokenize_block`; `blank_lines`:
-  the paragraph breaks between them;
+  the paragraph breaks between them; `hashed_ids`, `place_ids`: a corpus vocabulary's table of
+  word hashes, which numbers each block's words;
 - `term_counts`: the content words of each text of a block and their counts (a table by word);
   `renumbered_in_rows`: those words renumbered by the corpus vocabulary and put in order of it;
 - `anchors_by_part`, `drop_in_rows`: the anchors of the shingle sets, laid out by part, and the
   sets without their boilerplate, each in one pass over every shingle;
 - `l2_normalize_rows`: TF-IDF rows scaled to unit length, as scikit-learn does (without importing
   it: a second of start-up);
+- `sort_values`: a sort of 64-bit integers (LSH bucket keys, pair codes), by their top bits
+  first;
 - `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`;
 - `linked_groups`: the stories' complete linkage over the matches (`dedup.stories.group`, which
   it is tested against), a cosine computed only where a merge asks for it.
@@ -598,6 +601,107 @@ def first_use_ids(values: U64) -> tuple[I64, I64]:
                 break
             h = (h + np.uint64(1)) & np.uint64(size - 1)
     return ids, first[:distinct].copy()
+
+
+#: Below this many values, `sort_values` leaves the sort to numpy.
+_RADIX_LEAST = 4096
+
+
+@njit(nogil=True, cache=True)
+def sort_values(values: U64 | I64) -> None:
+    """Sort 64-bit integers in place, as `values.sort()` does (the same values in the same
+    order), about three times as fast for a million of them or more: two counting passes on
+    the top 22 or 24 bits above the smallest value (a bucket of 2**11 or 2**12 for each half:
+    its counters stay in the CPU's cache), then each run of values alike in those bits sorted
+    on its own (a few values, for hashes or pair codes)."""
+    n = len(values)
+    if n < _RADIX_LEAST:
+        values.sort()
+        return
+    lo = hi = values[0]
+    for v in values:
+        lo = min(lo, v)
+        hi = max(hi, v)
+    base = np.uint64(lo)
+    spread = np.uint64(hi) - base  # (exact for signed values too: v >= lo)
+    width = 0
+    while width < 64 and (spread >> np.uint64(width)) > np.uint64(0):
+        width += 1
+    bits = 12 if n > 1 << 21 else 11
+    shift = np.uint64(max(width - 2 * bits, 0))
+    size = 1 << bits
+    low_at = np.zeros(size, dtype=np.int64)
+    high_at = np.zeros(size, dtype=np.int64)
+    mask, half = np.uint64(size - 1), np.uint64(bits)
+    for v in values:
+        key = (np.uint64(v) - base) >> shift
+        low_at[key & mask] += 1
+        high_at[key >> half] += 1
+    low_end = high_end = 0
+    for d in range(size):  # (counts -> where each bucket starts)
+        low_at[d], low_end = low_end, low_end + low_at[d]
+        high_at[d], high_end = high_end, high_end + high_at[d]
+    spare = np.empty_like(values)
+    for v in values:  # (by the low half of the key, then stably by the high half)
+        low = ((np.uint64(v) - base) >> shift) & mask
+        spare[low_at[low]] = v
+        low_at[low] += 1
+    for v in spare:
+        high = ((np.uint64(v) - base) >> shift) >> half
+        values[high_at[high]] = v
+        high_at[high] += 1
+    if shift == 0:  # (the key was the whole value)
+        return
+    start = 0
+    run_key = (np.uint64(values[0]) - base) >> shift
+    for i in range(1, n + 1):
+        key = run_key + np.uint64(1) if i == n else (np.uint64(values[i]) - base) >> shift
+        if key == run_key:
+            continue
+        if i - start > 32:
+            values[start:i].sort()
+        else:  # (insertion: a handful of values)
+            for a in range(start + 1, i):
+                x = values[a]
+                b = a - 1
+                while b >= start and values[b] > x:
+                    values[b + 1] = values[b]
+                    b -= 1
+                values[b + 1] = x
+        start, run_key = i, key
+
+
+@njit(nogil=True, cache=True)
+def hashed_ids(slots: I64, bits: int, known: U64, hashes: U64) -> I64:
+    """The id of each of `hashes` in a table of `known` (the word hashes of a vocabulary, by
+    id): `slots`, 2**bits of them, each -1 or an id placed where its hash leads (open
+    addressing, as in `first_use_ids`); -1 for a hash not in it."""
+    ids = np.empty(len(hashes), dtype=np.int64)
+    shift = np.uint64(64 - bits)
+    last = np.uint64(len(slots) - 1)
+    for i in range(len(hashes)):
+        v = hashes[i]
+        h = (v * _SPREAD) >> shift
+        while True:
+            d = slots[h]
+            if d < 0 or known[d] == v:
+                ids[i] = d
+                break
+            h = (h + np.uint64(1)) & last
+    return ids
+
+
+@njit(nogil=True, cache=True)
+def place_ids(slots: I64, bits: int, known: U64, first: int) -> None:
+    """Place the ids from `first` on of `known` (distinct hashes, none placed yet) in the table
+    of `hashed_ids`, which has room for them."""
+    shift = np.uint64(64 - bits)
+    last = np.uint64(len(slots) - 1)
+    for d in range(first, len(known)):
+        h = (known[d] * _SPREAD) >> shift
+        while slots[h] >= 0:
+            h = (h + np.uint64(1)) & last
+        slots[h] = d
 
 
 @njit(nogil=True, cache=True)

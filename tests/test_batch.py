@@ -5,6 +5,7 @@ from unittest.mock import patch
 
 import numpy as np
 import pytest
+import xxhash
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -218,3 +219,22 @@ def test_vocabulary_ids_number_new_words_in_order_of_first_use() -> None:
     assert vocab.ids(["c", "a", "d", "c", "b"]).tolist() == [2, 1, 3, 2, 0]
     assert vocab.words() == ["b", "a", "c", "d"]
     assert vocab.ids([]).tolist() == []
+
+
+def test_vocabulary_hashed_ids_are_its_ids_by_name() -> None:
+    rng = np.random.default_rng(3)
+    pool = [f"w{i}" for i in range(60_000)]  # (the table grows past its first 2**16 slots)
+    by_hash, by_name = Vocabulary(frozenset()), Vocabulary(frozenset())
+    for size in (5, 40_000, 1, 30_000, 0, 2_000):
+        block = list(dict.fromkeys(pool[i] for i in rng.integers(0, len(pool), size).tolist()))
+        hashes = np.array([xxhash.xxh3_64_intdigest(w.encode()) for w in block], dtype=np.uint64)
+        assert by_hash.hashed_ids(block, hashes).tolist() == by_name.ids(block).tolist()
+        # (words added by name are found by hash too)
+        extra = [f"x{size}", "w1"]
+        assert by_hash.ids(extra).tolist() == by_name.ids(extra).tolist()
+    added = ["x5", "x40000", "new"]
+    hashes = np.array([xxhash.xxh3_64_intdigest(w.encode()) for w in added], dtype=np.uint64)
+    assert by_hash.hashed_ids(added, hashes).tolist() == by_name.ids(added).tolist()
+    assert by_hash.words() == by_name.words()
+    assert np.array_equal(by_hash.hashes(), by_name.hashes())
+    assert np.array_equal(by_hash.content(), by_name.content())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -302,3 +303,32 @@ def test_linked_groups_are_the_groups_of_complete_linkage(
     )
     groups = [[ids[r] for r in range(n) if got[r] == g] for g in range(len(sizes)) if sizes[g] > 1]
     assert groups == expected
+
+
+@pytest.mark.parametrize("dtype", [np.uint64, np.int64])
+@pytest.mark.parametrize(
+    "case", ["hashes", "narrow", "pair codes", "one run", "repeats", "small", "negative"]
+)
+def test_sort_values_sorts_as_numpy(dtype: type, case: str) -> None:
+    rng = np.random.default_rng(len(case))
+    n = 300 if case == "small" else 1 << 22 if case == "pair codes" else 50_000
+    if case == "hashes":
+        values = rng.integers(0, 1 << 63, n, dtype=np.int64).astype(dtype)
+        values[::7] |= dtype(1 << 62)  # (the top bit too, when unsigned)
+    elif case == "narrow":  # (a spread of fewer bits than the key: one counting pass sorts)
+        values = rng.integers(1000, 1000 + (1 << 20), n).astype(dtype)
+    elif case == "pair codes":  # (codes i * n + j of a range of i, each pair several times)
+        codes = rng.integers(0, 1 << 17, n // 2) * 1_000_000 + rng.integers(0, 1_000_000, n // 2)
+        values = np.concatenate((codes, codes[: n // 2])).astype(dtype)
+    elif case == "one run":  # (values alike in their top bits: runs of more than 32)
+        values = (rng.integers(0, 1 << 40, n) | (1 << 50)).astype(dtype)
+        values[:10] = 0
+    elif case == "repeats":
+        values = rng.integers(0, 40, n).astype(dtype) << dtype(45)
+    elif case == "negative":
+        values = rng.integers(-(1 << 62), 1 << 62, n).astype(dtype)
+    else:
+        values = rng.integers(0, 1 << 63, n, dtype=np.int64).astype(dtype)
+    got = values.copy()
+    kernels.sort_values(got)
+    assert np.array_equal(got, np.sort(values))
