@@ -60,6 +60,26 @@ def _keep_heap() -> None:
         mallopt(parameter, value)
 
 
+#: Bytes each pipe of a pool holds (Linux's `F_SETPIPE_SZ`; 1 MB is the most an unprivileged
+#: process may ask for by default): a block's results of several MB then pass in a few writes,
+#: instead of the reader waking for every 64 KB.
+PIPE_BYTES = 1 << 20
+
+
+def _wide_pipes(pool: Any) -> None:
+    """Make the pipes a process pool sends tasks and results through hold PIPE_BYTES (where the
+    system lets it; else they stay as they are). At 1M articles, fingerprinting sends 1.7 GB of
+    results back: 20.0 -> 18.3 s."""
+    try:
+        import fcntl
+
+        setsize = fcntl.F_SETPIPE_SZ  # (Linux only)
+        for queue in (pool._inqueue, pool._outqueue):  # (the pool's own, unpublished)
+            fcntl.fcntl(queue._reader.fileno(), setsize, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        return
+
+
 def _call(block: int) -> Any:
     assert _TASK is not None
     return _TASK(block)
@@ -86,6 +106,7 @@ def run_blocks(
     gc.freeze()  # the workers' garbage collections then leave the inherited objects untouched
     try:
         with multiprocessing.get_context("fork").Pool(workers, _keep_heap) as pool:
+            _wide_pipes(pool)
             results = pool.imap(_call, range(blocks))
             if meanwhile is not None:
                 meanwhile()
@@ -131,6 +152,7 @@ def map_ahead(
             yield item, fn(send(item))
         return
     with multiprocessing.get_context("fork").Pool(workers, _keep_heap) as pool:
+        _wide_pipes(pool)
         pending: deque[tuple[T, AsyncResult[R]]] = deque()
         for item in items:
             pending.append((item, pool.apply_async(fn, (send(item),))))
