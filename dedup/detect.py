@@ -336,15 +336,17 @@ class Analysis:
         release_memory()
         self.boilerplate: U64 = self._boilerplate(shingles)
         self._copy_sets: Ragged | None = _drop_values(shingles, self.boilerplate)  # (in place)
-        del shingles
-        # (the anchors at the analysis settings are picked now, while the sets are here)
-        self._anchors: Anchors | None = pick_anchors(self._copy_sets, settings.anchor_every)
+        self._anchors: Anchors | None = None  # (below)
         self._tfidf: sparse.csr_matrix | None = None  # (below)
         self._parked: dict[str, tuple[Parked, Callable[..., object]]] = {}  # (see `_park`)
         #: What was read back from its file (the file kept, and what was rebuilt from it).
         self._unparked: dict[str, tuple[Parked, Callable[..., object], object]] = {}
+        shingles = self._copy_sets
+        self._park("copy_sets")  # (until the anchors are shared: written while they are picked)
+        # (the anchors at the analysis settings are picked now, while the sets are here)
+        self._anchors = pick_anchors(shingles, settings.anchor_every)
+        del shingles
         self._park("anchors")  # (until the story candidates are found)
-        self._park("copy_sets")  # (until the anchors are shared)
         for parked, _ in self._parked.values():  # (the TF-IDF rows are made once they are gone:
             parked.wait()  # at 1M articles, the sets and the rows' temporaries would pass 3 GB)
         self._tfidf = self._tfidf_of(terms, term_offsets)
