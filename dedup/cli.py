@@ -123,7 +123,7 @@ def emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
-def emit_bytes(chunks: Iterable[bytes], output: str | None) -> None:
+def emit_bytes(chunks: Iterable[bytes | memoryview], output: str | None) -> None:
     """Write UTF-8 pieces as they come (a large report is never held whole)."""
     if output:
         with open(output, "wb") as fh:
