@@ -314,7 +314,10 @@ def test_sort_values_sorts_as_numpy(dtype: type, case: str) -> None:
     n = 300 if case == "small" else 1 << 22 if case == "pair codes" else 50_000
     if case == "hashes":
         values = rng.integers(0, 1 << 63, n, dtype=np.int64).astype(dtype)
-        values[::7] |= dtype(1 << 62)  # (the top bit too, when unsigned)
+        if dtype is np.uint64:  # (the top bit set too)
+            values[::7] |= np.uint64(1 << 63)
+        else:  # (and negative)
+            values[::7] = -values[::7]
     elif case == "narrow":  # (a spread of fewer bits than the key: one counting pass sorts)
         values = rng.integers(1000, 1000 + (1 << 20), n).astype(dtype)
     elif case == "pair codes":  # (codes i * n + j of a range of i, each pair several times)
