@@ -9,9 +9,10 @@ missing):
 - queries: every (articles / --queries)-th article is held out of the archive and checked
   against it (copies of its wire story, or the wire story of its copies, are in the archive
   for about a third of them);
-- build: `ArchiveIndex.add` over the rest in one warm process with its default workers (every
-  core; articles/s, JSON parsing included), and the one-shot `dedup index add` command on the
-  same articles for the sizes in --cli-build (wall time and peak RSS, `wait4`);
+- build: `ArchiveIndex.build` (what `dedup index add` runs for a new file; before 2026-12-08,
+  `ArchiveIndex.add` to a new index) over the rest in one warm process with its default
+  workers (every core; articles/s, JSON parsing included), and the one-shot `dedup index add`
+  command on the same articles for the sizes in --cli-build (wall time and peak RSS, `wait4`);
 - warm checks: `ArchiveIndex.check` of every query in one process (after 5 warm-up checks):
   p50, p95, p99 and max latency;
 - one-shot checks: `dedup check QUERY --index FILE --format json` as a new process for
@@ -149,8 +150,9 @@ def build_api(source: Path, held: set[int], index_path: Path) -> dict[str, Any]:
             print(f"  {stage}: {done} articles", file=sys.stderr)
 
     start = time.perf_counter()
-    with ArchiveIndex.open(index_path) as index:
-        result = index.add((article(r) for r in archive_records(source, held)), progress)
+    result = ArchiveIndex.build(
+        index_path, (article(r) for r in archive_records(source, held)), progress=progress
+    )
     seconds = time.perf_counter() - start
     return {
         "articles": result.total,
@@ -397,7 +399,8 @@ def section(results: list[dict[str, Any]]) -> str:
     missing = [s for s in ("10k", "100k", "1m") if s not in sizes]
     lines += [
         "",
-        "- build (API): `ArchiveIndex.add` with its default workers (every core: batches are "
+        "- build (API): `ArchiveIndex.build` (before 2026-12-08: `ArchiveIndex.add` to a new "
+        "index) with its default workers (every core: batches are "
         "fingerprinted on the workers while the one before is stored; runs before 2026-11-24 "
         "18:30 UTC used one process), JSON parsing included; build (CLI): the one-shot "
         "`dedup index add` on the same articles; `dedup report`: `detect` over the same archive "

@@ -438,8 +438,9 @@ def index_add(
 
     An article whose id is already in the index replaces it (an identical one is left alone).
     Articles are committed in batches of whole articles: an interrupted add leaves a usable
-    index, and running it again completes it. The settings that shape fingerprints are fixed
-    when the index is created; a summary goes to stderr.
+    index, and running it again completes it. A new index is built aside and moved into place
+    when complete (an interrupted build leaves none). The settings that shape fingerprints are
+    fixed when the index is created; a summary goes to stderr.
 
     \b
     Example:
@@ -453,8 +454,14 @@ def index_add(
     unread = len(read.skipped)
     articles = Handover(list(read.articles))
     del read  # the list is the only holder: each text can go once its batch is stored
-    with ArchiveIndex.open(index_path, settings or None) as index, progress_bar(quiet) as progress:
-        summary = index.add(articles, progress=progress, workers=jobs)
+    with progress_bar(quiet) as progress:
+        if os.path.lexists(index_path):
+            with ArchiveIndex.open(index_path, settings or None) as index:
+                summary = index.add(articles, progress=progress, workers=jobs)
+        else:
+            summary = ArchiveIndex.build(
+                index_path, articles, settings or None, progress=progress, workers=jobs
+            )
     for skip in summary.skipped:
         warn(f"skipped: {skip.path}: {skip.reason}")
     skipped = unread + len(summary.skipped)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
 import random
 import signal
 import sqlite3
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -705,16 +707,18 @@ def dedup_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_sigkill_during_add_leaves_whole_articles_and_the_add_can_finish(tmp_path):
-    records = synthetic_records(3000)
+    records = synthetic_records(4000)
     source = write_jsonl(tmp_path / "big.jsonl", records)
     path = tmp_path / "x.sqlite"
+    with ArchiveIndex.open(path) as index:  # (an add to an index there, not a build)
+        index.add(as_articles(records[:BATCH]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "dedup", "index", "add", str(source), "--index", str(path), "-q"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 300
-    while count_articles(path) < BATCH:
+    while count_articles(path) < 2 * BATCH:
         assert proc.poll() is None, "the add ended before it could be killed"
         assert time.monotonic() < deadline, "the add made no progress"
         time.sleep(0.01)
@@ -725,7 +729,7 @@ def test_sigkill_during_add_leaves_whole_articles_and_the_add_can_finish(tmp_pat
     # The index opens, passes stats, and holds only whole articles, exactly as given.
     with ArchiveIndex.open(path) as index:
         held = len(index)
-        assert 0 < held < len(records) and held % BATCH == 0
+        assert BATCH < held < len(records) and held % BATCH == 0
         assert index.audit() == []
         by_id = {r["id"]: r for r in records}
         for article_id in index.ids()[:: max(1, held // 50)]:
@@ -745,6 +749,81 @@ def test_sigkill_during_add_leaves_whole_articles_and_the_add_can_finish(tmp_pat
     with ArchiveIndex.open(path, readonly=True) as index:
         assert index.audit() == []
     assert dump(path) == dump(clean)
+
+
+def test_a_build_makes_the_index_an_add_makes_and_shows_none_until_done(tmp_path, monkeypatch):
+    """`build` (what `dedup index add` runs for a new file) writes aside, without a journal and
+    with two indexes made at the end: the file it moves into place holds what an add to a new
+    index holds, in the same WAL mode, with the same schema."""
+    monkeypatch.setattr(index_module, "BATCH", 70)
+    records = synthetic_records(400, seed=4)
+    records += [{**r, "id": r["id"] + "-again"} for r in records[::9]]
+    built, added = tmp_path / "built.sqlite", tmp_path / "added.sqlite"
+    result = ArchiveIndex.build(built, as_articles(records), workers=2)
+    assert (result.added, result.total, result.skipped) == (len(records), len(records), ())
+    assert os.listdir(tmp_path) == ["built.sqlite"]
+    with ArchiveIndex.open(added) as index:
+        index.add(as_articles(records), workers=2)
+    assert dump(built) == dump(added)
+
+    def schema(path: Path) -> tuple[object, ...]:
+        conn = sqlite3.connect(path)
+        try:
+            return (
+                conn.execute("PRAGMA journal_mode").fetchone(),
+                conn.execute("PRAGMA page_size").fetchone(),
+                sorted(conn.execute("SELECT type, name, sql FROM sqlite_master")),
+            )
+        finally:
+            conn.close()
+
+    assert schema(built) == schema(added)
+    with ArchiveIndex.open(built) as index:
+        assert index.audit() == []
+        extra = [{**r, "id": "more-" + r["id"]} for r in synthetic_records(30, seed=8)]
+        more = index.add(as_articles(extra))
+        assert more.total == len(records) + 30
+        assert index.audit() == []
+    with pytest.raises(IndexFileError, match="exists"):
+        ArchiveIndex.build(built, [])
+
+
+def test_a_failed_build_leaves_no_index(tmp_path):
+    articles = as_articles(synthetic_records(300, seed=2))
+
+    def failing() -> Iterator[Article]:
+        yield from articles
+        raise OSError("the feed broke")
+
+    path = tmp_path / "x.sqlite"
+    with pytest.raises(OSError, match="the feed broke"):
+        ArchiveIndex.build(path, failing())
+    assert os.listdir(tmp_path) == []
+
+
+def test_sigkill_during_a_build_leaves_no_index_and_the_next_build_clears_its_file(tmp_path):
+    records = synthetic_records(3000)
+    source = write_jsonl(tmp_path / "big.jsonl", records)
+    path = tmp_path / "x.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dedup", "index", "add", str(source), "--index", str(path), "-q"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    part = tmp_path / f"x.sqlite.{proc.pid}.building"
+    deadline = time.monotonic() + 300
+    while count_articles(part) < BATCH:
+        assert proc.poll() is None, "the build ended before it could be killed"
+        assert time.monotonic() < deadline, "the build made no progress"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not path.exists()
+    again = dedup_cli("index", "add", str(source), "--index", str(path), "-q")
+    assert again.returncode == 0, again.stderr
+    assert f"{len(records)} added" in again.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl", "x.sqlite"]
 
 
 def test_checks_keep_answering_while_another_process_adds(tmp_path):
