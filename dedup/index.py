@@ -454,8 +454,11 @@ def _from_sql(values: Sequence[int]) -> U64:
     return np.array(values, dtype=np.int64).view(np.uint64)
 
 
-def _blob(values: U64) -> bytes:
-    return values.astype("<u8").tobytes()
+def _blobs(rows: Ragged) -> list[bytes]:
+    """Each row of uint64 values as a blob (little-endian)."""
+    raw = rows.values.astype("<u8", copy=False).tobytes()
+    ends = (rows.offsets * 8).tolist()
+    return [raw[a:b] for a, b in itertools.pairwise(ends)]
 
 
 def _unblob(blob: bytes) -> U64:
@@ -464,6 +467,15 @@ def _unblob(blob: bytes) -> U64:
 
 def _sig_blob(sig: U32) -> bytes:
     return sig.astype("<u4").tobytes()
+
+
+def _sig_blobs(sigs: U32, present: npt.NDArray[np.bool_]) -> list[bytes | None]:
+    """`_sig_blob` of each row of `sigs` (None where not `present`: an empty set's)."""
+    raw = sigs.astype("<u4", copy=False).tobytes()
+    width = 4 * sigs.shape[1]
+    return [
+        raw[width * i : width * (i + 1)] if ok else None for i, ok in enumerate(present.tolist())
+    ]
 
 
 def _unsig(blob: bytes) -> U32:
@@ -684,6 +696,8 @@ class ArchiveIndex:
         self._writes = 0  # commits by this object (part of the version a check caches by)
         self._near: tuple[tuple[int, int], _NearCounts] | None = None
         self._postings = Postings(conn)
+        # Document frequencies held in memory by a build (which writes `terms` at its end).
+        self._df: dict[str, int] | None = None
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -780,8 +794,13 @@ class ArchiveIndex:
                 conn.close()
                 raise
             with cls(conn, part, given, meta, readonly=False, max_bucket=MAX_BUCKET) as index:
+                index._postings.settle_only = True
+                index._df = {}
                 summary = index.add(articles, progress=progress, workers=workers)
                 with index._errors(), index._write():
+                    index._insert_rows(
+                        "INSERT INTO terms (term, df) VALUES {}", sorted(index._df.items())
+                    )
                     for statement in filter(_deferred, _schema()):
                         conn.execute(statement)
                 with index._errors():
@@ -1008,7 +1027,7 @@ class ArchiveIndex:
             compile_tokenizer()  # (here, not on each worker)
         for (read, batch), prepared in map_ahead(prepare, batches(), workers, send=_job):
             with self._errors(), self._write():
-                counts.update(self._store(_New.batch(batch, prepared), prepared.vocab, workers))
+                counts.update(self._store(_New.batch(batch, prepared), prepared, workers))
             stored += read
             if progress is not None:
                 progress("index", stored, max(total, stored))
@@ -1061,9 +1080,9 @@ class ArchiveIndex:
             )
         self._library_checked = True
 
-    def _store(self, batch: Sequence[_New], vocab: Sequence[str], workers: int = 1) -> Counter[str]:
-        """Store a batch inside the caller's write transaction (`vocab`: the words its term
-        ids name; `workers`: threads for its signatures)."""
+    def _store(self, batch: Sequence[_New], prepared: _Prepared, workers: int = 1) -> Counter[str]:
+        """Store a batch inside the caller's write transaction (`prepared`: what its items were
+        made of; `workers`: threads for its signatures)."""
         conn = self._conn
         counts: Counter[str] = Counter()
         existing = {
@@ -1101,29 +1120,40 @@ class ArchiveIndex:
             return counts
 
         self._count_articles(len(new))
+        whole = len(new) == len(batch)  # (then the prepared arrays serve as they are)
         # Content-word document frequencies, then the corpus stop words at the new size.
+        vocab = prepared.vocab
         in_new = np.bincount(
-            np.concatenate([np.zeros(0, dtype=np.int32), *[item.terms for item in new]]),
+            prepared.terms.values
+            if whole
+            else np.concatenate([np.zeros(0, dtype=np.int32), *[item.terms for item in new]]),
             minlength=len(vocab),
         )
         present = np.flatnonzero(in_new)
         term_counts = sorted(
             zip([vocab[t] for t in present.tolist()], in_new[present].tolist(), strict=True)
         )
-        df = self._insert_rows(
-            "INSERT INTO terms (term, df) VALUES {} "
-            "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df RETURNING term, df",
-            term_counts,
-        )
+        if self._df is None:
+            df = self._insert_rows(
+                "INSERT INTO terms (term, df) VALUES {} "
+                "ON CONFLICT (term) DO UPDATE SET df = df + excluded.df RETURNING term, df",
+                term_counts,
+            )
+        else:
+            held = self._df
+            for term, n in term_counts:
+                held[term] = held.get(term, 0) + n
+            df = [(term, held[term]) for term, _ in term_counts]
         limit = common_limit(self._articles(), self.settings)
         common = sorted(t for t, n in df if n >= limit)
         common_hashes = distinct(self._fingerprinter.word_hashes(common)) if common else _EMPTY
 
         boilerplate = self._boilerplate_all()
         s = self.settings
-        shingles = _rows([item.shingles for item in new])  # (for the anchors too)
+        shingles = prepared.shingles if whole else _rows([item.shingles for item in new])
+        topics = prepared.topics if whole else _rows([item.topics for item in new])
         copy_sets = _rows_without(shingles, boilerplate)
-        topic_sets = _rows_without(_rows([item.topics for item in new]), common_hashes)
+        topic_sets = _rows_without(topics, common_hashes)
         # (compiled, all permutations of a value at once: the permutations are this
         # installation's, as `_check_library` made sure)
         copy_sigs = minhash_rows(copy_sets, s.num_perm, s.seed, workers=workers)
@@ -1133,7 +1163,9 @@ class ArchiveIndex:
         copy_empty, story_empty = copy_sets.lengths() == 0, topic_sets.lengths() == 0
         copy_keys[copy_empty] = 0  # (no bands: see `used` below)
         story_keys[story_empty] = 0
-        copy_ok, story_ok = (~copy_empty).tolist(), (~story_empty).tolist()
+        shingle_blobs, topic_blobs = _blobs(shingles), _blobs(topics)
+        copy_blobs = _sig_blobs(copy_sigs, ~copy_empty)
+        story_blobs = _sig_blobs(story_sigs, ~story_empty)
 
         # Row ids given here (never one of a removed article), so rows go in many a statement.
         first = next_rowid(conn)
@@ -1151,8 +1183,8 @@ class ArchiveIndex:
                     _signed(item.digest),
                     item.words,
                     int(item.sampled),
-                    _blob(item.shingles),
-                    _blob(item.topics),
+                    shingle_blobs[i],
+                    topic_blobs[i],
                 )
             )
             data_rows.append(
@@ -1163,8 +1195,8 @@ class ArchiveIndex:
                     a.author,
                     item.meta_json,
                     item.terms_json,
-                    _sig_blob(copy_sigs[i]) if copy_ok[i] else None,
-                    _sig_blob(story_sigs[i]) if story_ok[i] else None,
+                    copy_blobs[i],
+                    story_blobs[i],
                     a.text,
                 )
             )

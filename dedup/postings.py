@@ -128,6 +128,9 @@ class Postings:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._cache: tuple[int, dict[int, list[Run]], frozenset[int]] | None = None
+        # Runs merged by `settle` alone, not as they pile up: for a writer whose file no one
+        # reads before its last settle (each posting is then written twice in all).
+        self.settle_only = False
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -289,7 +292,7 @@ class Postings:
             self._changed()
 
     def _merge(self, kind: int) -> None:
-        while True:
+        while not self.settle_only:
             runs = self.runs(kind)
             # Once the settle ending this add will merge them all, only their number is kept
             # down (for checks meanwhile).
