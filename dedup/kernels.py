@@ -790,24 +790,121 @@ def l2_normalize_rows(indptr: Index, data: F64) -> None:
 
 
 @njit(nogil=True, cache=True)
+def sort_pairs(pairs: I64) -> None:
+    """Sort rows (key, article) in place by key, then article (the rows of
+    `pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]`), as `sort_values` sorts: two counting
+    passes moving whole rows by the top 22 or 24 bits of the key above the smallest, then each
+    run of rows alike in those bits sorted on its own."""
+    n = pairs.shape[0]
+    if n == 0:
+        return
+    lo = hi = pairs[0, 0]
+    for i in range(n):
+        lo = min(lo, pairs[i, 0])
+        hi = max(hi, pairs[i, 0])
+    base = np.uint64(lo)
+    spread = np.uint64(hi) - base
+    width = 0
+    while width < 64 and (spread >> np.uint64(width)) > np.uint64(0):
+        width += 1
+    bits = 12 if n > 1 << 21 else 11
+    shift = np.uint64(max(width - 2 * bits, 0))
+    size = 1 << bits
+    low_at = np.zeros(size, dtype=np.int64)
+    high_at = np.zeros(size, dtype=np.int64)
+    mask, half = np.uint64(size - 1), np.uint64(bits)
+    for i in range(n):
+        key = (np.uint64(pairs[i, 0]) - base) >> shift
+        low_at[key & mask] += 1
+        high_at[key >> half] += 1
+    low_end = high_end = 0
+    for d in range(size):
+        low_at[d], low_end = low_end, low_end + low_at[d]
+        high_at[d], high_end = high_end, high_end + high_at[d]
+    spare = np.empty_like(pairs)
+    for i in range(n):
+        low = ((np.uint64(pairs[i, 0]) - base) >> shift) & mask
+        spare[low_at[low], 0] = pairs[i, 0]
+        spare[low_at[low], 1] = pairs[i, 1]
+        low_at[low] += 1
+    for i in range(n):
+        high = ((np.uint64(spare[i, 0]) - base) >> shift) >> half
+        pairs[high_at[high], 0] = spare[i, 0]
+        pairs[high_at[high], 1] = spare[i, 1]
+        high_at[high] += 1
+    start = 0
+    run_key = (np.uint64(pairs[0, 0]) - base) >> shift
+    for i in range(1, n + 1):
+        key = run_key + np.uint64(1) if i == n else (np.uint64(pairs[i, 0]) - base) >> shift
+        if key == run_key:
+            continue
+        if i - start > 32:  # (by article, then stably by key)
+            run = pairs[start:i].copy()
+            run = run[np.argsort(run[:, 1], kind="mergesort")]
+            run = run[np.argsort(run[:, 0], kind="mergesort")]
+            pairs[start:i] = run
+        else:  # (insertion: a handful of rows)
+            for a in range(start + 1, i):
+                k, v = pairs[a, 0], pairs[a, 1]
+                b = a - 1
+                while b >= start and (pairs[b, 0] > k or (pairs[b, 0] == k and pairs[b, 1] > v)):
+                    pairs[b + 1, 0] = pairs[b, 0]
+                    pairs[b + 1, 1] = pairs[b, 1]
+                    b -= 1
+                pairs[b + 1, 0] = k
+                pairs[b + 1, 1] = v
+        start, run_key = i, key
+
+
+@njit(nogil=True, cache=True)
+def _head_before(pairs: I64, heads: I64, a: int, b: int) -> bool:
+    """Whether run a's next row comes before run b's: a smaller key, or an equal key and an
+    earlier run."""
+    ka, kb = pairs[heads[a], 0], pairs[heads[b], 0]
+    return ka < kb or (ka == kb and a < b)
+
+
+@njit(nogil=True, cache=True)
 def merge_runs(pairs: I64, bounds: I64) -> I64:
     """Rows (key, article) of `pairs` whose rows bounds[r] to bounds[r + 1] are each sorted by
     key, merged into one array sorted by key; of equal keys, the earlier run's rows come first
     (`pairs[np.argsort(pairs[:, 0], kind="stable")]`, without the sort: one pass, each row
-    taken from the least of the runs' next rows)."""
+    taken from the run whose next row is least, the runs kept in a binary heap by next row)."""
     runs = len(bounds) - 1
     out = np.empty_like(pairs)
     heads = bounds[:-1].copy()
+    heap = np.empty(max(runs, 1), dtype=np.int64)
+    size = 0
+    for r in range(runs):
+        if heads[r] == bounds[r + 1]:
+            continue
+        heap[size] = r
+        i = size
+        size += 1
+        while i > 0:
+            up = (i - 1) // 2
+            if not _head_before(pairs, heads, heap[i], heap[up]):
+                break
+            heap[i], heap[up] = heap[up], heap[i]
+            i = up
     for o in range(pairs.shape[0]):
-        best = -1
-        for r in range(runs):
-            if heads[r] < bounds[r + 1] and (
-                best < 0 or pairs[heads[r], 0] < pairs[heads[best], 0]
-            ):
-                best = r
-        out[o, 0] = pairs[heads[best], 0]
-        out[o, 1] = pairs[heads[best], 1]
-        heads[best] += 1
+        r = heap[0]
+        out[o, 0] = pairs[heads[r], 0]
+        out[o, 1] = pairs[heads[r], 1]
+        heads[r] += 1
+        if heads[r] == bounds[r + 1]:
+            size -= 1
+            heap[0] = heap[size]
+        i = 0
+        while True:  # the top sinks to its place
+            least = i
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < size and _head_before(pairs, heads, heap[child], heap[least]):
+                    least = child
+            if least == i:
+                break
+            heap[i], heap[least] = heap[least], heap[i]
+            i = least
     return out
 
 

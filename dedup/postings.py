@@ -261,9 +261,12 @@ class Postings:
         """Write postings as a new run of `kind`, then merge while a tier's newest runs fill."""
         if not len(keys):
             return
-        order = np.lexsort((articles, keys))
+        from .kernels import sort_pairs  # (numba: imported by writers, not by every check)
+
+        pairs = np.stack([keys, articles], axis=1).astype(np.int64, copy=False)
+        sort_pairs(pairs)
         writer = _RunWriter(self._conn, kind)
-        writer.write(np.stack([keys[order], articles[order]], axis=1))
+        writer.write(pairs)
         writer.finish()
         self._merge(kind)
         self._changed()

@@ -242,9 +242,21 @@ def test_shared_runs_are_the_diagonals_of_the_equal_positions(rows, pairs, rnd) 
     assert sorted(zip(*(a.tolist() for a in got), strict=True)) == sorted(expected)
 
 
+def test_sort_pairs_sorts_as_lexsort():
+    rng = np.random.default_rng(11)
+    for n in (0, 1, 7, 3000, 200_000):
+        keys = rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=n)
+        keys[: n // 3] = rng.integers(-40, 40, size=n // 3)  # (long runs of equal top bits)
+        keys[n // 3 : n // 2] = rng.choice(keys[: max(1, n // 9)], size=n // 2 - n // 3)
+        pairs = np.stack([keys, rng.integers(0, 50, size=n)], axis=1).astype(np.int64)
+        expected = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
+        kernels.sort_pairs(pairs)
+        assert np.array_equal(pairs, expected)
+
+
 def test_merge_runs_is_a_stable_sort_of_sorted_runs():
     rng = np.random.default_rng(3)
-    for runs in (1, 2, 5, 9):
+    for runs in (0, 1, 2, 5, 9, 40, 100):
         parts = []
         for _ in range(runs):
             keys = np.sort(rng.integers(-50, 50, size=int(rng.integers(0, 40))))
