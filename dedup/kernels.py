@@ -18,7 +18,7 @@ loop:
   it: a second of start-up);
 - `sort_values`: a sort of 64-bit integers (LSH bucket keys, pair codes), by their top bits
   first;
-- `merge_runs`: sorted runs of (key, article) postings merged into one, for `dedup.postings`;
+- `sort_pairs`: (key, article) postings sorted, for the runs of `dedup.postings`;
 - `linked_groups`: the stories' complete linkage over the matches (`dedup.stories.group`, which
   it is tested against), a cosine computed only where a merge asks for it.
 
@@ -854,58 +854,6 @@ def sort_pairs(pairs: I64) -> None:
                 pairs[b + 1, 0] = k
                 pairs[b + 1, 1] = v
         start, run_key = i, key
-
-
-@njit(nogil=True, cache=True)
-def _head_before(pairs: I64, heads: I64, a: int, b: int) -> bool:
-    """Whether run a's next row comes before run b's: a smaller key, or an equal key and an
-    earlier run."""
-    ka, kb = pairs[heads[a], 0], pairs[heads[b], 0]
-    return ka < kb or (ka == kb and a < b)
-
-
-@njit(nogil=True, cache=True)
-def merge_runs(pairs: I64, bounds: I64) -> I64:
-    """Rows (key, article) of `pairs` whose rows bounds[r] to bounds[r + 1] are each sorted by
-    key, merged into one array sorted by key; of equal keys, the earlier run's rows come first
-    (`pairs[np.argsort(pairs[:, 0], kind="stable")]`, without the sort: one pass, each row
-    taken from the run whose next row is least, the runs kept in a binary heap by next row)."""
-    runs = len(bounds) - 1
-    out = np.empty_like(pairs)
-    heads = bounds[:-1].copy()
-    heap = np.empty(max(runs, 1), dtype=np.int64)
-    size = 0
-    for r in range(runs):
-        if heads[r] == bounds[r + 1]:
-            continue
-        heap[size] = r
-        i = size
-        size += 1
-        while i > 0:
-            up = (i - 1) // 2
-            if not _head_before(pairs, heads, heap[i], heap[up]):
-                break
-            heap[i], heap[up] = heap[up], heap[i]
-            i = up
-    for o in range(pairs.shape[0]):
-        r = heap[0]
-        out[o, 0] = pairs[heads[r], 0]
-        out[o, 1] = pairs[heads[r], 1]
-        heads[r] += 1
-        if heads[r] == bounds[r + 1]:
-            size -= 1
-            heap[0] = heap[size]
-        i = 0
-        while True:  # the top sinks to its place
-            least = i
-            for child in (2 * i + 1, 2 * i + 2):
-                if child < size and _head_before(pairs, heads, heap[child], heap[least]):
-                    least = child
-            if least == i:
-                break
-            heap[i], heap[least] = heap[least], heap[i]
-            i = least
-    return out
 
 
 @njit(nogil=True, cache=True)

@@ -319,7 +319,7 @@ class Postings:
     def _merge_runs(self, kind: int, runs: Sequence[Run]) -> None:
         """Merge `runs` (neighbours of `kind`, oldest first) into one, key range by key range,
         without the postings of removed articles."""
-        from .kernels import merge_runs  # (numba: imported by writers, not by every check)
+        from .kernels import sort_pairs  # (numba: imported by writers, not by every check)
 
         removed = np.array(sorted(self.removed()), dtype=np.int64)
         total = sum(r.postings for r in runs)
@@ -329,11 +329,10 @@ class Postings:
         writer = _RunWriter(self._conn, kind)
         for lo, hi in itertools.pairwise(edges):
             assert lo is not None
-            parts = [self._range(run, lo, hi) for run in runs]
-            bounds = np.cumsum([0] + [len(p) for p in parts])
-            # Each run is sorted and holds younger (larger) row ids than the one before: a
-            # merge by key that keeps run order gives (key, article) order.
-            pairs = merge_runs(np.concatenate(parts), bounds)
+            # Each run holds younger (larger) row ids than the one before: (key, article) order
+            # is the merge's, which keeps the run order within a key.
+            pairs = np.concatenate([_NO_PAIRS, *(self._range(run, lo, hi) for run in runs)])
+            sort_pairs(pairs)
             if len(removed):
                 pairs = pairs[~np.isin(pairs[:, 1], removed)]
             writer.write(pairs)

@@ -254,20 +254,6 @@ def test_sort_pairs_sorts_as_lexsort():
         assert np.array_equal(pairs, expected)
 
 
-def test_merge_runs_is_a_stable_sort_of_sorted_runs():
-    rng = np.random.default_rng(3)
-    for runs in (0, 1, 2, 5, 9, 40, 100):
-        parts = []
-        for _ in range(runs):
-            keys = np.sort(rng.integers(-50, 50, size=int(rng.integers(0, 40))))
-            keys[:3] = np.iinfo(np.int64).min if len(keys) > 5 else keys[:3]
-            parts.append(np.stack([np.sort(keys), rng.integers(0, 9, size=len(keys))], axis=1))
-        pairs = np.concatenate([np.zeros((0, 2), dtype=np.int64), *parts]).astype(np.int64)
-        bounds = np.cumsum([0] + [len(p) for p in parts]).astype(np.int64)
-        expected = pairs[np.argsort(pairs[:, 0], kind="stable")]
-        assert np.array_equal(kernels.merge_runs(pairs, bounds), expected)
-
-
 @given(
     st.integers(2, 14),
     st.lists(st.tuples(st.integers(0, 13), st.integers(0, 13)), max_size=40),
