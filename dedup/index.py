@@ -61,7 +61,7 @@ import orjson
 
 from . import postings
 from .arrays import distinct, in_sorted
-from .batch import Ragged, Vocabulary, fingerprint_corpus, minhash_rows
+from .batch import Ragged, Vocabulary, counted, fingerprint_corpus, minhash_rows
 from .detect import ANALYSIS_SETTINGS, BOILERPLATE_SAMPLE, MAX_ANCHOR_POSTINGS, Progress
 from .errors import IndexFileError, SettingsError
 from .fingerprint import U32, U64, Fingerprint, Fingerprinter, signatures
@@ -371,18 +371,13 @@ class _Counts:
         return np.where(self.values[pos] == values, self.counts[pos], 0)
 
     def update(self, values: U64, deltas: npt.NDArray[np.int64]) -> None:
-        """Add `deltas` to the counts of `values` (distinct, sorted)."""
-        pos = np.searchsorted(self.values, values)
-        hit = np.zeros(len(values), dtype=bool)
-        if len(self.values):
-            hit = self.values[np.minimum(pos, len(self.values) - 1)] == values
-        self.counts[pos[hit]] += deltas[hit]
-        if not hit.all():  # new values: only counts that rise
-            self.values = np.insert(self.values, pos[~hit], values[~hit])
-            self.counts = np.insert(self.counts, pos[~hit], deltas[~hit])
-        if (deltas < 0).any():
-            keep = self.counts > 0
-            self.values, self.counts = self.values[keep], self.counts[keep]
+        """Add `deltas` to the counts of `values` (distinct, sorted); a count that falls to 0
+        is dropped."""
+        from .kernels import merge_counts  # (numba: imported by writers, not by every check)
+
+        self.values, self.counts = merge_counts(
+            self.values, self.counts, values, deltas.astype(np.int64, copy=False)
+        )
 
 
 @dataclass
@@ -1296,8 +1291,8 @@ class ArchiveIndex:
             if take:
                 change = changes.setdefault(oid, _SampleChange(sampled))
                 shingles = [item.shingles for item in take]
-                values, counts = np.unique(np.concatenate(shingles), return_counts=True)
-                self._samples[oid].update(values, counts.astype(np.int64))
+                values, counts = counted(np.concatenate(shingles))
+                self._samples[oid].update(values, counts)
                 change.raised.append(values)
 
     def _delete_rows(self, rowids: Sequence[int], changes: dict[int, _SampleChange]) -> None:
@@ -1386,7 +1381,7 @@ class ArchiveIndex:
             for arrays, fell in ((change.raised, False), (change.lowered, True)):
                 if not arrays:
                     continue
-                values = distinct(np.concatenate(arrays))
+                values = arrays[0] if len(arrays) == 1 else distinct(np.concatenate(arrays))
                 now = counts.get(values)
                 kept = now >= near
                 conn.executemany(

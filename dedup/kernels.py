@@ -19,6 +19,7 @@ loop:
 - `sort_values`: a sort of 64-bit integers (LSH bucket keys, pair codes), by their top bits
   first;
 - `sort_pairs`: (key, article) postings sorted, for the runs of `dedup.postings`;
+- `merge_counts`: an outlet's shingle counts with a batch's added (`dedup.index`);
 - `linked_groups`: the stories' complete linkage over the matches (`dedup.stories.group`, which
   it is tested against), a cosine computed only where a merge asks for it.
 
@@ -787,6 +788,32 @@ def l2_normalize_rows(indptr: Index, data: F64) -> None:
         norm = np.sqrt(total)
         for j in range(indptr[i], indptr[i + 1]):
             data[j] /= norm
+
+
+@njit(nogil=True, cache=True)
+def merge_counts(values: U64, counts: I64, more: U64, deltas: I64) -> tuple[U64, I64]:
+    """Counts of sorted distinct values with `deltas` added to those of `more` (sorted,
+    distinct; values not there yet come in), those that fall to 0 or below left out: one pass
+    over both."""
+    out_values = np.empty(len(values) + len(more), dtype=values.dtype)
+    out_counts = np.empty(len(values) + len(more), dtype=np.int64)
+    i = j = n = 0
+    while i < len(values) or j < len(more):
+        if j == len(more) or (i < len(values) and values[i] < more[j]):
+            v, c = values[i], counts[i]
+            i += 1
+        elif i == len(values) or more[j] < values[i]:
+            v, c = more[j], deltas[j]
+            j += 1
+        else:
+            v, c = values[i], counts[i] + deltas[j]
+            i += 1
+            j += 1
+        if c > 0:
+            out_values[n] = v
+            out_counts[n] = c
+            n += 1
+    return out_values[:n].copy(), out_counts[:n].copy()
 
 
 @njit(nogil=True, cache=True)

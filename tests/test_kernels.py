@@ -242,6 +242,22 @@ def test_shared_runs_are_the_diagonals_of_the_equal_positions(rows, pairs, rnd) 
     assert sorted(zip(*(a.tolist() for a in got), strict=True)) == sorted(expected)
 
 
+def test_merge_counts_adds_counts_and_drops_those_at_zero():
+    rng = np.random.default_rng(5)
+    for n, m in ((0, 0), (0, 5), (6, 0), (300, 200), (5000, 40)):
+        values = np.unique(rng.integers(0, 2000, size=n).astype(np.uint64))
+        counts = rng.integers(1, 4, size=len(values)).astype(np.int64)
+        more = np.unique(rng.integers(0, 2000, size=m).astype(np.uint64))
+        deltas = rng.integers(-3, 4, size=len(more)).astype(np.int64)
+        expected = dict(zip(values.tolist(), counts.tolist(), strict=True))
+        for v, d in zip(more.tolist(), deltas.tolist(), strict=True):
+            expected[v] = expected.get(v, 0) + d
+        kept = sorted((v, c) for v, c in expected.items() if c > 0)
+        got_values, got_counts = kernels.merge_counts(values, counts, more, deltas)
+        assert got_values.dtype == np.uint64
+        assert list(zip(got_values.tolist(), got_counts.tolist(), strict=True)) == kept
+
+
 def test_sort_pairs_sorts_as_lexsort():
     rng = np.random.default_rng(11)
     for n in (0, 1, 7, 3000, 200_000):
