@@ -448,10 +448,9 @@ def index_add(
       cat wires.jsonl | dedup index add - --index archive.sqlite
     """
     from .index import ArchiveIndex
-    from .parallel import default_workers
 
     settings = explicit_settings(options)
-    read = read_inputs(paths, strict, workers=jobs or default_workers())
+    read = read_inputs(paths, strict)
     unread = len(read.skipped)
     articles = Handover(list(read.articles))
     del read  # the list is the only holder: each text can go once its batch is stored
