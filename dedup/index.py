@@ -349,11 +349,12 @@ class _New:
 
 @dataclass
 class _SampleChange:
-    """An outlet's boilerplate sample while a batch is stored: its size before the batch, and
-    the shingles whose count rose or fell."""
+    """An outlet's boilerplate sample while a batch is stored: its size before the batch, the
+    shingles whose count rose (with their counts then: the last change in a write) or fell."""
 
     sampled: int
     raised: list[U64] = field(default_factory=list)
+    raised_counts: list[npt.NDArray[np.int64]] = field(default_factory=list)
     lowered: list[U64] = field(default_factory=list)
 
 
@@ -370,14 +371,15 @@ class _Counts:
         pos = np.minimum(np.searchsorted(self.values, values), len(self.values) - 1)
         return np.where(self.values[pos] == values, self.counts[pos], 0)
 
-    def update(self, values: U64, deltas: npt.NDArray[np.int64]) -> None:
-        """Add `deltas` to the counts of `values` (distinct, sorted); a count that falls to 0
-        is dropped."""
+    def update(self, values: U64, deltas: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Add `deltas` to the counts of `values` (distinct, sorted), a count that falls to 0
+        dropped; their counts now."""
         from .kernels import merge_counts  # (numba: imported by writers, not by every check)
 
-        self.values, self.counts = merge_counts(
+        self.values, self.counts, now = merge_counts(
             self.values, self.counts, values, deltas.astype(np.int64, copy=False)
         )
+        return now
 
 
 @dataclass
@@ -1292,8 +1294,8 @@ class ArchiveIndex:
                 change = changes.setdefault(oid, _SampleChange(sampled))
                 shingles = [item.shingles for item in take]
                 values, counts = counted(np.concatenate(shingles))
-                self._samples[oid].update(values, counts)
                 change.raised.append(values)
+                change.raised_counts.append(self._samples[oid].update(values, counts))
 
     def _delete_rows(self, rowids: Sequence[int], changes: dict[int, _SampleChange]) -> None:
         """Delete articles (inside the caller's write transaction) with everything derived from
@@ -1381,8 +1383,11 @@ class ArchiveIndex:
             for arrays, fell in ((change.raised, False), (change.lowered, True)):
                 if not arrays:
                     continue
-                values = arrays[0] if len(arrays) == 1 else distinct(np.concatenate(arrays))
-                now = counts.get(values)
+                if len(arrays) == 1 and not fell:  # (then its counts are the counts now)
+                    values, now = arrays[0], change.raised_counts[0]
+                else:
+                    values = distinct(np.concatenate(arrays))
+                    now = counts.get(values)
                 kept = now >= near
                 conn.executemany(
                     "INSERT OR REPLACE INTO outlet_shingles (shingle, oid, df) VALUES (?, ?, ?)",

@@ -791,29 +791,31 @@ def l2_normalize_rows(indptr: Index, data: F64) -> None:
 
 
 @njit(nogil=True, cache=True)
-def merge_counts(values: U64, counts: I64, more: U64, deltas: I64) -> tuple[U64, I64]:
+def merge_counts(values: U64, counts: I64, more: U64, deltas: I64) -> tuple[U64, I64, I64]:
     """Counts of sorted distinct values with `deltas` added to those of `more` (sorted,
-    distinct; values not there yet come in), those that fall to 0 or below left out: one pass
-    over both."""
+    distinct; values not there yet come in), those that fall to 0 or below left out, and the
+    counts of `more` now (0: left out): one pass over both."""
     out_values = np.empty(len(values) + len(more), dtype=values.dtype)
     out_counts = np.empty(len(values) + len(more), dtype=np.int64)
+    now = np.zeros(len(more), dtype=np.int64)
     i = j = n = 0
     while i < len(values) or j < len(more):
         if j == len(more) or (i < len(values) and values[i] < more[j]):
             v, c = values[i], counts[i]
             i += 1
-        elif i == len(values) or more[j] < values[i]:
-            v, c = more[j], deltas[j]
-            j += 1
         else:
-            v, c = values[i], counts[i] + deltas[j]
-            i += 1
+            if i == len(values) or more[j] < values[i]:
+                v, c = more[j], deltas[j]
+            else:
+                v, c = values[i], counts[i] + deltas[j]
+                i += 1
+            now[j] = max(c, 0)
             j += 1
         if c > 0:
             out_values[n] = v
             out_counts[n] = c
             n += 1
-    return out_values[:n].copy(), out_counts[:n].copy()
+    return out_values[:n].copy(), out_counts[:n].copy(), now
 
 
 @njit(nogil=True, cache=True)

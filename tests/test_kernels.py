@@ -253,9 +253,10 @@ def test_merge_counts_adds_counts_and_drops_those_at_zero():
         for v, d in zip(more.tolist(), deltas.tolist(), strict=True):
             expected[v] = expected.get(v, 0) + d
         kept = sorted((v, c) for v, c in expected.items() if c > 0)
-        got_values, got_counts = kernels.merge_counts(values, counts, more, deltas)
+        got_values, got_counts, now = kernels.merge_counts(values, counts, more, deltas)
         assert got_values.dtype == np.uint64
         assert list(zip(got_values.tolist(), got_counts.tolist(), strict=True)) == kept
+        assert now.tolist() == [max(0, expected[v]) for v in more.tolist()]
 
 
 def test_sort_pairs_sorts_as_lexsort():
