@@ -777,12 +777,18 @@ class ArchiveIndex:
             raise IndexFileError(
                 f"{name} exists; add to it (ArchiveIndex.open(path).add) rather than build it."
             )
+        folder = os.path.dirname(os.path.abspath(name))
+        if not os.path.isdir(folder):
+            raise IndexFileError(f"cannot create {name}: there is no folder {folder}.")
         _remove_stale_builds(name)
         part = f"{name}.{os.getpid()}.building"
         _remove_files(part)
         keep = False
         try:
-            conn = _connect(part, readonly=False)
+            try:
+                conn = _connect(part, readonly=False)
+            except IndexFileError as e:
+                raise IndexFileError(f"cannot create {name}: {e.__cause__}") from e
             try:
                 given = _settings_from(settings, None, name)
                 meta = _create(conn, given, memory=False, bulk=True)

@@ -799,6 +799,8 @@ def test_a_failed_build_leaves_no_index(tmp_path):
     with pytest.raises(OSError, match="the feed broke"):
         ArchiveIndex.build(path, failing())
     assert os.listdir(tmp_path) == []
+    with pytest.raises(IndexFileError, match="no folder"):
+        ArchiveIndex.build(tmp_path / "missing" / "x.sqlite", articles)
 
 
 def test_sigkill_during_a_build_leaves_no_index_and_the_next_build_clears_its_file(tmp_path):
