@@ -9,23 +9,27 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from .config import SETTING_HELP, load_config, make_settings
 from .errors import DedupError
-from .models import KINDS, Settings
+from .models import KINDS, Article, Settings, with_text
 
 if TYPE_CHECKING:
     from .readers import ReadResult
+    from .textstore import Texts
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
-#: `dedup report` keeps the texts in memory up to this many characters, in a temporary file
-#: beyond (`read_articles(spill=...)`): a quarter of a gigabyte of text is about 300k wire stories.
+#: `dedup report` and `dedup index add` keep the texts in memory up to this many characters, in a
+#: temporary file beyond (`read_articles(spill=...)`): a quarter of a gigabyte of text is about
+#: 300k wire stories.
 SPILL_TEXT = 1 << 28
+#: Texts `index add` reads back from the file of spilled texts at once.
+TEXT_BLOCK = 4096
 
 
 class Failure(click.ClickException):
@@ -448,11 +452,13 @@ def index_add(
       cat wires.jsonl | dedup index add - --index archive.sqlite
     """
     from .index import ArchiveIndex
+    from .parallel import default_workers
 
     settings = explicit_settings(options)
-    read = read_inputs(paths, strict)
+    # (many texts go to a temporary file, large JSONL files parsed on the workers, as `report`)
+    read = read_inputs(paths, strict, spill=SPILL_TEXT, workers=jobs or default_workers())
     unread = len(read.skipped)
-    articles = Handover(list(read.articles))
+    articles = Handover(list(read.articles), read.texts)
     del read  # the list is the only holder: each text can go once its batch is stored
     with progress_bar(quiet) as progress:
         if os.path.lexists(index_path):
@@ -475,18 +481,28 @@ def index_add(
 
 class Handover(Sized, Iterable[T]):
     """The items of a list, each let go by the list as it is handed out: the taker holds the
-    only reference (so `index add` frees the texts of stored batches, not at the end)."""
+    only reference (so `index add` frees the texts of stored batches, not at the end). With
+    `texts` (the articles' texts, which `read_articles(spill=...)` kept in a file), each item
+    is an article handed out with its text, read back TEXT_BLOCK at a time."""
 
-    def __init__(self, items: list[T]) -> None:
+    def __init__(self, items: list[T], texts: Texts | None = None) -> None:
         self._items: list[T | None] = list(items)
+        self._texts = texts
         items.clear()
 
     def __len__(self) -> int:
         return len(self._items)
 
     def __iter__(self) -> Iterator[T]:
-        for i in range(len(self._items)):
-            yield self._take(i)  # (not held by this frame while the taker has it)
+        n = len(self._items)
+        block = TEXT_BLOCK if self._texts is not None else max(1, n)
+        for start in range(0, n, block):
+            texts = None if self._texts is None else self._texts[start : start + block]
+            for i in range(start, min(n, start + block)):  # (none held by this frame)
+                if texts is None:
+                    yield self._take(i)
+                else:
+                    yield cast(T, with_text(cast(Article, self._take(i)), texts[i - start]))
 
     def _take(self, i: int) -> T:
         item, self._items[i] = self._items[i], None

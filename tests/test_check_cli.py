@@ -301,3 +301,32 @@ def test_index_add_hands_each_article_over_and_keeps_none():
             gc.collect()
             assert [r() is None for r in refs] == [True, True, True, False, False]
     assert len(taken) == 2
+
+
+def test_index_add_with_its_texts_in_a_file_builds_the_same_index(runner, tmp_path, monkeypatch):
+    import dedup.cli as cli
+    from tests.test_index import dump
+
+    paths = [str(SEED), str(SEED.parent / "scenarios")]
+    kept, spilled = tmp_path / "kept.sqlite", tmp_path / "spilled.sqlite"
+    assert runner.invoke(main, ["index", "add", *paths, "--index", str(kept)]).exit_code == 0
+    monkeypatch.setattr(cli, "SPILL_TEXT", 0)
+    monkeypatch.setattr(cli, "TEXT_BLOCK", 3)
+    assert runner.invoke(main, ["index", "add", *paths, "--index", str(spilled)]).exit_code == 0
+    assert dump(spilled) == dump(kept)
+
+
+def test_index_add_hands_articles_over_with_the_texts_kept_in_a_file(monkeypatch):
+    """With many texts, `dedup index add` reads them into a temporary file (as `report` does)
+    and hands each article over with its text, read back a block at a time."""
+    import dedup.cli as cli
+    from dedup import Article
+    from dedup.textstore import TextStore
+
+    monkeypatch.setattr(cli, "TEXT_BLOCK", 2)
+    store = TextStore()
+    texts = [f"text number {i}" for i in range(5)]
+    positions = [store.add(t) for t in texts]
+    articles = [Article(id=f"a{i}", text="", outlet="o") for i in range(5)]
+    handed = list(cli.Handover(list(reversed(articles)), store.take(reversed(positions))))
+    assert handed == [Article(id=f"a{i}", text=texts[i], outlet="o") for i in range(5)][::-1]
