@@ -414,8 +414,9 @@ def section(results: list[dict[str, Any]]) -> str:
         "--cli-build; `report` at 1m needs more time and memory than this benchmark allows "
         "itself.",
         "- build (CLI) peak RSS: the largest resident set of `dedup index add` (which reads "
-        "every input first, to add the articles in id order, and lets each text go once its "
-        "batch is stored).",
+        "every input first, to add the articles in id order: beyond 2**28 characters the texts "
+        "wait in a temporary file, from runs of 2026-12-08 on, as `dedup report`'s; each text "
+        "goes once its batch is stored).",
         "- Targets of the issue: warm p95 under 50 ms and a one-shot check under 1.5 s at 1m; "
         "a build at least as fast as rensa's candidate search over the same articles (the speed "
         "section above), under 3 GB at 1m.",
