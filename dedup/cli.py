@@ -494,15 +494,15 @@ class Handover(Sized, Iterable[T]):
         return len(self._items)
 
     def __iter__(self) -> Iterator[T]:
-        n = len(self._items)
-        block = TEXT_BLOCK if self._texts is not None else max(1, n)
-        for start in range(0, n, block):
-            texts = None if self._texts is None else self._texts[start : start + block]
-            for i in range(start, min(n, start + block)):  # (none held by this frame)
-                if texts is None:
-                    yield self._take(i)
-                else:
-                    yield cast(T, with_text(cast(Article, self._take(i)), texts[i - start]))
+        n = len(self._items)  # (no item is held by this frame while the taker has it)
+        if self._texts is None:
+            for i in range(n):
+                yield self._take(i)
+            return
+        for start in range(0, n, TEXT_BLOCK):
+            texts = self._texts[start : start + TEXT_BLOCK]
+            for i in range(start, start + len(texts)):
+                yield cast(T, with_text(cast(Article, self._take(i)), texts[i - start]))
 
     def _take(self, i: int) -> T:
         item, self._items[i] = self._items[i], None

@@ -122,6 +122,8 @@ MAX_BATCH = 20_000
 PAGE_SIZE = 16384
 
 _BUSY_SECONDS = 60.0
+#: SQLite's page cache (KiB) of a connection that checks and of one that writes.
+_READER_CACHE_KIB, _WRITER_CACHE_KIB = 65536, 131072
 _COPY, _STORY = 1, 2  # resolutions, part of each band key's hash seed
 _EMPTY = np.zeros(0, dtype=np.uint64)
 
@@ -748,7 +750,9 @@ class ArchiveIndex:
                 _pragma_writer(conn, name)
             # Page cache (KiB): a writer appends (articles, runs of postings) but for the
             # articles' indexes (by id, digest, date), which it keeps in cache.
-            conn.execute(f"PRAGMA cache_size = {-65536 if readonly else -131072}")
+            conn.execute(
+                f"PRAGMA cache_size = {-(_READER_CACHE_KIB if readonly else _WRITER_CACHE_KIB)}"
+            )
         except BaseException:
             conn.close()
             raise
@@ -792,7 +796,7 @@ class ArchiveIndex:
             try:
                 given = _settings_from(settings, None, name)
                 meta = _create(conn, given, memory=False, bulk=True)
-                conn.execute("PRAGMA cache_size = -131072")
+                conn.execute(f"PRAGMA cache_size = {-_WRITER_CACHE_KIB}")
             except BaseException:
                 conn.close()
                 raise
@@ -813,19 +817,16 @@ class ArchiveIndex:
                 os.link(part, name)  # (never over a file another process made meanwhile)
             except FileExistsError:
                 keep = True
+            except OSError:  # no hard links here: a rename, which would replace a file made
+                keep = os.path.lexists(name)  # meanwhile, so only when there is none
+                if not keep:
+                    os.replace(part, name)
+            if keep:
                 raise IndexFileError(
                     f"{name} was created by another process during this build; the index "
                     f"built is kept at {part}."
-                ) from None
-            except OSError:  # no hard links here: a rename, which would replace a file made
-                if os.path.lexists(name):  # meanwhile, so only when there is none
-                    keep = True
-                    raise IndexFileError(
-                        f"{name} was created by another process during this build; the index "
-                        f"built is kept at {part}."
-                    ) from None
-                os.replace(part, name)
-            _sync(os.path.dirname(os.path.abspath(name)))
+                )
+            _sync(folder)
         finally:
             if not keep:
                 _remove_files(part)
@@ -1999,9 +2000,9 @@ def _remove_files(path: str) -> None:
 
 def _remove_stale_builds(path: str) -> None:
     """Remove what builds of `path` by processes no longer running left behind."""
-    folder = Path(path).resolve().parent
-    for part in folder.glob(glob_escape(Path(path).name) + ".*.building"):
-        pid = part.name[len(Path(path).name) + 1 : -len(".building")]
+    index = Path(path).resolve()
+    for part in index.parent.glob(glob_escape(index.name) + ".*.building"):
+        pid = part.name[len(index.name) + 1 : -len(".building")]
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:

@@ -604,6 +604,39 @@ def first_use_ids(values: U64) -> tuple[I64, I64]:
     return ids, first[:distinct].copy()
 
 
+@njit(nogil=True, cache=True)
+def _radix_layout(keys: U64 | I64) -> tuple[np.uint64, np.uint64, int, I64, I64]:
+    """What the two counting passes of `sort_values` and `sort_pairs` sort `keys` (two or
+    more) by: the smallest key (unsigned), the shift that leaves the top 22 or 24 bits of a key
+    above it (a bucket of 2**11 or 2**12 for each half: its counters stay in the CPU's cache),
+    the bits of a half, and where each bucket of the low half and of the high half starts."""
+    n = len(keys)
+    lo = hi = keys[0]
+    for v in keys:
+        lo = min(lo, v)
+        hi = max(hi, v)
+    base = np.uint64(lo)
+    spread = np.uint64(hi) - base  # (exact for signed values too: v >= lo)
+    width = 0
+    while width < 64 and (spread >> np.uint64(width)) > np.uint64(0):
+        width += 1
+    bits = 12 if n > 1 << 21 else 11
+    shift = np.uint64(max(width - 2 * bits, 0))
+    size = 1 << bits
+    low_at = np.zeros(size, dtype=np.int64)
+    high_at = np.zeros(size, dtype=np.int64)
+    mask, half = np.uint64(size - 1), np.uint64(bits)
+    for v in keys:
+        key = (np.uint64(v) - base) >> shift
+        low_at[key & mask] += 1
+        high_at[key >> half] += 1
+    low_end = high_end = 0
+    for d in range(size):  # (counts -> where each bucket starts)
+        low_at[d], low_end = low_end, low_end + low_at[d]
+        high_at[d], high_end = high_end, high_end + high_at[d]
+    return base, shift, bits, low_at, high_at
+
+
 #: Below this many values, `sort_values` leaves the sort to numpy.
 _RADIX_LEAST = 4096
 
@@ -619,29 +652,8 @@ def sort_values(values: U64 | I64) -> None:
     if n < _RADIX_LEAST:
         values.sort()
         return
-    lo = hi = values[0]
-    for v in values:
-        lo = min(lo, v)
-        hi = max(hi, v)
-    base = np.uint64(lo)
-    spread = np.uint64(hi) - base  # (exact for signed values too: v >= lo)
-    width = 0
-    while width < 64 and (spread >> np.uint64(width)) > np.uint64(0):
-        width += 1
-    bits = 12 if n > 1 << 21 else 11
-    shift = np.uint64(max(width - 2 * bits, 0))
-    size = 1 << bits
-    low_at = np.zeros(size, dtype=np.int64)
-    high_at = np.zeros(size, dtype=np.int64)
-    mask, half = np.uint64(size - 1), np.uint64(bits)
-    for v in values:
-        key = (np.uint64(v) - base) >> shift
-        low_at[key & mask] += 1
-        high_at[key >> half] += 1
-    low_end = high_end = 0
-    for d in range(size):  # (counts -> where each bucket starts)
-        low_at[d], low_end = low_end, low_end + low_at[d]
-        high_at[d], high_end = high_end, high_end + high_at[d]
+    base, shift, bits, low_at, high_at = _radix_layout(values)
+    mask, half = np.uint64((1 << bits) - 1), np.uint64(bits)
     spare = np.empty_like(values)
     for v in values:  # (by the low half of the key, then stably by the high half)
         low = ((np.uint64(v) - base) >> shift) & mask
@@ -825,31 +837,10 @@ def sort_pairs(pairs: I64) -> None:
     passes moving whole rows by the top 22 or 24 bits of the key above the smallest, then each
     run of rows alike in those bits sorted on its own."""
     n = pairs.shape[0]
-    if n == 0:
+    if n < 2:
         return
-    lo = hi = pairs[0, 0]
-    for i in range(n):
-        lo = min(lo, pairs[i, 0])
-        hi = max(hi, pairs[i, 0])
-    base = np.uint64(lo)
-    spread = np.uint64(hi) - base
-    width = 0
-    while width < 64 and (spread >> np.uint64(width)) > np.uint64(0):
-        width += 1
-    bits = 12 if n > 1 << 21 else 11
-    shift = np.uint64(max(width - 2 * bits, 0))
-    size = 1 << bits
-    low_at = np.zeros(size, dtype=np.int64)
-    high_at = np.zeros(size, dtype=np.int64)
-    mask, half = np.uint64(size - 1), np.uint64(bits)
-    for i in range(n):
-        key = (np.uint64(pairs[i, 0]) - base) >> shift
-        low_at[key & mask] += 1
-        high_at[key >> half] += 1
-    low_end = high_end = 0
-    for d in range(size):
-        low_at[d], low_end = low_end, low_end + low_at[d]
-        high_at[d], high_end = high_end, high_end + high_at[d]
+    base, shift, bits, low_at, high_at = _radix_layout(pairs[:, 0])
+    mask, half = np.uint64((1 << bits) - 1), np.uint64(bits)
     spare = np.empty_like(pairs)
     for i in range(n):
         low = ((np.uint64(pairs[i, 0]) - base) >> shift) & mask

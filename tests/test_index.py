@@ -706,25 +706,36 @@ def dedup_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_sigkill_during_add_leaves_whole_articles_and_the_add_can_finish(tmp_path):
-    records = synthetic_records(4000)
-    source = write_jsonl(tmp_path / "big.jsonl", records)
-    path = tmp_path / "x.sqlite"
-    with ArchiveIndex.open(path) as index:  # (an add to an index there, not a build)
-        index.add(as_articles(records[:BATCH]))
-    proc = subprocess.Popen(
+def add_in_a_process(source: Path, path: Path) -> subprocess.Popen[bytes]:
+    """`dedup index add SOURCE --index PATH`, running in a process of its own."""
+    return subprocess.Popen(
         [sys.executable, "-m", "dedup", "index", "add", str(source), "--index", str(path), "-q"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def kill_once_held(proc: subprocess.Popen[bytes], path: Path, least: int) -> None:
+    """SIGKILL `proc` once the index file at `path` holds `least` articles committed (the add
+    must not end, nor stall, before)."""
     deadline = time.monotonic() + 300
-    while count_articles(path) < 2 * BATCH:
+    while count_articles(path) < least:
         assert proc.poll() is None, "the add ended before it could be killed"
         assert time.monotonic() < deadline, "the add made no progress"
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_sigkill_during_add_leaves_whole_articles_and_the_add_can_finish(tmp_path):
+    records = synthetic_records(4000)
+    source = write_jsonl(tmp_path / "big.jsonl", records)
+    path = tmp_path / "x.sqlite"
+    with ArchiveIndex.open(path) as index:  # (an add to an index there, not a build)
+        index.add(as_articles(records[:BATCH]))
+    proc = add_in_a_process(source, path)
+    kill_once_held(proc, path, 2 * BATCH)
 
     # The index opens, passes stats, and holds only whole articles, exactly as given.
     with ArchiveIndex.open(path) as index:
@@ -807,20 +818,8 @@ def test_sigkill_during_a_build_leaves_no_index_and_the_next_build_clears_its_fi
     records = synthetic_records(3000)
     source = write_jsonl(tmp_path / "big.jsonl", records)
     path = tmp_path / "x.sqlite"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dedup", "index", "add", str(source), "--index", str(path), "-q"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    part = tmp_path / f"x.sqlite.{proc.pid}.building"
-    deadline = time.monotonic() + 300
-    while count_articles(part) < BATCH:
-        assert proc.poll() is None, "the build ended before it could be killed"
-        assert time.monotonic() < deadline, "the build made no progress"
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    proc = add_in_a_process(source, path)
+    kill_once_held(proc, tmp_path / f"x.sqlite.{proc.pid}.building", BATCH)
     assert not path.exists()
     again = dedup_cli("index", "add", str(source), "--index", str(path), "-q")
     assert again.returncode == 0, again.stderr
